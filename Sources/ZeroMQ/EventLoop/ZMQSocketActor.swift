@@ -1,0 +1,397 @@
+import DequeModule
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A libzmq socket wrapped in an actor that runs on its ``EventLoop``'s thread.
+///
+/// Every isolated method runs on the loop thread, so the socket is only ever touched there.
+/// Sends never block: when libzmq would block, messages wait in a bounded queue and go out
+/// when the socket is writable again. Messages arrive either pushed to a handler
+/// (``onMessage(_:)``, the fast path the mesh uses: the loop drains every waiting message
+/// per wake-up and calls the handler for each) or pulled with ``receive()`` / ``messages``.
+///
+/// ```swift
+/// let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer)
+/// try await dealer.connect("tcp://127.0.0.1:5601")
+/// try await dealer.send([[], Array("hello".utf8)])
+/// for await frames in dealer.messages { print(frames) }
+/// ```
+public actor ZMQSocketActor {
+    /// What became of a message handed to ``send(_:)``.
+    public enum SendResult: Sendable, Equatable {
+        /// libzmq took it.
+        case sent
+        /// libzmq would have blocked; it waits in the outbound queue.
+        case queued
+        /// A ROUTER with `ZMQ_ROUTER_MANDATORY` has no peer with that routing id.
+        case unroutable
+        /// The outbound queue is full; the message was dropped.
+        case dropped
+    }
+
+    /// The loop whose thread runs this actor.
+    public nonisolated let loop: EventLoop
+    /// The socket pattern.
+    public nonisolated let type: ZMQSocketType
+
+    private let socket: ZMQSocket
+    private var registration: LoopRegistration?
+    private var closed = false
+
+    // Outbound: messages libzmq could not take yet.
+    private var outbound = Deque<[[UInt8]]>()
+    private var routerRetryTimer: LoopTimerID?
+    /// Most messages waiting to be sent before new ones are dropped.
+    public private(set) var outboundLimit = 100_000
+    /// Messages dropped because the outbound queue was full or the peer unroutable.
+    public private(set) var droppedOutbound: UInt64 = 0
+
+    // Inbound.
+    private var handler: (([[UInt8]]) -> Void)?
+    private var buffered = Deque<[[UInt8]]>()
+    private var waiters: [UInt64: CheckedContinuation<[[UInt8]]?, any Error>] = [:]
+    private var waiterOrder = Deque<UInt64>()
+    private var nextWaiterID: UInt64 = 0
+    private var readPaused = false
+    /// Most messages buffered for ``receive()`` before the socket stops reading (libzmq's HWM then applies).
+    public private(set) var inboundBufferLimit = 4096
+    /// Most messages taken from the socket per loop wake-up, so one busy socket cannot starve others.
+    public private(set) var receiveBudget = 1024
+
+    // Monitor.
+    private var monitorSocket: ZMQSocket?
+    private var monitorRegistration: LoopRegistration?
+    private var monitorHandler: ((ZMQMonitorEvent) -> Void)?
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    /// Creates a socket of `type` on `loop`'s thread and wraps it.
+    public static func make(on loop: EventLoop, type: ZMQSocketType, options: [ZMQSocketOption] = []) async throws -> ZMQSocketActor {
+        try await loop.submit {
+            let socket = try loop.makeSocket(type)
+            try socket.set(options)
+            return try ZMQSocketActor(loop: loop, socket: socket)
+        }
+    }
+
+    /// Wraps a socket made on the loop thread (`EventLoop.makeSocket`) and registers it with the loop.
+    /// Call on the loop thread only.
+    public init(loop: EventLoop, socket: sending ZMQSocket) throws {
+        self.loop = loop
+        self.type = socket.type
+        self.socket = socket
+        // Registration happens on first use (see `ensureRegistered`) so init stays synchronous
+        // and free of isolation: the loop polls nothing until then.
+        precondition(loop.inLoop, "ZMQSocketActor.init must run on the loop thread (use ZMQSocketActor.make)")
+    }
+
+    isolated deinit {
+        closeNow()
+    }
+
+    // MARK: Set-up
+
+    public func bind(_ endpoint: String) throws {
+        try socket.bind(endpoint)
+        try ensureRegistered()
+    }
+
+    public func connect(_ endpoint: String) throws {
+        try socket.connect(endpoint)
+        try ensureRegistered()
+    }
+
+    public func disconnect(_ endpoint: String) throws { try socket.disconnect(endpoint) }
+
+    public func unbind(_ endpoint: String) throws { try socket.unbind(endpoint) }
+
+    public func set(_ option: ZMQSocketOption) throws { try socket.set(option) }
+
+    public func set(_ options: [ZMQSocketOption]) throws { try socket.set(options) }
+
+    /// The last bound endpoint with any wildcard port resolved.
+    public func lastEndpoint() throws -> String { try socket.lastEndpoint() }
+
+    /// Bounds the outbound queue and the inbound buffer.
+    public func setLimits(outbound: Int? = nil, inboundBuffer: Int? = nil, receiveBudget: Int? = nil) {
+        if let outbound { outboundLimit = max(0, outbound) }
+        if let inboundBuffer { inboundBufferLimit = max(1, inboundBuffer) }
+        if let receiveBudget { self.receiveBudget = max(1, receiveBudget) }
+    }
+
+    /// True once closed, by ``close()`` or by the loop shutting down.
+    public var isClosed: Bool { closed }
+
+    private func ensureRegistered() throws {
+        guard registration == nil, !closed else { return }
+        registration = try loop.register(
+            socket,
+            interest: readPaused ? [] : .readable,
+            handler: { [weak self] events in self?.assumeIsolated { $0.handleReady(events) } },
+            onLoopShutdown: { [weak self] in self?.assumeIsolated { $0.closeNow() } })
+    }
+
+    // MARK: Sending
+
+    /// Sends a multipart message; queues it if libzmq would block.
+    @discardableResult
+    public func send(_ frames: [[UInt8]]) throws -> SendResult {
+        guard !closed else { throw ZMQError(code: ENOTSOCK, operation: "send", detail: "closed socket") }
+        if !outbound.isEmpty && type != .router {
+            return enqueueOutbound(frames)
+        }
+        let accepted: Bool
+        do {
+            accepted = try socket.send(frames)
+        } catch {
+            guard error.hostUnreachable else { throw error }
+            droppedOutbound += 1
+            return .unroutable
+        }
+        if accepted { return .sent }
+        try ensureRegistered()
+        return enqueueOutbound(frames)
+    }
+
+    private func enqueueOutbound(_ frames: [[UInt8]]) -> SendResult {
+        guard outbound.count < outboundLimit else {
+            droppedOutbound += 1
+            return .dropped
+        }
+        outbound.append(frames)
+        armOutboundRetry()
+        return .queued
+    }
+
+    private func armOutboundRetry() {
+        if type == .router {
+            // A ROUTER reports POLLOUT when any peer has room, so wait on a short timer instead.
+            guard routerRetryTimer == nil else { return }
+            routerRetryTimer = loop.schedule(after: .milliseconds(1)) { [weak self] in
+                self?.assumeIsolated {
+                    $0.routerRetryTimer = nil
+                    $0.flushOutbound()
+                }
+            }
+        } else {
+            updateInterest()
+        }
+    }
+
+    private func flushOutbound() {
+        guard !closed else { return }
+        if type == .router {
+            // Per-peer: one blocked peer must not hold back the others.
+            var stillBlocked = Deque<[[UInt8]]>()
+            while let frames = outbound.popFirst() {
+                do {
+                    if try !socket.send(frames) { stillBlocked.append(frames) }
+                } catch {
+                    droppedOutbound += 1
+                }
+            }
+            outbound = stillBlocked
+            if !outbound.isEmpty { armOutboundRetry() }
+            return
+        }
+        while let frames = outbound.first {
+            do {
+                guard try socket.send(frames) else { break }
+            } catch {
+                droppedOutbound += 1
+            }
+            outbound.removeFirst()
+        }
+        updateInterest()
+    }
+
+    /// Messages waiting in the outbound queue.
+    public var outboundQueued: Int { outbound.count }
+
+    // MARK: Receiving
+
+    /// Delivers every message to `handler` on the loop thread, as soon as it arrives.
+    ///
+    /// The handler runs on this actor's executor and must not block: hand slow work to a task.
+    /// Messages already buffered for ``receive()`` are delivered first.
+    public func onMessage(_ handler: @escaping ([[UInt8]]) -> Void) throws {
+        self.handler = handler
+        while let frames = buffered.popFirst() { handler(frames) }
+        readPaused = false
+        try ensureRegistered()
+        updateInterest()
+    }
+
+    /// The next message, or nil once the socket is closed. Cancellation throws `CancellationError`.
+    public func receive() async throws -> [[UInt8]]? {
+        if let frames = buffered.popFirst() {
+            if readPaused && buffered.count < inboundBufferLimit / 2 {
+                readPaused = false
+                updateInterest()
+            }
+            return frames
+        }
+        if closed { return nil }
+        try ensureRegistered()
+        let id = nextWaiterID
+        nextWaiterID += 1
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                waiters[id] = continuation
+                waiterOrder.append(id)
+            }
+        } onCancel: {
+            loop.execute { [weak self] in
+                self?.assumeIsolated { $0.cancelWaiter(id) }
+            }
+        }
+    }
+
+    private func cancelWaiter(_ id: UInt64) {
+        waiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
+    }
+
+    /// Every message as an asynchronous sequence; it ends when the socket closes.
+    public nonisolated var messages: Messages { Messages(socket: self) }
+
+    /// The messages of a ``ZMQSocketActor`` as an `AsyncSequence`.
+    public struct Messages: AsyncSequence, Sendable {
+        public typealias Element = [[UInt8]]
+        let socket: ZMQSocketActor
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let socket: ZMQSocketActor
+            public mutating func next() async -> [[UInt8]]? {
+                try? await socket.receive()
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: socket) }
+    }
+
+    private func handleReady(_ events: ZMQPollEvents) {
+        if events.contains(.writable) { flushOutbound() }
+        if events.contains(.readable) { drainInbound() }
+    }
+
+    private func drainInbound() {
+        var budget = receiveBudget
+        while budget > 0, !closed {
+            budget -= 1
+            let frames: [[UInt8]]
+            do {
+                guard let received = try socket.receive() else { return }
+                frames = received
+            } catch {
+                return
+            }
+            deliver(frames)
+            if readPaused { return }
+        }
+    }
+
+    private func deliver(_ frames: [[UInt8]]) {
+        if let handler {
+            handler(frames)
+            return
+        }
+        while let id = waiterOrder.popFirst() {
+            if let waiter = waiters.removeValue(forKey: id) {
+                waiter.resume(returning: frames)
+                return
+            }
+        }
+        buffered.append(frames)
+        if buffered.count >= inboundBufferLimit {
+            readPaused = true
+            updateInterest()
+        }
+    }
+
+    private func updateInterest() {
+        guard let registration else { return }
+        var interest: ZMQPollEvents = []
+        if !readPaused { interest.insert(.readable) }
+        if !outbound.isEmpty && type != .router { interest.insert(.writable) }
+        loop.setInterest(registration, interest)
+    }
+
+    // MARK: Monitoring
+
+    /// Calls `handler` on the loop thread for each of this socket's `events`
+    /// (connections made, lost, handshakes), read from a libzmq socket monitor.
+    public func monitor(_ events: ZMQMonitorEvents, handler: @escaping (ZMQMonitorEvent) -> Void) throws {
+        guard monitorSocket == nil else {
+            monitorHandler = handler
+            return
+        }
+        let endpoint = "inproc://zmesh-monitor-\(MonitorNames.next())"
+        try socket.startMonitor(endpoint: endpoint, events: events)
+        let pair = try loop.makeSocket(.pair)
+        try pair.connect(endpoint)
+        monitorSocket = pair
+        monitorHandler = handler
+        monitorRegistration = try loop.register(
+            pair, interest: .readable,
+            handler: { [weak self] _ in self?.assumeIsolated { $0.drainMonitor() } },
+            onLoopShutdown: { [weak self] in self?.assumeIsolated { $0.closeNow() } })
+        try ensureRegistered()
+    }
+
+    private func drainMonitor() {
+        guard let pair = monitorSocket else { return }
+        while let frames = try? pair.receive() {
+            if let event = ZMQMonitorEvent(frames: frames) { monitorHandler?(event) }
+        }
+    }
+
+    // MARK: Closing
+
+    /// Closes the socket now: queued outbound messages are dropped, waiting receivers get nil.
+    public func close() {
+        closeNow()
+    }
+
+    private func closeNow() {
+        guard !closed else { return }
+        closed = true
+        if let registration { loop.unregister(registration) }
+        registration = nil
+        if let routerRetryTimer { loop.cancelTimer(routerRetryTimer) }
+        routerRetryTimer = nil
+        if let monitorRegistration { loop.unregister(monitorRegistration) }
+        monitorRegistration = nil
+        if let monitorSocket {
+            socket.stopMonitor()
+            monitorSocket.close()
+        }
+        monitorSocket = nil
+        monitorHandler = nil
+        socket.close()
+        droppedOutbound += UInt64(outbound.count)
+        outbound.removeAll()
+        handler = nil
+        let pending = waiters
+        waiters.removeAll()
+        waiterOrder.removeAll()
+        for (_, waiter) in pending { waiter.resume(returning: nil) }
+    }
+}
+
+/// Unique inproc names for socket monitors, process-wide.
+enum MonitorNames {
+    private static let counter = _MonitorCounter()
+    static func next() -> UInt64 { counter.next() }
+}
+
+import Synchronization
+
+final class _MonitorCounter: Sendable {
+    private let value = Atomic<UInt64>(0)
+    func next() -> UInt64 { value.add(1, ordering: .relaxed).newValue }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+@testable import ZeroMQ
+
+@Suite("ZMQSocketActor on an EventLoop")
+struct SocketActorTests {
+    private func pair(_ loop: EventLoop) async throws -> (router: ZMQSocketActor, dealer: ZMQSocketActor) {
+        let router = try await ZMQSocketActor.make(on: loop, type: .router, options: [.routerMandatory(true)])
+        try await router.bind("tcp://127.0.0.1:*")
+        let endpoint = try await router.lastEndpoint()
+        let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer)
+        try await dealer.connect(endpoint)
+        return (router, dealer)
+    }
+
+    @Test func dealerAndRouterRoundTrip() async throws {
+        let loop = try EventLoop(name: "t-roundtrip")
+        let (router, dealer) = try await pair(loop)
+        try await dealer.send([[], Array("ping".utf8)])
+        let request = try #require(try await router.receive())
+        #expect(request.count == 3)
+        #expect(request[1].isEmpty)
+        #expect(request[2] == Array("ping".utf8))
+        let result = try await router.send([request[0], [], Array("pong".utf8)])
+        #expect(result == .sent)
+        let reply = try #require(try await dealer.receive())
+        #expect(reply == [[], Array("pong".utf8)])
+        await loop.shutdown()
+    }
+
+    @Test func isolatedMethodsRunOnTheLoopThread() async throws {
+        let loop = try EventLoop(name: "t-isolation")
+        #expect(!loop.inLoop)
+        let onLoop = try await loop.submit { loop.inLoop }
+        #expect(onLoop)
+        let socket = try await ZMQSocketActor.make(on: loop, type: .dealer)
+        let inside = await socket.runsOnLoop()
+        #expect(inside)
+        await loop.shutdown()
+    }
+
+    @Test func tenThousandMessagesArriveInOrder() async throws {
+        let loop = try EventLoop(name: "t-order")
+        let (router, dealer) = try await pair(loop)
+        let count = 10_000
+        for index in 0..<count {
+            try await dealer.send([[], withUnsafeBytes(of: UInt32(index).bigEndian, Array.init)])
+        }
+        var received = 0
+        for await frames in router.messages {
+            let value = frames[2].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            #expect(value == UInt32(received))
+            received += 1
+            if received == count { break }
+        }
+        #expect(received == count)
+        await loop.shutdown()
+    }
+
+    @Test func largeFramesTravelWithoutCorruption() async throws {
+        let loop = try EventLoop(name: "t-large")
+        let (router, dealer) = try await pair(loop)
+        let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        for _ in 0..<20 { try await dealer.send([[], big]) }
+        for _ in 0..<20 {
+            let frames = try #require(try await router.receive())
+            #expect(frames[2] == big)
+        }
+        await loop.shutdown()
+    }
+
+    @Test func sendsQueueWhileNoPeerAndFlushWhenOneArrives() async throws {
+        let loop = try EventLoop(name: "t-queue")
+        let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer, options: [.immediate(true), .sendHighWaterMark(1)])
+        // Find a free port, then connect before anyone listens there.
+        let probe = try await ZMQSocketActor.make(on: loop, type: .router)
+        try await probe.bind("tcp://127.0.0.1:*")
+        let endpoint = try await probe.lastEndpoint()
+        await probe.close()
+        try await dealer.connect(endpoint)
+        var results: [ZMQSocketActor.SendResult] = []
+        for index in 0..<50 { results.append(try await dealer.send([[], [UInt8(index)]])) }
+        #expect(results.allSatisfy { $0 == .queued })
+        #expect(await dealer.outboundQueued == 50)
+
+        let router = try await ZMQSocketActor.make(on: loop, type: .router)
+        try await router.bind(endpoint)
+        for index in 0..<50 {
+            let frames = try #require(try await router.receive())
+            #expect(frames[2] == [UInt8(index)])
+        }
+        #expect(await dealer.outboundQueued == 0)
+        await loop.shutdown()
+    }
+
+    @Test func routerReportsUnroutablePeers() async throws {
+        let loop = try EventLoop(name: "t-unroutable")
+        let router = try await ZMQSocketActor.make(on: loop, type: .router, options: [.routerMandatory(true)])
+        try await router.bind("tcp://127.0.0.1:*")
+        let result = try await router.send([Array("nobody".utf8), [], [1]])
+        #expect(result == .unroutable)
+        await loop.shutdown()
+    }
+
+    @Test func monitorReportsConnectionUpAndDown() async throws {
+        let loop = try EventLoop(name: "t-monitor")
+        let router = try await ZMQSocketActor.make(on: loop, type: .router)
+        try await router.bind("tcp://127.0.0.1:*")
+        let endpoint = try await router.lastEndpoint()
+        let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer)
+        let events = EventLog()
+        try await dealer.monitor(.connectionLifecycle) { event in events.append(event) }
+        try await dealer.connect(endpoint)
+        #expect(await eventually { events.contains { $0.isUp } })
+        await router.close()
+        #expect(await eventually { events.contains { $0.isDown } })
+        await loop.shutdown()
+    }
+
+    @Test func shutdownClosesSocketsWakesReceiversAndEndsTheThread() async throws {
+        var loop: EventLoop? = try EventLoop(name: "t-shutdown")
+        let watcher = try #require(loop?.exitWatcher)
+        let socket = try await ZMQSocketActor.make(on: try #require(loop), type: .dealer)
+        try await socket.connect("tcp://127.0.0.1:1")
+        let receiver = Task { try await socket.receive() }
+        await loop?.shutdown()
+        let result = try await receiver.value
+        #expect(result == nil)
+        #expect(await socket.isClosed)
+        do {
+            try await socket.send([[1]])
+            Issue.record("send on a closed socket must throw")
+        } catch {}
+        loop = nil
+        // The socket actor still holds the loop; once it goes, the thread ends.
+        _ = consume socket
+        #expect(await eventually { watcher.hasExited })
+    }
+
+    @Test func receiveHonoursTaskCancellation() async throws {
+        let loop = try EventLoop(name: "t-cancel")
+        let socket = try await ZMQSocketActor.make(on: loop, type: .dealer)
+        try await socket.connect("tcp://127.0.0.1:1")
+        let receiver = Task { try await socket.receive() }
+        try await Task.sleep(for: .milliseconds(20))
+        receiver.cancel()
+        await #expect(throws: CancellationError.self) { try await receiver.value }
+        await loop.shutdown()
+    }
+}
+
+extension ZMQSocketActor {
+    func runsOnLoop() -> Bool { loop.inLoop }
+}
+
+/// A thread-safe list of monitor events for assertions.
+final class EventLog: Sendable {
+    private let storage = Mutex<[ZMQMonitorEvent]>([])
+    func append(_ event: ZMQMonitorEvent) { storage.withLock { $0.append(event) } }
+    func contains(where predicate: (ZMQMonitorEvent) -> Bool) -> Bool { storage.withLock { $0.contains(where: predicate) } }
+}
+
+import Synchronization
