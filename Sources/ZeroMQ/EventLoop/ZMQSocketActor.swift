@@ -209,6 +209,16 @@ public actor ZMQSocketActor {
     /// Messages waiting in the outbound queue.
     public var outboundQueued: Int { outbound.count }
 
+    /// Drops every message waiting in the outbound queue (for example when its peer is gone
+    /// and the caller re-sends them elsewhere); returns how many were dropped.
+    @discardableResult
+    public func discardOutbound() -> Int {
+        let count = outbound.count
+        outbound.removeAll()
+        updateInterest()
+        return count
+    }
+
     // MARK: Receiving
 
     /// Delivers every message to `handler` on the loop thread, as soon as it arrives.

@@ -1,0 +1,20 @@
+/// How one call behaves.
+public struct CallOptions: Sendable {
+    /// How long the call may take in all, retries included. Default 5 seconds.
+    public var timeout: Duration
+    /// Whether the call may run more than once: an idempotent call whose instance dies is
+    /// re-sent to another live instance with the same request id. Default true. A call that
+    /// opts out gets ``MeshError/Code/unavailable`` with ``MeshError/mayHaveRun`` instead.
+    public var idempotent: Bool
+    /// Most times the call is sent in all (first try included). Default 3.
+    public var maxAttempts: Int
+    /// A W3C trace id (16 bytes) to carry along, if any.
+    public var traceID: [UInt8]?
+
+    public init(timeout: Duration = .seconds(5), idempotent: Bool = true, maxAttempts: Int = 3, traceID: [UInt8]? = nil) {
+        self.timeout = timeout
+        self.idempotent = idempotent
+        self.maxAttempts = max(1, maxAttempts)
+        self.traceID = traceID
+    }
+}

@@ -1,0 +1,75 @@
+/// The named handlers a ``ServiceNode`` hosts.
+///
+/// Names are what callers call: `echo`, `kv.get`, `greeter.hello`. The part before the first
+/// dot is the service a topology file and the registry know (`kv`); a request for `kv.get`
+/// goes to the handler registered as `kv.get`, or else to one registered as `kv`.
+///
+/// ```swift
+/// var handlers = ServiceHandlers()
+/// handlers.register("echo") { payload, _ in payload }
+/// handlers.register("greeter.hello") { (request: HelloRequest, context) in
+///     HelloReply(message: "Hello, \(request.name)!")
+/// }
+/// ```
+public struct ServiceHandlers: Sendable {
+    /// A handler over raw bytes.
+    public typealias RawHandler = @Sendable (_ payload: [UInt8], _ context: RequestContext) async throws -> [UInt8]
+
+    private(set) var handlers: [String: RawHandler] = [:]
+
+    public init() {}
+
+    /// Registers a handler over raw bytes.
+    public mutating func register(_ name: String, _ handler: @escaping RawHandler) {
+        precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
+        handlers[name] = handler
+    }
+
+    /// Registers a typed handler: its request is decoded and its reply encoded with `codec`
+    /// (JSON by default). A body that does not decode answers ``MeshError/Code/badRequest``.
+    public mutating func register<Request: Decodable & Sendable, Reply: Encodable & Sendable>(
+        _ name: String,
+        codec: some MeshCodec = JSONMeshCodec(),
+        _ handler: @escaping @Sendable (_ request: Request, _ context: RequestContext) async throws -> Reply
+    ) {
+        register(name) { payload, context in
+            let request: Request
+            do {
+                request = try codec.decode(Request.self, from: payload)
+            } catch {
+                throw BadRequest(message: "cannot decode \(Request.self): \(error)")
+            }
+            return try codec.encode(try await handler(request, context))
+        }
+    }
+
+    /// Adds every handler of `other`, replacing same-named ones.
+    public mutating func merge(_ other: ServiceHandlers) {
+        handlers.merge(other.handlers) { _, new in new }
+    }
+
+    /// The names registered.
+    public var names: [String] { handlers.keys.sorted() }
+
+    /// The services these handlers make up: the part of each name before the first dot.
+    public var services: [String] {
+        Set(handlers.keys.map { ServiceHandlers.serviceName(of: $0) }).sorted()
+    }
+
+    /// The handler for a called name: exact match first, then its service.
+    func handler(for name: String) -> RawHandler? {
+        if let exact = handlers[name] { return exact }
+        return handlers[ServiceHandlers.serviceName(of: name)]
+    }
+
+    /// `kv` for `kv.get`; `echo` for `echo`.
+    static func serviceName(of name: String) -> String {
+        if let dot = name.firstIndex(of: ".") { return String(name[..<dot]) }
+        return name
+    }
+}
+
+/// A request body the typed handler's codec could not decode.
+struct BadRequest: Error {
+    let message: String
+}

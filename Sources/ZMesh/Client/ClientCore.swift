@@ -1,0 +1,405 @@
+import DequeModule
+import Logging
+import ZeroMQ
+
+/// The client's state, isolated to its event loop: one DEALER per endpoint, every call in
+/// flight by sequence number, and the timer that ends calls at their deadline.
+///
+/// Calls enter through `start(_:_:)`, queued onto the loop by ``MeshClient`` without an actor
+/// hop; replies resume the caller's continuation straight from the loop thread.
+actor ClientCore {
+    nonisolated let loop: EventLoop
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    nonisolated let clientID: UInt64
+    let configuration: MeshClient.Configuration
+    let logger: Logger
+
+    private var connections: [ConnectionID: Connection] = [:]
+    private var connectionOrder: [ConnectionID] = []
+    private var nextConnectionID: UInt32 = 1
+    private var pending: [UInt64: PendingCall] = [:]
+    private var parked: Set<UInt64> = []
+    private var earlyCancels: [UInt64: MonotonicTime] = [:]
+    private var sweepTimer: LoopTimerID?
+    private var sweepAt = MonotonicTime.distantFuture
+    private var started = false
+    private var closed = false
+    private var drops = DropCounters(role: "client")
+    private var outcomes = OutcomeCounters(label: "rpc.client.requests")
+    private var malformedLog = RateLimitedLog()
+    private var stats = ClientStats()
+    private var rotation = 0
+
+    init(loop: EventLoop, clientID: UInt64, configuration: MeshClient.Configuration, logger: Logger) {
+        self.loop = loop
+        self.clientID = clientID
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: Connections
+
+    func startIfNeeded() {
+        guard !started, !closed else { return }
+        started = true
+        switch configuration.discovery {
+        case .endpoints(let endpoints):
+            for endpoint in endpoints { _ = openConnection(to: endpoint) }
+        }
+    }
+
+    private func openConnection(to endpoint: String) -> Connection? {
+        let id = ConnectionID(raw: nextConnectionID)
+        nextConnectionID += 1
+        do {
+            let socket = try loop.makeSocket(.dealer)
+            let heartbeat = Int32(clamping: configuration.peerHeartbeatInterval.millisecondsClamped)
+            let options: [ZMQSocketOption] = [
+                .immediate(true),
+                .sendHighWaterMark(configuration.socketHighWaterMark),
+                .receiveHighWaterMark(configuration.socketHighWaterMark),
+                .heartbeatInterval(milliseconds: heartbeat),
+                .heartbeatTimeout(milliseconds: heartbeat * 3),
+                .reconnectInterval(milliseconds: 100),
+                .reconnectIntervalMax(milliseconds: 1000),
+            ]
+            try socket.set(options)
+            let actor = try ZMQSocketActor(loop: loop, socket: socket)
+            let connection = Connection(id: id, endpoint: endpoint, socket: actor)
+            try actor.assumeIsolated { dealer in
+                try dealer.monitor([.connectionLifecycle, .connectRetried]) { [weak self] event in
+                    self?.assumeIsolated { $0.connectionEvent(id, event) }
+                }
+                try dealer.onMessage { [weak self] frames in
+                    self?.assumeIsolated { $0.receive(frames, from: id) }
+                }
+                try dealer.connect(endpoint)
+            }
+            connections[id] = connection
+            connectionOrder.append(id)
+            return connection
+        } catch {
+            logger.error("cannot connect", metadata: ["zmesh.endpoint": "\(endpoint)", "zmesh.error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func connectionEvent(_ id: ConnectionID, _ event: ZMQMonitorEvent) {
+        guard let connection = connections[id] else { return }
+        if event.isUp {
+            guard connection.state != .up else { return }
+            connection.state = .up
+            connection.downSince = nil
+            logger.debug("connection up", metadata: ["zmesh.endpoint": "\(connection.endpoint)"])
+            dispatchParked()
+        } else if event.isDown || event.event == .connectRetried {
+            guard connection.state != .down else { return }
+            let wasUp = connection.state == .up
+            connection.state = .down
+            connection.downSince = .now()
+            if wasUp {
+                logger.warning("connection lost; failing over its calls", metadata: [
+                    "zmesh.endpoint": "\(connection.endpoint)", "zmesh.in_flight": "\(connection.outstanding)",
+                ])
+            }
+            connectionLost(connection)
+        }
+    }
+
+    /// Every call in flight on a lost connection is re-sent elsewhere (idempotent) or failed.
+    private func connectionLost(_ connection: Connection) {
+        _ = connection.socket.assumeIsolated { $0.discardOutbound() }
+        connection.outstanding = 0
+        let affected = pending.filter { $0.value.connection == connection.id }.map(\.key).sorted()
+        for seq in affected {
+            guard var call = pending[seq] else { continue }
+            call.connection = nil
+            call.failedOn.append(connection.id)
+            pending[seq] = call
+            if call.idempotent {
+                stats.retries += 1
+                dispatch(seq)
+            } else {
+                fail(seq, MeshError(.unavailable, service: call.name,
+                                    message: "the connection to \(connection.endpoint) was lost while the call was in flight; it is not idempotent so it was not re-sent",
+                                    mayHaveRun: true))
+            }
+        }
+        // Parked calls may now have nowhere to go: fail fast rather than at the deadline.
+        dispatchParked()
+    }
+
+    // MARK: Calls
+
+    func start(_ seq: UInt64, _ call: PendingCall) {
+        stats.calls += 1
+        if earlyCancels.removeValue(forKey: seq) != nil {
+            resume(call, seq: seq, .failure(MeshError(.cancelled, service: call.name, message: "the calling task was cancelled")))
+            return
+        }
+        guard !closed else {
+            resume(call, seq: seq, .failure(MeshError(.closed, service: call.name, message: "the client was shut down")))
+            return
+        }
+        startIfNeeded()
+        pending[seq] = call
+        armSweep(for: call.deadline)
+        dispatch(seq)
+    }
+
+    func cancel(_ seq: UInt64) {
+        guard let call = pending[seq] else {
+            // The cancel overtook the start (or the call already ended): remember it briefly.
+            earlyCancels[seq] = .now()
+            return
+        }
+        sendCancel(for: call, seq: seq)
+        fail(seq, MeshError(.cancelled, service: call.name, message: "the calling task was cancelled",
+                            mayHaveRun: call.attempts > 0))
+    }
+
+    /// Sends the call (again) on the best live connection, parks it until one is up, or fails it.
+    private func dispatch(_ seq: UInt64) {
+        guard var call = pending[seq] else { return }
+        let now = MonotonicTime.now()
+        guard call.deadline > now else {
+            fail(seq, timeoutError(call))
+            return
+        }
+        guard call.attempts < call.maxAttempts else {
+            fail(seq, MeshError(.unavailable, service: call.name,
+                                message: "gave up after \(call.attempts) attempts: every instance tried failed",
+                                mayHaveRun: true))
+            return
+        }
+        let candidates = candidates(for: call.service)
+        guard !candidates.isEmpty else {
+            fail(seq, MeshError(.unavailable, service: call.name, message: "no instance of \(call.service) is known",
+                                mayHaveRun: call.attempts > 0))
+            return
+        }
+        guard let connection = choose(from: candidates, avoiding: call.failedOn) else {
+            if candidates.contains(where: { $0.state == .connecting }) {
+                parked.insert(seq)
+                return
+            }
+            fail(seq, MeshError(.unavailable, service: call.name,
+                                message: "no live instance of \(call.service): \(candidates.map(\.endpoint).joined(separator: ", ")) unreachable",
+                                mayHaveRun: call.attempts > 0))
+            return
+        }
+        parked.remove(seq)
+        var header = Header(command: .request, requestID: RequestID(client: clientID, sequence: seq))
+        header.attempt = UInt8(clamping: call.attempts)
+        if call.idempotent { header.flags.insert(.idempotent) }
+        header.budgetMilliseconds = UInt32(clamping: (now.nanoseconds(until: call.deadline) + 999_999) / 1_000_000)
+        header.name = call.name
+        header.traceID = call.traceID
+        let result = connection.socket.assumeIsolated { try? $0.send([[], header.encoded(), call.payload]) }
+        guard result == .sent || result == .queued else {
+            call.failedOn.append(connection.id)
+            pending[seq] = call
+            dispatch(seq)
+            return
+        }
+        if call.attempts > 0 {
+            logger.debug("re-sent call", metadata: [
+                "zmesh.request_id": "\(header.requestID)", "zmesh.endpoint": "\(connection.endpoint)",
+                "zmesh.attempt": "\(call.attempts)",
+            ])
+        }
+        call.attempts += 1
+        call.connection = connection.id
+        connection.outstanding += 1
+        pending[seq] = call
+    }
+
+    private func candidates(for service: String) -> [Connection] {
+        switch configuration.discovery {
+        case .endpoints:
+            return connectionOrder.compactMap { connections[$0] }
+        }
+    }
+
+    /// The live connection with the fewest calls outstanding, preferring ones this call has not failed on.
+    private func choose(from candidates: [Connection], avoiding failed: [ConnectionID]) -> Connection? {
+        var best: Connection?
+        var bestIsFresh = false
+        let count = candidates.count
+        rotation &+= 1
+        for offset in 0..<count {
+            let candidate = candidates[(rotation &+ offset) % count]
+            guard candidate.state == .up else { continue }
+            let fresh = !failed.contains(candidate.id)
+            if let current = best {
+                if fresh && !bestIsFresh || (fresh == bestIsFresh && candidate.outstanding < current.outstanding) {
+                    best = candidate
+                    bestIsFresh = fresh
+                }
+            } else {
+                best = candidate
+                bestIsFresh = fresh
+            }
+        }
+        return best
+    }
+
+    private func dispatchParked() {
+        guard !parked.isEmpty else { return }
+        let waiting = parked.sorted()
+        parked.removeAll()
+        for seq in waiting { dispatch(seq) }
+    }
+
+    // MARK: Replies
+
+    private func receive(_ frames: [[UInt8]], from id: ConnectionID) {
+        let envelope: Envelope
+        switch Envelope.decode(frames, routed: false, limits: configuration.limits) {
+        case .success(let decoded): envelope = decoded
+        case .failure(let reason):
+            drop(reason, from: id)
+            return
+        }
+        let header = envelope.header
+        guard header.command == .reply || header.command == .error else {
+            drop(.unexpectedCommand, from: id)
+            return
+        }
+        guard header.requestID.client == clientID, let call = pending[header.requestID.sequence] else {
+            stats.lateReplies += 1
+            return
+        }
+        let seq = header.requestID.sequence
+        if header.command == .reply {
+            let body = envelope.body.count == 1 ? envelope.body[0] : envelope.body.flatMap { $0 }
+            complete(seq, .success(body))
+            return
+        }
+        let message = envelope.body.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let mayHaveRun = header.flags.contains(.mayHaveRun)
+        if header.status == StatusCode.unavailable.rawValue && !mayHaveRun {
+            // The instance refused without running it (draining, say): safe to try elsewhere.
+            if var retry = pending[seq], let connection = retry.connection {
+                connections[connection].map { $0.outstanding = max(0, $0.outstanding - 1) }
+                retry.connection = nil
+                retry.failedOn.append(connection)
+                pending[seq] = retry
+                stats.retries += 1
+                dispatch(seq)
+                return
+            }
+        }
+        complete(seq, .failure(MeshError(status: header.status, service: call.name, message: message, mayHaveRun: mayHaveRun)))
+    }
+
+    private func drop(_ reason: MalformedReason, from id: ConnectionID) {
+        drops.record(reason)
+        let endpoint = connections[id]?.endpoint ?? "?"
+        if malformedLog.shouldLog(Array(endpoint.utf8)) {
+            logger.warning("dropped malformed message", metadata: ["zmesh.reason": "\(reason.rawValue)", "zmesh.endpoint": "\(endpoint)"])
+        }
+    }
+
+    // MARK: Ending calls
+
+    private func complete(_ seq: UInt64, _ result: Result<[UInt8], MeshError>) {
+        guard let call = pending.removeValue(forKey: seq) else { return }
+        if let id = call.connection, let connection = connections[id] {
+            connection.outstanding = max(0, connection.outstanding - 1)
+        }
+        parked.remove(seq)
+        resume(call, seq: seq, result)
+    }
+
+    private func fail(_ seq: UInt64, _ error: MeshError) {
+        complete(seq, .failure(error))
+    }
+
+    private func resume(_ call: PendingCall, seq: UInt64, _ result: Result<[UInt8], MeshError>) {
+        switch result {
+        case .success:
+            stats.succeeded += 1
+            outcomes.record(service: call.service, outcome: "ok")
+        case .failure(let error):
+            stats.failed[error.code.rawValue, default: 0] += 1
+            outcomes.record(service: call.service, outcome: error.code.rawValue)
+        }
+        call.continuation.resume(returning: result)
+    }
+
+    private func timeoutError(_ call: PendingCall) -> MeshError {
+        MeshError(.timeout, service: call.name,
+                  message: "no reply within \(call.timeout) (\(call.attempts) attempt\(call.attempts == 1 ? "" : "s"))",
+                  mayHaveRun: call.attempts > 0)
+    }
+
+    private func sendCancel(for call: PendingCall, seq: UInt64) {
+        guard let id = call.connection, let connection = connections[id], connection.state == .up else { return }
+        let header = Header(command: .cancel, requestID: RequestID(client: clientID, sequence: seq))
+        _ = connection.socket.assumeIsolated { try? $0.send([[], header.encoded()]) }
+    }
+
+    // MARK: Deadlines
+
+    /// One timer at the earliest deadline; re-armed only when a call has an earlier one.
+    private func armSweep(for deadline: MonotonicTime) {
+        guard deadline < sweepAt else { return }
+        if let sweepTimer { loop.cancelTimer(sweepTimer) }
+        sweepAt = deadline
+        sweepTimer = loop.schedule(at: deadline) { [weak self] in
+            self?.assumeIsolated { $0.sweep() }
+        }
+    }
+
+    private func sweep() {
+        sweepTimer = nil
+        sweepAt = .distantFuture
+        let now = MonotonicTime.now()
+        var expired: [UInt64] = []
+        var earliest = MonotonicTime.distantFuture
+        for (seq, call) in pending {
+            if call.deadline <= now { expired.append(seq) } else if call.deadline < earliest { earliest = call.deadline }
+        }
+        for seq in expired.sorted() {
+            guard let call = pending[seq] else { continue }
+            sendCancel(for: call, seq: seq)
+            fail(seq, timeoutError(call))
+        }
+        if !earlyCancels.isEmpty {
+            let stale = now.advanced(by: .seconds(-10))
+            earlyCancels = earlyCancels.filter { $0.value > stale }
+            earliest = min(earliest, now.advanced(by: .seconds(10)))
+        }
+        if earliest != .distantFuture { armSweep(for: earliest) }
+    }
+
+    // MARK: Status and shutdown
+
+    func snapshot() -> ClientStats {
+        var copy = stats
+        copy.malformed = drops.snapshot
+        copy.inFlight = pending.count
+        return copy
+    }
+
+    /// Endpoint -> whether its connection is up.
+    func connectionStates() -> [String: Bool] {
+        Dictionary(connections.values.map { ($0.endpoint, $0.state == .up) }, uniquingKeysWith: { $0 || $1 })
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        for seq in pending.keys.sorted() {
+            guard let call = pending[seq] else { continue }
+            fail(seq, MeshError(.closed, service: call.name, message: "the client was shut down", mayHaveRun: call.attempts > 0))
+        }
+        if let sweepTimer { loop.cancelTimer(sweepTimer) }
+        sweepTimer = nil
+        for connection in connections.values { connection.socket.assumeIsolated { $0.close() } }
+        connections.removeAll()
+        connectionOrder.removeAll()
+    }
+}

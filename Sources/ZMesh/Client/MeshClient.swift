@@ -1,0 +1,126 @@
+public import Logging
+public import ZeroMQ
+import Synchronization
+
+/// Calls services by name, many calls at once over one socket per peer.
+///
+/// Each call carries a request id; replies are matched by it, so any number of calls may be
+/// in flight together. Every call ends in a reply or a ``MeshError``: at its deadline at the
+/// latest, sooner when no instance is live. Cancelling the calling task cancels the call
+/// (and tells the service). Where the client sends is the ``Discovery``'s business; the
+/// calling code is the same for every topology.
+///
+/// ```swift
+/// let client = try MeshClient(configuration: .init(discovery: .endpoints(["tcp://127.0.0.1:5601"])), logger: logger)
+/// let reply = try await client.call("echo", Array("hello".utf8))
+/// let greeting: HelloReply = try await client.call("greeter.hello", HelloRequest(name: "Ada"))
+/// ```
+public final class MeshClient: Sendable {
+    /// How a client finds and talks to the mesh.
+    public struct Configuration: Sendable {
+        /// Where calls go.
+        public var discovery: Discovery
+        /// Options for calls that pass none.
+        public var defaultOptions: CallOptions = CallOptions()
+        /// ZMTP heartbeat interval towards peers: a silent peer counts as gone after three.
+        public var peerHeartbeatInterval: Duration = .milliseconds(500)
+        /// libzmq's per-connection queue bound in messages.
+        public var socketHighWaterMark: Int32 = 100_000
+        /// Limits inbound messages must keep.
+        var limits: Envelope.Limits = .default
+
+        public init(discovery: Discovery) {
+            self.discovery = discovery
+        }
+    }
+
+    /// The loop whose thread owns this client's sockets.
+    public let loop: EventLoop
+    let core: ClientCore
+    private let sequence = Atomic<UInt64>(0)
+    private let ownsLoop: Bool
+    private let defaultOptions: CallOptions
+
+    /// Creates a client and starts connecting.
+    ///
+    /// - Throws: ``MeshError`` with code ``MeshError/Code/badRequest`` naming an endpoint that is not valid.
+    public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
+        switch configuration.discovery {
+        case .endpoints(let endpoints):
+            for endpoint in endpoints { try Endpoint.validate(endpoint) }
+        }
+        if let loop {
+            self.loop = loop
+            ownsLoop = false
+        } else {
+            self.loop = try EventLoop(name: "zmesh-client")
+            ownsLoop = true
+        }
+        defaultOptions = configuration.defaultOptions
+        core = ClientCore(loop: self.loop, clientID: UInt64.random(in: 1...UInt64.max),
+                          configuration: configuration, logger: logger)
+        let core = self.core
+        self.loop.execute { core.assumeIsolated { $0.startIfNeeded() } }
+    }
+
+    /// Calls `name` with a raw payload and returns the reply's payload.
+    ///
+    /// - Throws: ``MeshError``: ``MeshError/Code/timeout`` at the deadline,
+    ///   ``MeshError/Code/unavailable`` when no live instance can take it,
+    ///   ``MeshError/Code/application`` when the handler threw a ``ServiceError``, and so on.
+    public func call(_ name: String, _ payload: [UInt8], options: CallOptions? = nil) async throws(MeshError) -> [UInt8] {
+        let options = options ?? defaultOptions
+        guard Header.isValidName(name) else {
+            throw MeshError(.badRequest, service: name, message: "a name must be 1 to 255 bytes of UTF-8 without control characters")
+        }
+        let seq = sequence.add(1, ordering: .relaxed).newValue
+        let core = self.core
+        let service = ServiceHandlers.serviceName(of: name)
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: PendingCall.Continuation) in
+                if Task.isCancelled {
+                    continuation.resume(returning: .failure(MeshError(.cancelled, service: name, message: "the calling task was cancelled")))
+                    return
+                }
+                let call = PendingCall(
+                    continuation: continuation, name: name, service: service, payload: payload,
+                    deadline: MonotonicTime.now().advanced(by: options.timeout), timeout: options.timeout,
+                    idempotent: options.idempotent, maxAttempts: options.maxAttempts, traceID: options.traceID)
+                core.loop.execute { core.assumeIsolated { $0.start(seq, call) } }
+            }
+        } onCancel: {
+            core.loop.execute { core.assumeIsolated { $0.cancel(seq) } }
+        }
+        return try result.get()
+    }
+
+    /// Calls `name` with a typed request and decodes the typed reply, both through `codec`.
+    public func call<Request: Encodable, Reply: Decodable>(
+        _ name: String, _ request: Request, returning: Reply.Type = Reply.self,
+        codec: some MeshCodec = JSONMeshCodec(), options: CallOptions? = nil
+    ) async throws(MeshError) -> Reply {
+        let payload: [UInt8]
+        do {
+            payload = try codec.encode(request)
+        } catch {
+            throw MeshError(.badRequest, service: name, message: "cannot encode \(Request.self): \(error)")
+        }
+        let reply = try await call(name, payload, options: options)
+        do {
+            return try codec.decode(Reply.self, from: reply)
+        } catch {
+            throw MeshError(.badRequest, service: name, message: "cannot decode the reply as \(Reply.self): \(error)", mayHaveRun: true)
+        }
+    }
+
+    /// Counters of what the client has done.
+    public func stats() async -> ClientStats {
+        await core.snapshot()
+    }
+
+    /// Ends every call in flight with ``MeshError/Code/closed`` and closes the sockets.
+    public func shutdown() async {
+        await core.close()
+        if ownsLoop { await loop.shutdown() }
+    }
+}

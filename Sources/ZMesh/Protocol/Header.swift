@@ -1,0 +1,148 @@
+/// The one compact binary header frame every mesh message carries. Layout in docs/PROTOCOL.md:
+///
+/// ```
+/// offset size field
+///  0     2    signature "ZM"
+///  2     1    version (1)
+///  3     1    command
+///  4     1    flags: bit 0 idempotent, bit 1 trace id present, bit 2 may-have-run (ERROR)
+///  5     1    attempt (0 = first try)
+///  6     2    status (ERROR), else 0; big-endian
+///  8     8    request id: client, big-endian
+/// 16     8    request id: sequence, big-endian
+/// 24     4    time budget in ms, big-endian; 0xFFFFFFFF = none
+/// 28     1    name length N
+/// 29     N    name, UTF-8 (REQUEST: the called name, such as "kv.get")
+/// 29+N  16    trace id, when flag bit 1 is set
+/// ```
+struct Header: Sendable, Equatable {
+    static let signature: (UInt8, UInt8) = (0x5A, 0x4D)  // "ZM"
+    static let version: UInt8 = 1
+    static let fixedSize = 29
+    static let traceIDSize = 16
+    static let maxNameLength = 255
+    /// The budget value meaning "no deadline".
+    static let noBudget: UInt32 = .max
+
+    struct Flags: OptionSet, Sendable, Equatable {
+        let rawValue: UInt8
+        static let idempotent = Flags(rawValue: 1 << 0)
+        static let hasTraceID = Flags(rawValue: 1 << 1)
+        /// ERROR only: the request may have run before the failure.
+        static let mayHaveRun = Flags(rawValue: 1 << 2)
+    }
+
+    var command: Command
+    var flags: Flags = []
+    var attempt: UInt8 = 0
+    var status: UInt16 = 0
+    var requestID: RequestID
+    /// Milliseconds left of the caller's deadline when this message was sent; `noBudget` for none.
+    var budgetMilliseconds: UInt32 = Header.noBudget
+    /// REQUEST: the called name. Other commands may leave it empty.
+    var name: String = ""
+    var traceID: [UInt8]? = nil
+
+    var isIdempotent: Bool { flags.contains(.idempotent) }
+
+    /// Encodes the header into one frame.
+    func encoded() -> [UInt8] {
+        var nameBytes = Array(name.utf8)
+        if nameBytes.count > Self.maxNameLength { nameBytes.removeLast(nameBytes.count - Self.maxNameLength) }
+        var flags = self.flags
+        if traceID != nil { flags.insert(.hasTraceID) } else { flags.remove(.hasTraceID) }
+        var out = [UInt8]()
+        out.reserveCapacity(Self.fixedSize + nameBytes.count + (traceID == nil ? 0 : Self.traceIDSize))
+        out.append(Self.signature.0)
+        out.append(Self.signature.1)
+        out.append(Self.version)
+        out.append(command.rawValue)
+        out.append(flags.rawValue)
+        out.append(attempt)
+        out.appendBigEndian(status)
+        out.appendBigEndian(requestID.client)
+        out.appendBigEndian(requestID.sequence)
+        out.appendBigEndian(budgetMilliseconds)
+        out.append(UInt8(nameBytes.count))
+        out.append(contentsOf: nameBytes)
+        if let traceID {
+            var trace = Array(traceID.prefix(Self.traceIDSize))
+            while trace.count < Self.traceIDSize { trace.append(0) }
+            out.append(contentsOf: trace)
+        }
+        return out
+    }
+
+    /// Decodes a header frame, checking every rule of the layout.
+    static func decode(_ frame: [UInt8]) -> Result<Header, MalformedReason> {
+        frame.withUnsafeBufferPointer { decode(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Header, MalformedReason> {
+        guard bytes.count >= fixedSize else { return .failure(.headerTooShort) }
+        guard bytes[0] == signature.0, bytes[1] == signature.1 else { return .failure(.badSignature) }
+        guard bytes[2] == version else { return .failure(.unsupportedVersion) }
+        guard let command = Command(rawValue: bytes[3]) else { return .failure(.unknownCommand) }
+        let flags = Flags(rawValue: bytes[4])
+        let nameLength = Int(bytes[28])
+        let traceSize = flags.contains(.hasTraceID) ? traceIDSize : 0
+        guard bytes.count == fixedSize + nameLength + traceSize else {
+            return .failure(bytes.count < fixedSize + nameLength + traceSize ? .headerTooShort : .headerTrailingBytes)
+        }
+        let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[fixedSize..<(fixedSize + nameLength)])
+        guard let name = validName(nameBytes) else { return .failure(.badName) }
+        if command == .request && name.isEmpty { return .failure(.badName) }
+        var traceID: [UInt8]? = nil
+        if traceSize > 0 {
+            traceID = Array(bytes[(fixedSize + nameLength)..<(fixedSize + nameLength + traceSize)])
+        }
+        return .success(Header(
+            command: command,
+            flags: flags,
+            attempt: bytes[5],
+            status: bytes.loadBigEndian(UInt16.self, at: 6),
+            requestID: RequestID(client: bytes.loadBigEndian(UInt64.self, at: 8),
+                                 sequence: bytes.loadBigEndian(UInt64.self, at: 16)),
+            budgetMilliseconds: bytes.loadBigEndian(UInt32.self, at: 24),
+            name: name,
+            traceID: traceID))
+    }
+
+    /// UTF-8 without control characters, or nil.
+    static func validName(_ bytes: UnsafeRawBufferPointer) -> String? {
+        if bytes.isEmpty { return "" }
+        for byte in bytes where byte < 0x20 || byte == 0x7F { return nil }
+        var decoded = ""
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): decoded.unicodeScalars.append(scalar)
+            case .emptyInput: break loop
+            case .error: return nil
+            }
+        }
+        return decoded
+    }
+
+    /// True if `name` can travel in a header: 1 to 255 UTF-8 bytes, no control characters.
+    static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= maxNameLength else { return false }
+        return !bytes.contains { $0 < 0x20 || $0 == 0x7F }
+    }
+}
+
+extension [UInt8] {
+    @inline(__always)
+    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    @inline(__always)
+    func loadBigEndian<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) -> T {
+        T(bigEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+}

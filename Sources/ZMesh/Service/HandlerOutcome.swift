@@ -1,0 +1,28 @@
+/// How a handler's run ended, as the reply it becomes.
+enum HandlerOutcome: Sendable {
+    case reply([UInt8])
+    case failure(status: UInt16, message: String)
+
+    /// Runs `handler` and maps what it throws to an ERROR status.
+    static func run(_ handler: ServiceHandlers.RawHandler, payload: [UInt8], context: RequestContext) async -> HandlerOutcome {
+        do {
+            return .reply(try await handler(payload, context))
+        } catch let error as ServiceError {
+            return .failure(status: error.code, message: error.message)
+        } catch let error as BadRequest {
+            return .failure(status: StatusCode.badRequest.rawValue, message: error.message)
+        } catch is CancellationError {
+            return .failure(status: StatusCode.cancelled.rawValue, message: "the handler was cancelled")
+        } catch {
+            return .failure(status: StatusCode.internalError.rawValue, message: "\(context.name) failed: \(error)")
+        }
+    }
+
+    var outcomeLabel: String {
+        switch self {
+        case .reply: "ok"
+        case .failure(let status, _):
+            status >= StatusCode.firstApplicationCode ? "application_error" : "\(StatusCode(rawValue: status).map { "\($0)" } ?? "error")"
+        }
+    }
+}

@@ -1,0 +1,335 @@
+import DequeModule
+import Logging
+import ZeroMQ
+
+/// The service node's state, isolated to its event loop: the ROUTER socket, requests in
+/// progress and queued, the reply cache. Handlers run on the global concurrent executor;
+/// only their results come back here to be sent.
+actor ServiceCore {
+    nonisolated let loop: EventLoop
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    let configuration: ServiceNode.Configuration
+    let handlers: ServiceHandlers
+    let logger: Logger
+
+    private struct InProgress {
+        var routes: [[[UInt8]]]
+        let header: Header
+        var payload: [UInt8]
+        let deadline: MonotonicTime?
+        let handler: ServiceHandlers.RawHandler
+        var task: Task<Void, Never>?
+    }
+
+    private var router: ZMQSocketActor?
+    private(set) var boundEndpoint: String?
+    private var inProgress: [RequestID: InProgress] = [:]
+    private var waiting = Deque<RequestID>()
+    private var runningCount = 0
+    private var cache: ReplyCache
+    private var drops = DropCounters(role: "service")
+    private var outcomes = OutcomeCounters(label: "rpc.server.requests")
+    private var malformedLog = RateLimitedLog()
+    private var stats = ServiceStats()
+    private var sweepTimer: LoopTimerID?
+    private var accepting = true
+    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+
+    init(loop: EventLoop, configuration: ServiceNode.Configuration, handlers: ServiceHandlers, logger: Logger) {
+        self.loop = loop
+        self.configuration = configuration
+        self.handlers = handlers
+        self.logger = logger
+        self.cache = ReplyCache(maxEntries: configuration.replyCacheEntries, maxBytes: configuration.replyCacheBytes)
+    }
+
+    // MARK: Start and stop
+
+    /// Binds the ROUTER and starts serving; returns the bound endpoint (wildcard port resolved).
+    func start() throws -> String {
+        if let boundEndpoint { return boundEndpoint }
+        let socket = try loop.makeSocket(.router)
+        let heartbeatMilliseconds = Int32(clamping: configuration.peerHeartbeatInterval.millisecondsClamped)
+        let options: [ZMQSocketOption] = [
+            .routerMandatory(true),
+            .sendHighWaterMark(configuration.socketHighWaterMark),
+            .receiveHighWaterMark(configuration.socketHighWaterMark),
+            .maxMessageSize(Int64(configuration.limits.maxMessageBytes)),
+            .heartbeatInterval(milliseconds: heartbeatMilliseconds),
+            .heartbeatTimeout(milliseconds: heartbeatMilliseconds * 3),
+        ]
+        try socket.set(options)
+        let actor = try ZMQSocketActor(loop: loop, socket: socket)
+        try actor.assumeIsolated { router in
+            try router.bind(configuration.bind)
+            try router.onMessage { [weak self] frames in
+                self?.assumeIsolated { $0.receive(frames) }
+            }
+        }
+        router = actor
+        let endpoint = try actor.assumeIsolated { try $0.lastEndpoint() }
+        boundEndpoint = endpoint
+        logger.info("service node listening", metadata: [
+            "zmesh.endpoint": "\(endpoint)", "zmesh.handlers": "\(handlers.names.joined(separator: ","))",
+        ])
+        return endpoint
+    }
+
+    /// Stops taking requests: new ones are refused with `unavailable` (not run, safe to retry elsewhere).
+    func stopAccepting() {
+        accepting = false
+    }
+
+    /// Suspends until no request is in progress or queued, or `limit` has passed.
+    func waitUntilDrained(limit: Duration) async {
+        if inProgress.isEmpty { return }
+        let timer = loop.schedule(after: limit) { [weak self] in
+            self?.assumeIsolated { $0.resumeDrainWaiters() }
+        }
+        await withCheckedContinuation { drainWaiters.append($0) }
+        loop.cancelTimer(timer)
+    }
+
+    /// Cancels every handler still running, and closes the socket.
+    func close() {
+        accepting = false
+        for (_, entry) in inProgress { entry.task?.cancel() }
+        inProgress.removeAll()
+        waiting.removeAll()
+        if let sweepTimer { loop.cancelTimer(sweepTimer) }
+        sweepTimer = nil
+        router?.assumeIsolated { $0.close() }
+        router = nil
+        resumeDrainWaiters()
+    }
+
+    func snapshot() -> ServiceStats {
+        var copy = stats
+        copy.malformed = drops.snapshot
+        copy.running = runningCount
+        copy.queued = waiting.count
+        return copy
+    }
+
+    /// Requests in progress (running or queued), for load reports.
+    var load: Int { inProgress.count }
+
+    // MARK: Inbound
+
+    private func receive(_ frames: [[UInt8]]) {
+        let envelope: Envelope
+        switch Envelope.decode(frames, routed: true, limits: configuration.limits) {
+        case .success(let decoded): envelope = decoded
+        case .failure(let reason):
+            drop(reason, peer: frames.first ?? [])
+            return
+        }
+        switch envelope.header.command {
+        case .request: receiveRequest(envelope)
+        case .cancel: receiveCancel(envelope.header.requestID)
+        default: drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
+        }
+    }
+
+    private func drop(_ reason: MalformedReason, peer: [UInt8]) {
+        drops.record(reason)
+        if malformedLog.shouldLog(peer) {
+            logger.warning("dropped malformed message", metadata: [
+                "zmesh.reason": "\(reason.rawValue)", "zmesh.peer": "\(peer.hexString)",
+            ])
+        }
+    }
+
+    private func receiveRequest(_ envelope: Envelope) {
+        let header = envelope.header
+        let id = header.requestID
+        stats.requests += 1
+
+        if let cached = cache[id] {
+            stats.cacheHits += 1
+            send(route: envelope.routing, frames: cached)
+            return
+        }
+        if inProgress[id] != nil {
+            stats.duplicatesJoined += 1
+            inProgress[id]?.routes.append(envelope.routing)
+            return
+        }
+        guard accepting else {
+            replyError(route: envelope.routing, header: header, status: .unavailable,
+                       message: "instance \(configuration.name) is shutting down; the request did not run")
+            return
+        }
+        guard header.budgetMilliseconds > 0 else {
+            stats.expired += 1
+            replyError(route: envelope.routing, header: header, status: .deadlineExceeded,
+                       message: "the deadline passed before the request reached \(configuration.name); it did not run")
+            return
+        }
+        guard let handler = handlers.handler(for: header.name) else {
+            replyError(route: envelope.routing, header: header, status: .notFound,
+                       message: "no handler named \(header.name) at \(configuration.name) (it has \(handlers.names.joined(separator: ", ")))")
+            return
+        }
+        let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
+            ? nil : MonotonicTime.now().advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
+        let payload = envelope.body.count == 1 ? envelope.body[0] : envelope.body.flatMap { $0 }
+
+        if runningCount < configuration.maxConcurrentHandlers {
+            inProgress[id] = InProgress(routes: [envelope.routing], header: header, payload: [],
+                                        deadline: deadline, handler: handler, task: nil)
+            launch(id, header: header, payload: payload, deadline: deadline, handler: handler)
+        } else if waiting.count < configuration.maxQueuedRequests {
+            inProgress[id] = InProgress(routes: [envelope.routing], header: header, payload: payload,
+                                        deadline: deadline, handler: handler, task: nil)
+            waiting.append(id)
+            armSweep()
+        } else {
+            stats.overloaded += 1
+            replyError(route: envelope.routing, header: header, status: .overloaded,
+                       message: "\(configuration.name) has \(runningCount) handlers running and \(waiting.count) requests queued; it did not run")
+        }
+    }
+
+    private func receiveCancel(_ id: RequestID) {
+        guard let entry = inProgress[id] else { return }
+        stats.cancelled += 1
+        if let task = entry.task {
+            // Its result is dropped when it finishes: the caller stopped waiting.
+            task.cancel()
+            inProgress[id]?.routes = []
+        } else {
+            inProgress[id] = nil
+            waiting.removeAll { $0 == id }
+            resumeDrainWaitersIfIdle()
+        }
+    }
+
+    // MARK: Running handlers
+
+    private func launch(_ id: RequestID, header: Header, payload: [UInt8], deadline: MonotonicTime?,
+                        handler: @escaping ServiceHandlers.RawHandler) {
+        runningCount += 1
+        stats.handlerRuns += 1
+        var requestLogger = logger
+        requestLogger[metadataKey: "zmesh.request_id"] = "\(id)"
+        requestLogger[metadataKey: "zmesh.service"] = "\(header.name)"
+        let context = RequestContext(
+            name: header.name,
+            requestID: id,
+            attempt: Int(header.attempt),
+            deadline: deadline.map { ContinuousClock.now.advanced(by: .nanoseconds(Int64(MonotonicTime.now().nanoseconds(until: $0)))) },
+            traceID: header.traceID,
+            logger: requestLogger)
+        let loop = self.loop
+        let task = Task.detached { [core = self] in
+            let outcome = await HandlerOutcome.run(handler, payload: payload, context: context)
+            loop.execute { core.assumeIsolated { $0.finish(id, outcome) } }
+        }
+        inProgress[id]?.task = task
+        if deadline != nil { armSweep() }
+    }
+
+    private func finish(_ id: RequestID, _ outcome: HandlerOutcome) {
+        runningCount -= 1
+        if let entry = inProgress.removeValue(forKey: id) {
+            outcomes.record(service: entry.header.name, outcome: outcome.outcomeLabel)
+            var header = Header(command: .reply, requestID: id)
+            header.attempt = entry.header.attempt
+            let frames: [[UInt8]]
+            switch outcome {
+            case .reply(let body):
+                frames = [header.encoded(), body]
+                stats.replies += UInt64(entry.routes.count)
+            case .failure(let status, let message):
+                header.command = .error
+                header.status = status
+                header.flags.insert(.mayHaveRun)
+                frames = [header.encoded(), Array(message.utf8)]
+                stats.errors += UInt64(entry.routes.count)
+            }
+            cache.store(id, frames)
+            for route in entry.routes { send(route: route, frames: frames) }
+        }
+        startWaiting()
+        resumeDrainWaitersIfIdle()
+    }
+
+    private func startWaiting() {
+        while runningCount < configuration.maxConcurrentHandlers, let id = waiting.popFirst() {
+            guard let entry = inProgress[id] else { continue }
+            if let deadline = entry.deadline, deadline <= MonotonicTime.now() {
+                expire(id)
+                continue
+            }
+            inProgress[id]?.payload = []
+            launch(id, header: entry.header, payload: entry.payload, deadline: entry.deadline, handler: entry.handler)
+        }
+    }
+
+    private func expire(_ id: RequestID) {
+        guard let entry = inProgress.removeValue(forKey: id) else { return }
+        stats.expired += UInt64(entry.routes.count)
+        for route in entry.routes {
+            replyError(route: route, header: entry.header, status: .deadlineExceeded,
+                       message: "the deadline passed while the request waited at \(configuration.name); it did not run")
+        }
+    }
+
+    /// Expires queued requests and cancels running ones whose caller stopped waiting.
+    private func armSweep() {
+        guard sweepTimer == nil else { return }
+        sweepTimer = loop.schedule(after: configuration.sweepInterval) { [weak self] in
+            self?.assumeIsolated { $0.sweep() }
+        }
+    }
+
+    private func sweep() {
+        sweepTimer = nil
+        let now = MonotonicTime.now()
+        var expiredWaiting: [RequestID] = []
+        for (id, entry) in inProgress {
+            guard let deadline = entry.deadline, deadline <= now else { continue }
+            if let task = entry.task { task.cancel() } else { expiredWaiting.append(id) }
+        }
+        if !expiredWaiting.isEmpty {
+            let expired = Set(expiredWaiting)
+            waiting.removeAll { expired.contains($0) }
+            for id in expiredWaiting { expire(id) }
+            resumeDrainWaitersIfIdle()
+        }
+        if inProgress.values.contains(where: { $0.deadline != nil }) { armSweep() }
+    }
+
+    // MARK: Outbound
+
+    private func replyError(route: [[UInt8]], header request: Header, status: StatusCode, message: String) {
+        var header = Header(command: .error, requestID: request.requestID)
+        header.attempt = request.attempt
+        header.status = status.rawValue
+        stats.errors += 1
+        outcomes.record(service: request.name, outcome: "\(status)")
+        send(route: route, frames: [header.encoded(), Array(message.utf8)])
+    }
+
+    private func send(route: [[UInt8]], frames: [[UInt8]]) {
+        guard let router else { return }
+        var message = route
+        message.reserveCapacity(route.count + 1 + frames.count)
+        message.append([])
+        message.append(contentsOf: frames)
+        let result = router.assumeIsolated { try? $0.send(message) }
+        if result == .unroutable || result == .dropped || result == nil { stats.unroutableReplies += 1 }
+    }
+
+    private func resumeDrainWaitersIfIdle() {
+        if inProgress.isEmpty { resumeDrainWaiters() }
+    }
+
+    private func resumeDrainWaiters() {
+        let waiters = drainWaiters
+        drainWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+}

@@ -1,0 +1,107 @@
+public import Logging
+public import ServiceLifecycle
+public import ZeroMQ
+
+/// A node that hosts named handlers behind a ROUTER socket.
+///
+/// Requests arrive on the node's event loop thread; each handler runs as its own task on the
+/// global concurrent executor, up to ``Configuration/maxConcurrentHandlers`` at once, so a
+/// slow handler never holds up other calls (or heartbeats). Replies go back along the
+/// envelope the request came with, so the node works the same behind a broker or not.
+///
+/// A `ServiceNode` is a swift-service-lifecycle `Service`: run it in a `ServiceGroup` and
+/// SIGTERM drains it gracefully.
+///
+/// ```swift
+/// var handlers = ServiceHandlers()
+/// handlers.register("echo") { payload, _ in payload }
+/// let node = try ServiceNode(
+///     configuration: .init(name: "echo-1", bind: "tcp://127.0.0.1:5601"),
+///     handlers: handlers, logger: logger)
+/// try await node.run()
+/// ```
+public final class ServiceNode: Service, Sendable {
+    /// How a node serves.
+    public struct Configuration: Sendable {
+        /// The node's name in the topology, such as `echo-1`.
+        public var name: String
+        /// The endpoint to bind, such as `tcp://127.0.0.1:5601` (`tcp://127.0.0.1:*` for any port).
+        public var bind: String
+        /// Most handlers running at once; further requests wait in a queue.
+        public var maxConcurrentHandlers: Int = 256
+        /// Most requests waiting for a handler; beyond it callers get ``MeshError/Code/overloaded``.
+        public var maxQueuedRequests: Int = 10_000
+        /// Replies kept for retries, by count.
+        public var replyCacheEntries: Int = 10_000
+        /// Replies kept for retries, by bytes.
+        public var replyCacheBytes: Int = 32 * 1024 * 1024
+        /// How long a graceful stop waits for running handlers.
+        public var gracePeriod: Duration = .seconds(10)
+        /// ZMTP heartbeat interval towards connected peers; a silent peer is dropped after three.
+        public var peerHeartbeatInterval: Duration = .milliseconds(500)
+        /// libzmq's per-peer queue bound in messages.
+        public var socketHighWaterMark: Int32 = 100_000
+        /// How often expired requests are looked for while some have deadlines.
+        var sweepInterval: Duration = .milliseconds(50)
+        /// Limits inbound messages must keep.
+        var limits: Envelope.Limits = .default
+
+        public init(name: String, bind: String) {
+            self.name = name
+            self.bind = bind
+        }
+    }
+
+    /// The loop whose thread owns this node's sockets.
+    public let loop: EventLoop
+    let core: ServiceCore
+    private let ownsLoop: Bool
+
+    /// Creates a node; nothing is bound until ``start()`` or ``run()``.
+    ///
+    /// - Parameter loop: the event loop to use; by default the node starts its own.
+    public init(configuration: Configuration, handlers: ServiceHandlers, logger: Logger, loop: EventLoop? = nil) throws {
+        var logger = logger
+        logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
+        if let loop {
+            self.loop = loop
+            ownsLoop = false
+        } else {
+            self.loop = try EventLoop(name: "zmesh-\(configuration.name)")
+            ownsLoop = true
+        }
+        core = ServiceCore(loop: self.loop, configuration: configuration, handlers: handlers, logger: logger)
+    }
+
+    /// Binds and starts serving; returns the bound endpoint (with any wildcard port resolved).
+    @discardableResult
+    public func start() async throws -> String {
+        try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
+    }
+
+    /// Serves until graceful shutdown (or cancellation), then stops as ``stop(gracePeriod:)`` does.
+    public func run() async throws {
+        try await start()
+        try? await gracefulShutdown()
+        await stop(gracePeriod: core.configuration.gracePeriod)
+    }
+
+    /// Stops taking requests, lets running ones finish for up to `gracePeriod`, then closes.
+    public func stop(gracePeriod: Duration? = nil) async {
+        let grace = gracePeriod ?? core.configuration.gracePeriod
+        await core.stopAccepting()
+        await core.waitUntilDrained(limit: grace)
+        await core.close()
+        if ownsLoop { await loop.shutdown() }
+    }
+
+    /// Counters of what the node has done.
+    public func stats() async -> ServiceStats {
+        await core.snapshot()
+    }
+
+    /// The endpoint bound, once started.
+    public var endpoint: String? {
+        get async { await core.boundEndpoint }
+    }
+}

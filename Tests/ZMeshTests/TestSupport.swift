@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+@testable import ZMesh
+import ZeroMQ
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+/// Tests wait for conditions this way, never with fixed sleeps.
+func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return try await condition()
+}
+
+/// A logger for tests: warnings and up, to stderr.
+let testLogger: Logger = {
+    var logger = Logger(label: "zmesh.tests")
+    logger.logLevel = ProcessInfo.processInfo.environment["ZMESH_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+    return logger
+}()
+
+/// Handlers shared by tests: echo, a slow one, one that fails, one that counts runs.
+struct TestHandlers {
+    let runs = RunCounter()
+
+    var handlers: ServiceHandlers {
+        var handlers = ServiceHandlers()
+        handlers.register("echo") { payload, _ in payload }
+        let runs = self.runs
+        handlers.register("count") { payload, context in
+            runs.record(context.requestID)
+            return payload
+        }
+        handlers.register("sleep") { payload, _ in
+            let milliseconds = Int(String(decoding: payload, as: UTF8.self)) ?? 100
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            return payload
+        }
+        handlers.register("fail") { _, _ in throw ServiceError(code: 409, message: "conflict on purpose") }
+        handlers.register("crash") { _, _ in throw CocoaError(.fileNoSuchFile) }
+        handlers.register("greet") { (request: Greeting, _) in Greeting(name: "hello \(request.name)") }
+        return handlers
+    }
+}
+
+struct Greeting: Codable, Sendable, Equatable {
+    let name: String
+}
+
+/// Counts handler runs by request id, across threads.
+final class RunCounter: Sendable {
+    private let storage = Mutex<[RequestID: Int]>([:])
+    func record(_ id: RequestID) { storage.withLock { $0[id, default: 0] += 1 } }
+    var total: Int { storage.withLock { $0.values.reduce(0, +) } }
+    var maxPerRequest: Int { storage.withLock { $0.values.max() ?? 0 } }
+    var distinct: Int { storage.withLock { $0.count } }
+}
+
+import Synchronization
+
+/// A service node on a free loopback port with the test handlers.
+func startTestNode(name: String = "test-1", configure: (inout ServiceNode.Configuration) -> Void = { _ in },
+                   handlers: ServiceHandlers = TestHandlers().handlers) async throws -> (ServiceNode, String) {
+    var configuration = ServiceNode.Configuration(name: name, bind: "tcp://127.0.0.1:*")
+    configure(&configuration)
+    let node = try ServiceNode(configuration: configuration, handlers: handlers, logger: testLogger)
+    let endpoint = try await node.start()
+    return (node, endpoint)
+}
+
+func makeClient(_ endpoints: [String], configure: (inout MeshClient.Configuration) -> Void = { _ in }) throws -> MeshClient {
+    var configuration = MeshClient.Configuration(discovery: .endpoints(endpoints))
+    configure(&configuration)
+    return try MeshClient(configuration: configuration, logger: testLogger)
+}
+
+extension String {
+    var bytes: [UInt8] { Array(utf8) }
+}
+
+extension Array where Element == UInt8 {
+    var text: String { String(decoding: self, as: UTF8.self) }
+}
