@@ -1,0 +1,47 @@
+import ZeroMQ
+@testable import ZMesh
+
+/// A bare DEALER for tests that must send exactly the frames they choose (garbage included).
+struct RawPeer {
+    let loop: EventLoop
+    let socket: ZMQSocketActor
+
+    static func connect(to endpoint: String) async throws -> RawPeer {
+        let loop = try EventLoop(name: "raw-peer")
+        let socket = try await ZMQSocketActor.make(on: loop, type: .dealer)
+        try await socket.connect(endpoint)
+        return RawPeer(loop: loop, socket: socket)
+    }
+
+    func send(_ frames: [[UInt8]]) async throws {
+        try await socket.send(frames)
+    }
+
+    func request(_ name: String, _ payload: [UInt8], sequence: UInt64, budget: UInt32 = Header.noBudget, client: UInt64 = 42) async throws {
+        var header = Header(command: .request, requestID: RequestID(client: client, sequence: sequence), name: name)
+        header.budgetMilliseconds = budget
+        header.flags = [.idempotent]
+        try await send([[], header.encoded(), payload])
+    }
+
+    /// The next message, decoded as a reply or error envelope.
+    func next(timeout: Duration = .seconds(5)) async throws -> Envelope? {
+        let socket = self.socket
+        let frames: [[UInt8]]? = try await withThrowingTaskGroup(of: [[UInt8]]?.self) { group in
+            group.addTask { try await socket.receive() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let frames else { return nil }
+        return try Envelope.decode(frames, routed: false).get()
+    }
+
+    func close() async {
+        await loop.shutdown()
+    }
+}
