@@ -58,7 +58,7 @@ public struct MeshError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         var text = "\(code.rawValue): \(service): \(message)"
         if let applicationCode { text += " (code \(applicationCode))" }
-        if mayHaveRun { text += " (the request may have run)" }
+        if mayHaveRun && code != .application { text += " (the request may have run)" }
         return text
     }
 }

@@ -35,7 +35,9 @@ public actor ZMQSocketActor {
     /// The socket pattern.
     public nonisolated let type: ZMQSocketType
 
-    private let socket: ZMQSocket
+    // `nonisolated(unsafe)` only so `deinit` can hand the sockets back to the loop thread:
+    // every other use is in isolated methods, on the loop thread.
+    nonisolated(unsafe) private let socket: ZMQSocket
     private var registration: LoopRegistration?
     private var closed = false
 
@@ -60,7 +62,7 @@ public actor ZMQSocketActor {
     public private(set) var receiveBudget = 1024
 
     // Monitor.
-    private var monitorSocket: ZMQSocket?
+    nonisolated(unsafe) private var monitorSocket: ZMQSocket?
     private var monitorRegistration: LoopRegistration?
     private var monitorHandler: ((ZMQMonitorEvent) -> Void)?
 
@@ -86,8 +88,15 @@ public actor ZMQSocketActor {
         precondition(loop.inLoop, "ZMQSocketActor.init must run on the loop thread (use ZMQSocketActor.make)")
     }
 
-    isolated deinit {
-        closeNow()
+    deinit {
+        // Close on the loop thread, the only thread that used these sockets. (An `isolated
+        // deinit` would say this directly, but crashes Swift 6.3's optimizer across modules.)
+        guard !closed else { return }
+        let leftovers = OrphanedSockets(socket: socket, monitor: monitorSocket,
+                                        registrations: [registration, monitorRegistration].compactMap { $0 },
+                                        timer: routerRetryTimer)
+        let loop = self.loop
+        loop.execute { leftovers.close(on: loop) }
     }
 
     // MARK: Set-up
@@ -404,4 +413,26 @@ import Synchronization
 final class _MonitorCounter: Sendable {
     private let value = Atomic<UInt64>(0)
     func next() -> UInt64 { value.add(1, ordering: .relaxed).newValue }
+}
+
+/// A dead socket actor's sockets, carried to the loop thread to be closed there.
+///
+/// `@unchecked Sendable` is safe: the actor that owned these sockets has been deinitialised,
+/// so nothing else refers to them; they cross to the loop thread once and are closed there,
+/// the same thread that used them all along.
+private struct OrphanedSockets: @unchecked Sendable {
+    let socket: ZMQSocket
+    let monitor: ZMQSocket?
+    let registrations: [LoopRegistration]
+    let timer: LoopTimerID?
+
+    func close(on loop: EventLoop) {
+        for registration in registrations { loop.unregister(registration) }
+        if let timer, !loop.isShutDown { loop.cancelTimer(timer) }
+        if let monitor {
+            socket.stopMonitor()
+            monitor.close()
+        }
+        socket.close()
+    }
 }

@@ -1,0 +1,77 @@
+/// The example services any node can host by name, for demos, tests and a first look:
+///
+/// | service | names | what it does |
+/// |---|---|---|
+/// | `echo` | `echo`, `echo.whoami` | replies with the payload; `whoami` replies with the node's name |
+/// | `kv` | `kv.put`, `kv.get`, `kv.delete` | an in-memory store: `put` takes `key=value`, the others `key` |
+/// | `sleep` | `sleep` | waits the payload's milliseconds (default 100), then replies with it |
+public enum BuiltinServices {
+    /// Names of the services this enum can provide.
+    public static let names = ["echo", "kv", "sleep"]
+
+    /// The handlers for `services`, for a node called `nodeName`.
+    ///
+    /// - Throws: ``MeshError`` with code ``MeshError/Code/notFound`` naming an unknown service.
+    public static func handlers(for services: [String], nodeName: String) throws(MeshError) -> ServiceHandlers {
+        var handlers = ServiceHandlers()
+        for service in services {
+            switch service {
+            case "echo": handlers.merge(echo(nodeName: nodeName))
+            case "kv": handlers.merge(keyValue())
+            case "sleep": handlers.merge(sleep())
+            default:
+                throw MeshError(.notFound, service: service,
+                                message: "no built-in service named \(service) (built-ins: \(names.joined(separator: ", ")))")
+            }
+        }
+        return handlers
+    }
+
+    /// `echo` and `echo.whoami`.
+    public static func echo(nodeName: String) -> ServiceHandlers {
+        var handlers = ServiceHandlers()
+        handlers.register("echo") { payload, _ in payload }
+        let name = Array(nodeName.utf8)
+        handlers.register("echo.whoami") { _, _ in name }
+        return handlers
+    }
+
+    /// `kv.put` (`key=value`), `kv.get` (`key`) and `kv.delete` (`key`), over one in-memory store.
+    public static func keyValue() -> ServiceHandlers {
+        let store = KeyValueStore()
+        var handlers = ServiceHandlers()
+        handlers.register("kv.put") { payload, _ in
+            let text = String(decoding: payload, as: UTF8.self)
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+                throw ServiceError(code: 400, message: "kv.put takes key=value, got \"\(text)\"")
+            }
+            store.put(String(text[..<equals]), Array(text[text.index(after: equals)...].utf8))
+            return Array("OK".utf8)
+        }
+        handlers.register("kv.get") { payload, _ in
+            let key = String(decoding: payload, as: UTF8.self)
+            guard let value = store.get(key) else { throw ServiceError(code: 404, message: "no key \"\(key)\"") }
+            return value
+        }
+        handlers.register("kv.delete") { payload, _ in
+            let key = String(decoding: payload, as: UTF8.self)
+            guard store.delete(key) else { throw ServiceError(code: 404, message: "no key \"\(key)\"") }
+            return Array("OK".utf8)
+        }
+        handlers.register("kv") { _, context in
+            throw ServiceError(code: 400, message: "call kv.put, kv.get or kv.delete, not \(context.name)")
+        }
+        return handlers
+    }
+
+    /// `sleep`: waits the payload's milliseconds (default 100, at most 600000), then echoes it.
+    public static func sleep() -> ServiceHandlers {
+        var handlers = ServiceHandlers()
+        handlers.register("sleep") { payload, _ in
+            let milliseconds = Int(String(decoding: payload, as: UTF8.self)) ?? 100
+            try await Task.sleep(for: .milliseconds(min(max(milliseconds, 0), 600_000)))
+            return payload
+        }
+        return handlers
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Histogram
+import Synchronization
+import ZMesh
+import ZeroMQ
+
+/// Runs a closed-loop benchmark: `concurrency` workers each call, wait, call again.
+struct BenchRunner {
+    let client: MeshClient
+    let service: String
+    let requests: Int
+    let concurrency: Int
+    let size: Int
+    let warmup: Int
+    let timeout: Duration
+    let maxSeconds: Double
+    let showProgress: Bool
+
+    struct Report {
+        let service: String
+        let requests: Int
+        let completed: Int
+        let concurrency: Int
+        let size: Int
+        let elapsed: Double
+        let histogram: Histogram<UInt64>
+        let errors: [String: Int]
+        let rssStartKiB: Int
+        let rssEndKiB: Int
+
+        var callsPerSecond: Double { elapsed > 0 ? Double(completed) / elapsed : 0 }
+        func microseconds(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
+
+        var text: String {
+            var lines = [
+                "\(service): \(completed) calls in \(String(format: "%.3f", elapsed)) s, concurrency \(concurrency), \(size) B",
+                String(format: "  calls/s %.0f   p50 %.1f us   p99 %.1f us   p99.9 %.1f us   max %.1f us",
+                       callsPerSecond, microseconds(50), microseconds(99), microseconds(99.9), Double(histogram.max) / 1000),
+                "  RSS \(rssStartKiB) KiB at start, \(rssEndKiB) KiB at end",
+            ]
+            lines.append(errors.isEmpty ? "  errors: none" : "  errors: " + errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            return lines.joined(separator: "\n")
+        }
+
+        var json: String {
+            let errorText = errors.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+            return String(format: "{\"impl\":\"zmesh\",\"service\":\"%@\",\"requests\":%d,\"completed\":%d,\"concurrency\":%d,\"payload\":%d,"
+                          + "\"elapsed_s\":%.3f,\"calls_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,"
+                          + "\"errors\":{%@},\"rss_start_kib\":%d,\"rss_end_kib\":%d}",
+                          service, requests, completed, concurrency, size, elapsed, callsPerSecond,
+                          microseconds(50), microseconds(99), microseconds(99.9), Double(histogram.max) / 1000,
+                          errorText, rssStartKiB, rssEndKiB)
+        }
+    }
+
+    func run() async throws -> Report {
+        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let options = CallOptions(timeout: timeout)
+        // Warm up: connections, caches, allocator.
+        let counters = BenchCounters()
+        await withTaskGroup(of: Void.self) { group in
+            let perWorker = max(1, warmup / max(1, min(concurrency, warmup)))
+            for _ in 0..<min(concurrency, max(warmup, 1)) where warmup > 0 {
+                group.addTask {
+                    for _ in 0..<perWorker {
+                        do { _ = try await client.call(service, payload, options: options) } catch { counters.warmupErrors.add(1, ordering: .relaxed) }
+                    }
+                }
+            }
+        }
+        let rssStart = Self.residentKiB()
+        let started = MonotonicTime.now()
+        let deadline = started.advanced(by: .milliseconds(Int64(maxSeconds * 1000)))
+
+        let progress: Task<Void, Never>? = showProgress ? Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                FileHandleOutput.write("\r  \(counters.done.load(ordering: .relaxed))/\(requests) calls", to: 2)
+            }
+        } : nil
+
+        let results = await withTaskGroup(of: (Histogram<UInt64>, [String: Int], Int).self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+                    var errors: [String: Int] = [:]
+                    var completed = 0
+                    while !counters.stop.load(ordering: .relaxed), counters.issued.add(1, ordering: .relaxed).newValue <= requests {
+                        let t0 = MonotonicTime.now()
+                        do {
+                            let reply = try await client.call(service, payload, options: options)
+                            let t1 = MonotonicTime.now()
+                            if reply == payload {
+                                _ = histogram.record(t0.nanoseconds(until: t1))
+                                completed += 1
+                            } else {
+                                errors["mismatch", default: 0] += 1
+                            }
+                        } catch let error as MeshError {
+                            errors[error.code.rawValue, default: 0] += 1
+                        } catch {
+                            errors["other", default: 0] += 1
+                        }
+                        if counters.done.add(1, ordering: .relaxed).newValue & 0x3FF == 0, MonotonicTime.now() > deadline {
+                            counters.stop.store(true, ordering: .relaxed)
+                        }
+                    }
+                    return (histogram, errors, completed)
+                }
+            }
+            var merged = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+            var errors: [String: Int] = [:]
+            var completed = 0
+            for await (histogram, workerErrors, count) in group {
+                merged.add(histogram)
+                errors.merge(workerErrors, uniquingKeysWith: +)
+                completed += count
+            }
+            return (merged, errors, completed)
+        }
+        let elapsed = Double(started.nanoseconds(until: .now())) / 1e9
+        progress?.cancel()
+        if showProgress { FileHandleOutput.write("\r\u{1B}[K", to: 2) }
+        return Report(service: service, requests: requests, completed: results.2, concurrency: concurrency, size: size,
+                      elapsed: elapsed, histogram: results.0, errors: results.1,
+                      rssStartKiB: rssStart, rssEndKiB: Self.residentKiB())
+    }
+
+    /// This process's resident set size in KiB, from /proc/self/status.
+    static func residentKiB() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        return 0
+    }
+}
+
+/// Counters the benchmark's workers share.
+final class BenchCounters: Sendable {
+    let issued = Atomic<Int>(0)
+    let done = Atomic<Int>(0)
+    let stop = Atomic<Bool>(false)
+    let warmupErrors = Atomic<Int>(0)
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import ZMesh
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real `zmesh serve` processes called from Swift and from `zmesh call`.
+@Suite("zmesh serve and zmesh call as processes", .serialized)
+struct ServeProcessTests {
+    @Test func serveAnswersCallsFromSwiftAndTheCommandLine() async throws {
+        let zmesh = try Repository.zmeshBinary()
+        let port = try freePorts(1)[0]
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let server = try ChildProcess(name: "serve", executable: zmesh,
+                                      arguments: ["serve", "--bind", endpoint, "--service", "echo", "--service", "kv",
+                                                  "--service", "sleep", "--name", "echo-9"])
+        let client = try makeClient([endpoint])
+        let ready = await eventually(timeout: .seconds(20)) {
+            (try? await client.call("echo", "ping".bytes, options: CallOptions(timeout: .milliseconds(500)))) != nil
+        }
+        #expect(ready, "zmesh serve did not answer: \(server.log)")
+
+        #expect(try await client.call("echo.whoami", []).text == "echo-9")
+
+        let echo = try await runCommand(zmesh, ["call", "echo", "hello", "--endpoint", endpoint])
+        #expect(echo.status == 0)
+        #expect(echo.stdout == "hello")
+
+        let put = try await runCommand(zmesh, ["call", "kv.put", "color=blue", "--endpoint", endpoint])
+        #expect(put.status == 0)
+        let get = try await runCommand(zmesh, ["call", "kv.get", "color", "--endpoint", endpoint])
+        #expect(get.stdout == "blue")
+
+        let missing = try await runCommand(zmesh, ["call", "kv.get", "nothing", "--endpoint", endpoint])
+        #expect(missing.status == 7)   // application error
+        #expect(missing.stderr.split(separator: "\n").count == 1)
+        #expect(missing.stderr.contains("no key"))
+
+        let slow = try await runCommand(zmesh, ["call", "sleep", "3000", "--timeout", "0.2", "--endpoint", endpoint])
+        #expect(slow.status == 3)      // timeout
+        #expect(slow.stderr.contains("timeout"))
+
+        let unknown = try await runCommand(zmesh, ["call", "nope", "--endpoint", endpoint])
+        #expect(unknown.status == 8)   // not found
+
+        await client.shutdown()
+        server.signal(SIGTERM)
+        let status = await server.waitForExit()
+        #expect(status == 0, "zmesh serve should exit 0 on SIGTERM: \(server.log)")
+    }
+
+    @Test func callingNothingFailsFastWithUnavailable() async throws {
+        let zmesh = try Repository.zmeshBinary()
+        let port = try freePorts(1)[0]
+        let result = try await runCommand(zmesh, ["call", "echo", "x", "--timeout", "30", "--endpoint", "tcp://127.0.0.1:\(port)"],
+                                          timeout: .seconds(20))
+        #expect(result.status == 4)
+        #expect(result.stderr.contains("tcp://127.0.0.1:\(port)"))
+    }
+
+    @Test func badArgumentsAreNamed() async throws {
+        let zmesh = try Repository.zmeshBinary()
+        let result = try await runCommand(zmesh, ["serve", "--bind", "tcp://127.0.0.1:70000"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("70000"))
+        let service = try await runCommand(zmesh, ["serve", "--bind", "tcp://127.0.0.1:*", "--service", "weather"])
+        #expect(service.status == 8)
+        #expect(service.stderr.contains("weather"))
+    }
+}
