@@ -1,0 +1,161 @@
+import Foundation
+
+/// A topology file: every node of a mesh and how they connect. Switching topology is
+/// switching file; the calling code does not change.
+///
+/// ```yaml
+/// topology: brokerless            # or brokered
+/// heartbeat: { interval_ms: 500, liveness: 3 }
+/// registries:
+///   - { name: registry-1, bind: "tcp://127.0.0.1:5550", publish: "tcp://127.0.0.1:5551" }
+/// services:
+///   - { name: echo-1, service: echo, bind: "tcp://127.0.0.1:5601" }
+///   - { name: kv-1,   service: kv,   bind: "tcp://127.0.0.1:5611" }
+/// ```
+///
+/// Load with ``load(path:environment:)``; see docs/OPERATIONS.md for every key and the
+/// environment overrides.
+public struct Topology: Sendable, Equatable {
+    /// Whether calls go straight to services or through brokers.
+    public enum Kind: String, Sendable, Equatable {
+        case brokerless
+        case brokered
+    }
+
+    /// How often services announce themselves, and how many missed announcements evict them.
+    public struct Heartbeat: Sendable, Equatable {
+        /// Time between heartbeats. Default 500 ms.
+        public var interval: Duration = .milliseconds(500)
+        /// Heartbeats an instance may miss before registries evict it. Default 3.
+        public var liveness: Int = 3
+
+        public init(interval: Duration = .milliseconds(500), liveness: Int = 3) {
+            self.interval = interval
+            self.liveness = liveness
+        }
+
+        /// Silence after which an instance is evicted: `liveness x interval`.
+        public var expiry: Duration { interval * liveness }
+    }
+
+    /// A registry node.
+    public struct Registry: Sendable, Equatable {
+        /// Node name, such as `registry-1`.
+        public var name: String
+        /// ROUTER endpoint services heartbeat to and clients look up at.
+        public var bind: String
+        /// PUB endpoint where the registry announces changes, if any.
+        public var publish: String?
+
+        public init(name: String, bind: String, publish: String? = nil) {
+            self.name = name
+            self.bind = bind
+            self.publish = publish
+        }
+    }
+
+    /// A broker node (brokered topologies).
+    public struct Broker: Sendable, Equatable {
+        /// Node name, such as `broker-1`.
+        public var name: String
+        /// ROUTER front end that clients connect to.
+        public var bind: String
+        /// ROUTER endpoint where Majordomo (MDP/0.2) workers connect, if any.
+        public var workers: String?
+
+        public init(name: String, bind: String, workers: String? = nil) {
+            self.name = name
+            self.bind = bind
+            self.workers = workers
+        }
+    }
+
+    /// A service node: one process hosting one or more services.
+    public struct ServiceInstance: Sendable, Equatable {
+        /// Node name, such as `echo-1`.
+        public var name: String
+        /// Services it hosts, such as `["echo"]`.
+        public var services: [String]
+        /// ROUTER endpoint it binds.
+        public var bind: String
+        /// Endpoint others should connect to, when `bind` is not one (`tcp://*:5601`, say).
+        public var advertise: String?
+        /// Most handlers running at once, if not the default.
+        public var maxConcurrency: Int?
+        /// A program to run for this node instead of `zmesh node` (one of the Examples, say).
+        /// `scripts/mesh-up.sh` runs it as `EXECUTABLE ARGS... --node NAME --config FILE`.
+        public var executable: String?
+        /// Extra arguments for `executable`.
+        public var arguments: [String]
+
+        public init(name: String, services: [String], bind: String, advertise: String? = nil,
+                    maxConcurrency: Int? = nil, executable: String? = nil, arguments: [String] = []) {
+            self.name = name
+            self.services = services
+            self.bind = bind
+            self.advertise = advertise
+            self.maxConcurrency = maxConcurrency
+            self.executable = executable
+            self.arguments = arguments
+        }
+
+        /// Where clients and brokers connect: `advertise`, else `bind`.
+        public var endpoint: String { advertise ?? bind }
+    }
+
+    /// One node of the file, whatever its role.
+    public enum Node: Sendable, Equatable {
+        case registry(Registry)
+        case broker(Broker)
+        case service(ServiceInstance)
+
+        public var name: String {
+            switch self {
+            case .registry(let registry): registry.name
+            case .broker(let broker): broker.name
+            case .service(let service): service.name
+            }
+        }
+
+        public var role: String {
+            switch self {
+            case .registry: "registry"
+            case .broker: "broker"
+            case .service: "service"
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var heartbeat: Heartbeat
+    public var registries: [Registry]
+    public var brokers: [Broker]
+    public var services: [ServiceInstance]
+    /// The file this came from, for messages.
+    public var path: String
+
+    public init(kind: Kind, heartbeat: Heartbeat = Heartbeat(), registries: [Registry], brokers: [Broker] = [],
+                services: [ServiceInstance], path: String = "<memory>") {
+        self.kind = kind
+        self.heartbeat = heartbeat
+        self.registries = registries
+        self.brokers = brokers
+        self.services = services
+        self.path = path
+    }
+
+    /// Every node in start order: registries, then brokers, then services.
+    public var nodes: [Node] {
+        registries.map(Node.registry) + brokers.map(Node.broker) + services.map(Node.service)
+    }
+
+    /// The node called `name`, if any.
+    public func node(named name: String) -> Node? {
+        nodes.first { $0.name == name }
+    }
+
+    /// Every service name hosted somewhere in the file, sorted.
+    public var serviceNames: [String] {
+        Set(services.flatMap(\.services)).sorted()
+    }
+}
