@@ -1,9 +1,11 @@
 import DequeModule
+import Foundation
 import Logging
 import ZeroMQ
 
-/// The client's state, isolated to its event loop: one DEALER per endpoint, every call in
-/// flight by sequence number, and the timer that ends calls at their deadline.
+/// The client's state, isolated to its event loop: one DEALER per peer, every call in
+/// flight by sequence number, what registries said about each service, and the timer that
+/// ends calls at their deadline.
 ///
 /// Calls enter through `start(_:_:)`, queued onto the loop by ``MeshClient`` without an actor
 /// hop; replies resume the caller's continuation straight from the loop thread.
@@ -16,7 +18,10 @@ actor ClientCore {
     let logger: Logger
 
     private var connections: [ConnectionID: Connection] = [:]
-    private var connectionOrder: [ConnectionID] = []
+    /// Fixed endpoints or registries, in configuration order.
+    private var staticConnections: [ConnectionID] = []
+    /// Service instance connections by endpoint (registry discovery).
+    private var instanceConnections: [String: ConnectionID] = [:]
     private var nextConnectionID: UInt32 = 1
     private var pending: [UInt64: PendingCall] = [:]
     private var parked: Set<UInt64> = []
@@ -29,7 +34,21 @@ actor ClientCore {
     private var outcomes = OutcomeCounters(label: "rpc.client.requests")
     private var malformedLog = RateLimitedLog()
     private var stats = ClientStats()
-    private var rotation = 0
+    private var tieBreaker = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
+
+    // Registry discovery.
+    private struct Resolution {
+        /// Endpoints of the live instances; nil until a registry has answered.
+        var endpoints: [String]?
+        var lookupInFlight = false
+        /// Why the last look-up failed, for error messages.
+        var lastFailure: String?
+    }
+    private var resolutions: [String: Resolution] = [:]
+    private var subscribers: [ZMQSocketActor] = []
+    private var refreshTimer: LoopTimerID?
+    /// Internal calls (look-ups) use sequence numbers with the top bit set.
+    private var nextInternalSequence: UInt64 = 1 << 63
 
     init(loop: EventLoop, clientID: UInt64, configuration: MeshClient.Configuration, logger: Logger) {
         self.loop = loop
@@ -45,11 +64,19 @@ actor ClientCore {
         started = true
         switch configuration.discovery {
         case .endpoints(let endpoints):
-            for endpoint in endpoints { _ = openConnection(to: endpoint) }
+            for endpoint in endpoints {
+                if let connection = openConnection(to: endpoint, role: .service) { staticConnections.append(connection.id) }
+            }
+        case .registries(let registries):
+            for registry in registries {
+                if let connection = openConnection(to: registry.endpoint, role: .registry) { staticConnections.append(connection.id) }
+                if let publish = registry.publish { subscribe(to: publish) }
+            }
+            scheduleRefresh()
         }
     }
 
-    private func openConnection(to endpoint: String) -> Connection? {
+    private func openConnection(to endpoint: String, role: Connection.Role) -> Connection? {
         let id = ConnectionID(raw: nextConnectionID)
         nextConnectionID += 1
         do {
@@ -66,7 +93,7 @@ actor ClientCore {
             ]
             try socket.set(options)
             let actor = try ZMQSocketActor(loop: loop, socket: socket)
-            let connection = Connection(id: id, endpoint: endpoint, socket: actor)
+            let connection = Connection(id: id, endpoint: endpoint, role: role, socket: actor)
             try actor.assumeIsolated { dealer in
                 try dealer.monitor([.connectionLifecycle, .connectRetried]) { [weak self] event in
                     self?.assumeIsolated { $0.connectionEvent(id, event) }
@@ -77,12 +104,17 @@ actor ClientCore {
                 try dealer.connect(endpoint)
             }
             connections[id] = connection
-            connectionOrder.append(id)
             return connection
         } catch {
             logger.error("cannot connect", metadata: ["zmesh.endpoint": "\(endpoint)", "zmesh.error": "\(error)"])
             return nil
         }
+    }
+
+    private func closeConnection(_ connection: Connection) {
+        connection.socket.assumeIsolated { $0.close() }
+        connections[connection.id] = nil
+        if instanceConnections[connection.endpoint] == connection.id { instanceConnections[connection.endpoint] = nil }
     }
 
     private func connectionEvent(_ id: ConnectionID, _ event: ZMQMonitorEvent) {
@@ -135,11 +167,11 @@ actor ClientCore {
     func start(_ seq: UInt64, _ call: PendingCall) {
         stats.calls += 1
         if earlyCancels.removeValue(forKey: seq) != nil {
-            resume(call, seq: seq, .failure(MeshError(.cancelled, service: call.name, message: "the calling task was cancelled")))
+            finish(call, .failure(MeshError(.cancelled, service: call.name, message: "the calling task was cancelled")))
             return
         }
         guard !closed else {
-            resume(call, seq: seq, .failure(MeshError(.closed, service: call.name, message: "the client was shut down")))
+            finish(call, .failure(MeshError(.closed, service: call.name, message: "the client was shut down")))
             return
         }
         startIfNeeded()
@@ -159,7 +191,8 @@ actor ClientCore {
                             mayHaveRun: call.attempts > 0))
     }
 
-    /// Sends the call (again) on the best live connection, parks it until one is up, or fails it.
+    /// Sends the call (again) on the best live connection, parks it until one is up or the
+    /// name is resolved, or fails it.
     private func dispatch(_ seq: UInt64) {
         guard var call = pending[seq] else { return }
         let now = MonotonicTime.now()
@@ -173,9 +206,12 @@ actor ClientCore {
                                 mayHaveRun: true))
             return
         }
-        let candidates = candidates(for: call.service)
+        guard let candidates = candidates(for: call.service) else {
+            parked.insert(seq)
+            return
+        }
         guard !candidates.isEmpty else {
-            fail(seq, MeshError(.unavailable, service: call.name, message: "no instance of \(call.service) is known",
+            fail(seq, MeshError(.unavailable, service: call.name, message: noInstanceMessage(call.service),
                                 mayHaveRun: call.attempts > 0))
             return
         }
@@ -215,11 +251,30 @@ actor ClientCore {
         pending[seq] = call
     }
 
-    private func candidates(for service: String) -> [Connection] {
+    /// The connections that can take a call for `service`; nil while the name is being resolved.
+    private func candidates(for service: String) -> [Connection]? {
         switch configuration.discovery {
         case .endpoints:
-            return connectionOrder.compactMap { connections[$0] }
+            return staticConnections.compactMap { connections[$0] }
+        case .registries:
+            if service == Self.registryService { return staticConnections.compactMap { connections[$0] } }
+            guard let endpoints = resolutions[service]?.endpoints else {
+                lookUp(service)
+                return nil
+            }
+            return endpoints.compactMap { endpoint in
+                if let id = instanceConnections[endpoint], let connection = connections[id] { return connection }
+                guard let connection = openConnection(to: endpoint, role: .service) else { return nil }
+                instanceConnections[endpoint] = connection.id
+                return connection
+            }
         }
+    }
+
+    private func noInstanceMessage(_ service: String) -> String {
+        if service == Self.registryService { return "no registry is configured" }
+        if let failure = resolutions[service]?.lastFailure { return "no live instance of \(service) is known: \(failure)" }
+        return "no live instance of \(service) is registered"
     }
 
     /// The live connection with the fewest calls outstanding, preferring ones this call has not failed on.
@@ -227,9 +282,11 @@ actor ClientCore {
         var best: Connection?
         var bestIsFresh = false
         let count = candidates.count
-        rotation &+= 1
+        // Start the scan at a random place so ties (common: sequential callers leave every
+        // instance at zero outstanding) spread evenly whatever the callers' pattern.
+        let start = count > 1 ? Int(tieBreaker.next() % UInt64(count)) : 0
         for offset in 0..<count {
-            let candidate = candidates[(rotation &+ offset) % count]
+            let candidate = candidates[(start &+ offset) % count]
             guard candidate.state == .up else { continue }
             let fresh = !failed.contains(candidate.id)
             if let current = best {
@@ -279,17 +336,16 @@ actor ClientCore {
         }
         let message = envelope.body.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
         let mayHaveRun = header.flags.contains(.mayHaveRun)
-        if header.status == StatusCode.unavailable.rawValue && !mayHaveRun {
+        if header.status == StatusCode.unavailable.rawValue && !mayHaveRun, let connection = call.connection {
             // The instance refused without running it (draining, say): safe to try elsewhere.
-            if var retry = pending[seq], let connection = retry.connection {
-                connections[connection].map { $0.outstanding = max(0, $0.outstanding - 1) }
-                retry.connection = nil
-                retry.failedOn.append(connection)
-                pending[seq] = retry
-                stats.retries += 1
-                dispatch(seq)
-                return
-            }
+            var retry = call
+            connections[connection].map { $0.outstanding = max(0, $0.outstanding - 1) }
+            retry.connection = nil
+            retry.failedOn.append(connection)
+            pending[seq] = retry
+            stats.retries += 1
+            dispatch(seq)
+            return
         }
         complete(seq, .failure(MeshError(status: header.status, service: call.name, message: message, mayHaveRun: mayHaveRun)))
     }
@@ -310,23 +366,28 @@ actor ClientCore {
             connection.outstanding = max(0, connection.outstanding - 1)
         }
         parked.remove(seq)
-        resume(call, seq: seq, result)
+        finish(call, result)
     }
 
     private func fail(_ seq: UInt64, _ error: MeshError) {
         complete(seq, .failure(error))
     }
 
-    private func resume(_ call: PendingCall, seq: UInt64, _ result: Result<[UInt8], MeshError>) {
-        switch result {
-        case .success:
-            stats.succeeded += 1
-            outcomes.record(service: call.service, outcome: "ok")
-        case .failure(let error):
-            stats.failed[error.code.rawValue, default: 0] += 1
-            outcomes.record(service: call.service, outcome: error.code.rawValue)
+    private func finish(_ call: PendingCall, _ result: Result<[UInt8], MeshError>) {
+        switch call.completion {
+        case .caller(let continuation):
+            switch result {
+            case .success:
+                stats.succeeded += 1
+                outcomes.record(service: call.service, outcome: "ok")
+            case .failure(let error):
+                stats.failed[error.code.rawValue, default: 0] += 1
+                outcomes.record(service: call.service, outcome: error.code.rawValue)
+            }
+            continuation.resume(returning: result)
+        case .client(let handler):
+            handler(result)
         }
-        call.continuation.resume(returning: result)
     }
 
     private func timeoutError(_ call: PendingCall) -> MeshError {
@@ -375,6 +436,112 @@ actor ClientCore {
         if earliest != .distantFuture { armSweep(for: earliest) }
     }
 
+    // MARK: Registry discovery
+
+    /// The service name registries answer under (`mesh.lookup`, `mesh.status`).
+    static let registryService = "mesh"
+
+    /// Asks a live registry for `service`'s instances, unless a look-up is already out.
+    private func lookUp(_ service: String) {
+        guard resolutions[service]?.lookupInFlight != true else { return }
+        resolutions[service, default: Resolution()].lookupInFlight = true
+        let seq = nextInternalSequence
+        nextInternalSequence += 1
+        let registries = max(1, staticConnections.count)
+        let call = PendingCall(
+            completion: .client { [weak self] result in self?.assumeIsolated { $0.lookupFinished(service, result) } },
+            name: "mesh.lookup", service: Self.registryService, payload: Array(service.utf8),
+            timeout: configuration.lookupTimeout, idempotent: true, maxAttempts: registries + 1, traceID: nil)
+        pending[seq] = call
+        armSweep(for: call.deadline)
+        dispatch(seq)
+    }
+
+    private func lookupFinished(_ service: String, _ result: Result<[UInt8], MeshError>) {
+        resolutions[service, default: Resolution()].lookupInFlight = false
+        switch result {
+        case .success(let body):
+            guard let answer = try? JSONDecoder().decode(LookupReply.self, from: Data(body)) else {
+                lookupFailed(service, "a registry sent an answer that does not decode")
+                return
+            }
+            apply(service, answer.instances)
+        case .failure(let error):
+            lookupFailed(service, "no registry answered (\(error.message))")
+        }
+    }
+
+    private func lookupFailed(_ service: String, _ why: String) {
+        resolutions[service, default: Resolution()].lastFailure = why
+        if resolutions[service]?.endpoints == nil {
+            // Never resolved: fail its parked calls now rather than at their deadline.
+            resolutions[service]?.endpoints = []
+            dispatchParked()
+            resolutions[service]?.endpoints = nil
+        } else {
+            logger.debug("look-up failed; keeping the last answer", metadata: ["zmesh.service": "\(service)", "zmesh.reason": "\(why)"])
+        }
+    }
+
+    private func apply(_ service: String, _ instances: [InstanceInfo]) {
+        let endpoints = instances.filter { $0.health == .live && $0.services.contains(service) }.map(\.endpoint).sorted()
+        let old = resolutions[service]?.endpoints
+        resolutions[service, default: Resolution()].endpoints = endpoints
+        resolutions[service]?.lastFailure = nil
+        if old != endpoints {
+            logger.debug("instances changed", metadata: ["zmesh.service": "\(service)", "zmesh.endpoints": "\(endpoints.joined(separator: ","))"])
+            pruneConnections()
+        }
+        dispatchParked()
+    }
+
+    private func subscribe(to endpoint: String) {
+        do {
+            let socket = try loop.makeSocket(.sub)
+            try socket.set([.subscribe(Array("svc:".utf8)), .reconnectInterval(milliseconds: 100),
+                            .reconnectIntervalMax(milliseconds: 1000), .maxMessageSize(1 << 20)])
+            let actor = try ZMQSocketActor(loop: loop, socket: socket)
+            try actor.assumeIsolated { sub in
+                try sub.onMessage { [weak self] frames in self?.assumeIsolated { $0.changeEvent(frames) } }
+                try sub.connect(endpoint)
+            }
+            subscribers.append(actor)
+        } catch {
+            logger.warning("cannot subscribe to registry changes", metadata: ["zmesh.endpoint": "\(endpoint)", "zmesh.error": "\(error)"])
+        }
+    }
+
+    private func changeEvent(_ frames: [[UInt8]]) {
+        guard frames.count == 2, frames[0].starts(with: Array("svc:".utf8)),
+              let answer = try? JSONDecoder().decode(LookupReply.self, from: Data(frames[1])) else {
+            drops.record(.badBody)
+            return
+        }
+        let service = String(decoding: frames[0].dropFirst(4), as: UTF8.self)
+        guard resolutions[service] != nil else { return }   // not a service this client calls
+        apply(service, answer.instances)
+    }
+
+    /// Re-asks registries about every known service: the safety net under change events.
+    private func scheduleRefresh() {
+        refreshTimer = loop.schedule(after: configuration.refreshInterval) { [weak self] in
+            self?.assumeIsolated { core in
+                for service in core.resolutions.keys.sorted() { core.lookUp(service) }
+                core.pruneConnections()
+                core.scheduleRefresh()
+            }
+        }
+    }
+
+    /// Closes instance connections no service lists any more, once nothing is in flight on them.
+    private func pruneConnections() {
+        let wanted = Set(resolutions.values.compactMap(\.endpoints).joined())
+        for (endpoint, id) in instanceConnections where !wanted.contains(endpoint) {
+            guard let connection = connections[id], connection.outstanding == 0 else { continue }
+            closeConnection(connection)
+        }
+    }
+
     // MARK: Status and shutdown
 
     func snapshot() -> ClientStats {
@@ -389,6 +556,11 @@ actor ClientCore {
         Dictionary(connections.values.map { ($0.endpoint, $0.state == .up) }, uniquingKeysWith: { $0 || $1 })
     }
 
+    /// Live endpoints the client knows for `service`, nil if not resolved yet.
+    func knownEndpoints(of service: String) -> [String]? {
+        resolutions[service]?.endpoints
+    }
+
     func close() {
         guard !closed else { return }
         closed = true
@@ -396,10 +568,14 @@ actor ClientCore {
             guard let call = pending[seq] else { continue }
             fail(seq, MeshError(.closed, service: call.name, message: "the client was shut down", mayHaveRun: call.attempts > 0))
         }
-        if let sweepTimer { loop.cancelTimer(sweepTimer) }
+        for timer in [sweepTimer, refreshTimer].compactMap({ $0 }) { loop.cancelTimer(timer) }
         sweepTimer = nil
+        refreshTimer = nil
         for connection in connections.values { connection.socket.assumeIsolated { $0.close() } }
+        for subscriber in subscribers { subscriber.assumeIsolated { $0.close() } }
         connections.removeAll()
-        connectionOrder.removeAll()
+        staticConnections.removeAll()
+        instanceConnections.removeAll()
+        subscribers.removeAll()
     }
 }

@@ -5,7 +5,7 @@ struct ConnectionID: Hashable, Sendable {
     let raw: UInt32
 }
 
-/// One DEALER socket to one endpoint (a service instance, or a broker). Loop thread only.
+/// One DEALER socket to one endpoint (a service instance, a registry, or a broker). Loop thread only.
 final class Connection {
     enum State: Equatable {
         /// Connecting; no handshake yet.
@@ -16,8 +16,14 @@ final class Connection {
         case down
     }
 
+    enum Role: Equatable {
+        case service
+        case registry
+    }
+
     let id: ConnectionID
     let endpoint: String
+    let role: Role
     let socket: ZMQSocketActor
     var state: State = .connecting
     /// Calls sent here and not yet answered.
@@ -25,9 +31,10 @@ final class Connection {
     /// When the connection last went down, for logs and status.
     var downSince: MonotonicTime?
 
-    init(id: ConnectionID, endpoint: String, socket: ZMQSocketActor) {
+    init(id: ConnectionID, endpoint: String, role: Role, socket: ZMQSocketActor) {
         self.id = id
         self.endpoint = endpoint
+        self.role = role
         self.socket = socket
     }
 }

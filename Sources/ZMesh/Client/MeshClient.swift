@@ -26,6 +26,10 @@ public final class MeshClient: Sendable {
         public var peerHeartbeatInterval: Duration = .milliseconds(500)
         /// libzmq's per-connection queue bound in messages.
         public var socketHighWaterMark: Int32 = 100_000
+        /// How often known names are looked up again (the safety net under registry change events).
+        public var refreshInterval: Duration = .seconds(1)
+        /// How long a registry look-up may take, retries over several registries included.
+        public var lookupTimeout: Duration = .seconds(2)
         /// Limits inbound messages must keep.
         var limits: Envelope.Limits = .default
 
@@ -48,6 +52,11 @@ public final class MeshClient: Sendable {
         switch configuration.discovery {
         case .endpoints(let endpoints):
             for endpoint in endpoints { try Endpoint.validate(endpoint) }
+        case .registries(let registries):
+            for registry in registries {
+                try Endpoint.validate(registry.endpoint)
+                if let publish = registry.publish { try Endpoint.validate(publish) }
+            }
         }
         if let loop {
             self.loop = loop
@@ -83,9 +92,9 @@ public final class MeshClient: Sendable {
                     return
                 }
                 let call = PendingCall(
-                    continuation: continuation, name: name, service: service, payload: payload,
-                    deadline: MonotonicTime.now().advanced(by: options.timeout), timeout: options.timeout,
-                    idempotent: options.idempotent, maxAttempts: options.maxAttempts, traceID: options.traceID)
+                    completion: .caller(continuation), name: name, service: service, payload: payload,
+                    timeout: options.timeout, idempotent: options.idempotent, maxAttempts: options.maxAttempts,
+                    traceID: options.traceID)
                 core.loop.execute { core.assumeIsolated { $0.start(seq, call) } }
             }
         } onCancel: {

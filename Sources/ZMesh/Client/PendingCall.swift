@@ -1,10 +1,18 @@
 import ZeroMQ
 
 /// One call waiting for its reply, kept until it ends so it can be re-sent on failover.
-struct PendingCall {
+struct PendingCall: Sendable {
     typealias Continuation = CheckedContinuation<Result<[UInt8], MeshError>, Never>
 
-    let continuation: Continuation
+    /// Who hears how the call ended.
+    enum Completion: Sendable {
+        /// A caller of `MeshClient.call`, suspended on this continuation.
+        case caller(Continuation)
+        /// The client itself (a registry look-up); runs on the loop thread.
+        case client(@Sendable (Result<[UInt8], MeshError>) -> Void)
+    }
+
+    let completion: Completion
     let name: String
     /// The part of `name` before the first dot: what the registry and brokers route by.
     let service: String
@@ -20,4 +28,17 @@ struct PendingCall {
     var connection: ConnectionID?
     /// Connections that failed this call, avoided on retry while others are up.
     var failedOn: [ConnectionID] = []
+
+    init(completion: Completion, name: String, service: String, payload: [UInt8], timeout: Duration,
+         idempotent: Bool, maxAttempts: Int, traceID: [UInt8]?) {
+        self.completion = completion
+        self.name = name
+        self.service = service
+        self.payload = payload
+        self.deadline = MonotonicTime.now().advanced(by: timeout)
+        self.timeout = timeout
+        self.idempotent = idempotent
+        self.maxAttempts = maxAttempts
+        self.traceID = traceID
+    }
 }

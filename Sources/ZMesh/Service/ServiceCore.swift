@@ -35,6 +35,12 @@ actor ServiceCore {
     private var sweepTimer: LoopTimerID?
     private var accepting = true
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Unique per process start, so registries tell a restart from the instance before it.
+    nonisolated let instanceID: String
+    private var registrySockets: [ZMQSocketActor] = []
+    private var heartbeatTimer: LoopTimerID?
+    private var advertisedEndpoint = ""
+    private var departed = false
 
     init(loop: EventLoop, configuration: ServiceNode.Configuration, handlers: ServiceHandlers, logger: Logger) {
         self.loop = loop
@@ -42,6 +48,7 @@ actor ServiceCore {
         self.handlers = handlers
         self.logger = logger
         self.cache = ReplyCache(maxEntries: configuration.replyCacheEntries, maxBytes: configuration.replyCacheBytes)
+        self.instanceID = "\(configuration.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     }
 
     // MARK: Start and stop
@@ -70,15 +77,80 @@ actor ServiceCore {
         router = actor
         let endpoint = try actor.assumeIsolated { try $0.lastEndpoint() }
         boundEndpoint = endpoint
+        advertisedEndpoint = Self.advertisable(configuration.advertise ?? endpoint, logger: logger)
+        try startHeartbeats()
         logger.info("service node listening", metadata: [
             "zmesh.endpoint": "\(endpoint)", "zmesh.handlers": "\(handlers.names.joined(separator: ","))",
+            "zmesh.instance": "\(instanceID)", "zmesh.registries": "\(configuration.registries.joined(separator: ","))",
         ])
         return endpoint
+    }
+
+    // MARK: Heartbeats
+
+    /// A wildcard host cannot be connected to: announce loopback instead (and say so).
+    private static func advertisable(_ endpoint: String, logger: Logger) -> String {
+        for wildcard in ["tcp://*:", "tcp://0.0.0.0:"] where endpoint.hasPrefix(wildcard) {
+            let fixed = "tcp://127.0.0.1:" + endpoint.dropFirst(wildcard.count)
+            logger.warning("bound to every interface; announcing loopback (set advertise to override)",
+                           metadata: ["zmesh.announced": "\(fixed)"])
+            return fixed
+        }
+        return endpoint
+    }
+
+    /// One DEALER per registry; a HEARTBEAT now and then every interval, from a loop timer,
+    /// so busy handlers never delay it.
+    private func startHeartbeats() throws {
+        guard !configuration.registries.isEmpty else { return }
+        for registry in configuration.registries {
+            let socket = try loop.makeSocket(.dealer)
+            try socket.set([.immediate(true), .sendHighWaterMark(16), .linger(milliseconds: 500),
+                            .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
+            let actor = try ZMQSocketActor(loop: loop, socket: socket)
+            try actor.assumeIsolated { try $0.connect(registry) }
+            registrySockets.append(actor)
+        }
+        beat()
+    }
+
+    private func announcement() -> Announcement {
+        Announcement(instance: instanceID, node: configuration.name, endpoint: advertisedEndpoint,
+                     services: handlers.services, load: inProgress.count,
+                     capacity: configuration.maxConcurrentHandlers,
+                     intervalMilliseconds: Int(configuration.heartbeat.interval.millisecondsClamped))
+    }
+
+    private func beat() {
+        heartbeatTimer = nil
+        guard !departed else { return }
+        send(.heartbeat)
+        heartbeatTimer = loop.schedule(after: configuration.heartbeat.interval) { [weak self] in
+            self?.assumeIsolated { $0.beat() }
+        }
+    }
+
+    private func send(_ command: Command) {
+        let header = Header(command: command, requestID: RequestID(client: 0, sequence: 0))
+        let frames = [[], header.encoded(), announcement().encoded()]
+        for socket in registrySockets { _ = socket.assumeIsolated { $0.sendOrDrop(frames) } }
+    }
+
+    /// Tells every registry this instance is leaving, and stops heartbeating.
+    private func leaveRegistries() {
+        guard !departed else { return }
+        departed = true
+        if let heartbeatTimer { loop.cancelTimer(heartbeatTimer) }
+        heartbeatTimer = nil
+        guard !registrySockets.isEmpty else { return }
+        send(.disconnect)
+        logger.info("left the registries", metadata: ["zmesh.instance": "\(instanceID)"])
     }
 
     /// Stops taking requests: new ones are refused with `unavailable` (not run, safe to retry elsewhere).
     func stopAccepting() {
         accepting = false
+        leaveRegistries()
     }
 
     /// Suspends until no request is in progress or queued, or `limit` has passed.
@@ -99,8 +171,11 @@ actor ServiceCore {
         waiting.removeAll()
         if let sweepTimer { loop.cancelTimer(sweepTimer) }
         sweepTimer = nil
+        leaveRegistries()
         router?.assumeIsolated { $0.close() }
         router = nil
+        for socket in registrySockets { socket.assumeIsolated { $0.close() } }
+        registrySockets.removeAll()
         resumeDrainWaiters()
     }
 

@@ -41,6 +41,13 @@ public final class ServiceNode: Service, Sendable {
         public var peerHeartbeatInterval: Duration = .milliseconds(500)
         /// libzmq's per-peer queue bound in messages.
         public var socketHighWaterMark: Int32 = 100_000
+        /// Registry endpoints to heartbeat to (none: the node is reachable by endpoint only).
+        public var registries: [String] = []
+        /// Heartbeat interval (and the liveness registries apply).
+        public var heartbeat: Topology.Heartbeat = .init()
+        /// The endpoint to announce, when `bind` is not one clients can connect to
+        /// (`tcp://*:5601`, say). Default: the bound endpoint.
+        public var advertise: String?
         /// How often expired requests are looked for while some have deadlines.
         var sweepInterval: Duration = .milliseconds(50)
         /// Limits inbound messages must keep.
@@ -99,6 +106,9 @@ public final class ServiceNode: Service, Sendable {
     public func stats() async -> ServiceStats {
         await core.snapshot()
     }
+
+    /// This process's instance id as registries know it.
+    public var instanceID: String { core.instanceID }
 
     /// The endpoint bound, once started.
     public var endpoint: String? {

@@ -163,6 +163,21 @@ public actor ZMQSocketActor {
         return enqueueOutbound(frames)
     }
 
+    /// Sends a message if libzmq takes it now; otherwise drops it (never queues). For
+    /// messages that are stale by the time a queue would send them, such as heartbeats.
+    @discardableResult
+    public func sendOrDrop(_ frames: [[UInt8]]) -> Bool {
+        guard !closed, outbound.isEmpty || type == .router else {
+            droppedOutbound += 1
+            return false
+        }
+        do {
+            if try socket.send(frames) { return true }
+        } catch {}
+        droppedOutbound += 1
+        return false
+    }
+
     private func enqueueOutbound(_ frames: [[UInt8]]) -> SendResult {
         guard outbound.count < outboundLimit else {
             droppedOutbound += 1

@@ -1,0 +1,209 @@
+import Foundation
+import Logging
+import ZeroMQ
+
+/// A registry's state, isolated to its event loop: the ROUTER that takes heartbeats and
+/// answers look-ups, the PUB that announces changes, and the table.
+actor RegistryCore {
+    nonisolated let loop: EventLoop
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    let configuration: RegistryNode.Configuration
+    let logger: Logger
+
+    private var router: ZMQSocketActor?
+    private var publisher: ZMQSocketActor?
+    private(set) var boundEndpoint: String?
+    private(set) var publishEndpoint: String?
+    private var table: RegistryTable
+    private var expiryTimer: LoopTimerID?
+    private var expiryAt = MonotonicTime.distantFuture
+    private var drops = DropCounters(role: "registry")
+    private var malformedLog = RateLimitedLog()
+    private var stats = RegistryStats()
+
+    init(loop: EventLoop, configuration: RegistryNode.Configuration, logger: Logger) {
+        self.loop = loop
+        self.configuration = configuration
+        self.logger = logger
+        self.table = RegistryTable(maxInstances: configuration.maxInstances)
+    }
+
+    func start() throws -> String {
+        if let boundEndpoint { return boundEndpoint }
+        let socket = try loop.makeSocket(.router)
+        try socket.set([.routerMandatory(true), .maxMessageSize(Int64(configuration.maxMessageBytes)),
+                        .sendHighWaterMark(10_000), .receiveHighWaterMark(10_000)])
+        let actor = try ZMQSocketActor(loop: loop, socket: socket)
+        try actor.assumeIsolated { router in
+            try router.bind(configuration.bind)
+            try router.onMessage { [weak self] frames in self?.assumeIsolated { $0.receive(frames) } }
+        }
+        router = actor
+        boundEndpoint = try actor.assumeIsolated { try $0.lastEndpoint() }
+        if let publish = configuration.publish {
+            let socket = try loop.makeSocket(.pub)
+            try socket.set(.sendHighWaterMark(10_000))
+            let pub = try ZMQSocketActor(loop: loop, socket: socket)
+            try pub.assumeIsolated { try $0.bind(publish) }
+            publisher = pub
+            publishEndpoint = try pub.assumeIsolated { try $0.lastEndpoint() }
+        }
+        logger.info("registry listening", metadata: [
+            "zmesh.endpoint": "\(boundEndpoint ?? "")", "zmesh.publish": "\(publishEndpoint ?? "-")",
+            "zmesh.expiry_ms": "\(configuration.heartbeat.expiry.millisecondsClamped)",
+        ])
+        return boundEndpoint ?? configuration.bind
+    }
+
+    func close() {
+        if let expiryTimer { loop.cancelTimer(expiryTimer) }
+        expiryTimer = nil
+        router?.assumeIsolated { $0.close() }
+        publisher?.assumeIsolated { $0.close() }
+        router = nil
+        publisher = nil
+    }
+
+    func snapshot() -> RegistryStats {
+        var copy = stats
+        copy.malformed = drops.snapshot
+        copy.liveInstances = table.live.count
+        return copy
+    }
+
+    func instances(of service: String?) -> [InstanceInfo] {
+        table.liveInstances(of: service, now: .now())
+    }
+
+    // MARK: Inbound
+
+    private func receive(_ frames: [[UInt8]]) {
+        let envelope: Envelope
+        switch Envelope.decode(frames, routed: true, limits: Envelope.Limits(maxHops: 4, maxBodyFrames: 4,
+                                                                                maxMessageBytes: configuration.maxMessageBytes)) {
+        case .success(let decoded): envelope = decoded
+        case .failure(let reason):
+            drop(reason, peer: frames.first ?? [])
+            return
+        }
+        switch envelope.header.command {
+        case .heartbeat: receiveHeartbeat(envelope)
+        case .disconnect: receiveDisconnect(envelope)
+        case .request: receiveRequest(envelope)
+        case .cancel: break   // look-ups are instant: nothing to cancel
+        default: drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
+        }
+    }
+
+    private func drop(_ reason: MalformedReason, peer: [UInt8]) {
+        drops.record(reason)
+        if malformedLog.shouldLog(peer) {
+            logger.warning("dropped malformed message", metadata: ["zmesh.reason": "\(reason.rawValue)", "zmesh.peer": "\(peer.hexString)"])
+        }
+    }
+
+    private func receiveHeartbeat(_ envelope: Envelope) {
+        guard let announcement = Announcement.decode(envelope.body) else {
+            drop(.badBody, peer: envelope.routing.first ?? [])
+            return
+        }
+        let now = MonotonicTime.now()
+        let isNew = table.live[announcement.instance] == nil
+        guard let change = table.heartbeat(announcement, now: now) else {
+            stats.refused += 1
+            if malformedLog.shouldLog(Array("refused".utf8)) {
+                logger.warning("registry full: heartbeat refused", metadata: [
+                    "zmesh.instance": "\(announcement.instance)", "zmesh.max_instances": "\(configuration.maxInstances)",
+                ])
+            }
+            return
+        }
+        stats.heartbeats += 1
+        if isNew {
+            logger.info("instance joined", metadata: [
+                "zmesh.instance": "\(announcement.instance)", "zmesh.endpoint": "\(announcement.endpoint)",
+                "zmesh.services": "\(announcement.services.joined(separator: ","))",
+            ])
+        }
+        publish(change)
+        armExpiry()
+    }
+
+    private func receiveDisconnect(_ envelope: Envelope) {
+        guard let announcement = Announcement.decode(envelope.body) else {
+            drop(.badBody, peer: envelope.routing.first ?? [])
+            return
+        }
+        let change = table.leave(announcement.instance, now: .now())
+        guard !change.isEmpty else { return }
+        stats.departures += 1
+        logger.info("instance left", metadata: ["zmesh.instance": "\(announcement.instance)"])
+        publish(change)
+    }
+
+    private func receiveRequest(_ envelope: Envelope) {
+        let header = envelope.header
+        let now = MonotonicTime.now()
+        let argument = envelope.body.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let instances: [InstanceInfo]
+        switch header.name {
+        case "mesh.lookup":
+            instances = table.liveInstances(of: argument.isEmpty ? nil : argument, now: now)
+        case "mesh.status":
+            instances = table.allInstances(now: now)
+        default:
+            reply(to: envelope, command: .error, status: StatusCode.notFound.rawValue,
+                  body: Array("registry \(configuration.name) answers mesh.lookup and mesh.status, not \(header.name)".utf8))
+            return
+        }
+        stats.lookups += 1
+        let answer = LookupReply(registry: configuration.name, instances: instances)
+        reply(to: envelope, command: .reply, status: 0, body: (try? Array(JSONEncoder().encode(answer))) ?? [])
+    }
+
+    private func reply(to envelope: Envelope, command: Command, status: UInt16, body: [UInt8]) {
+        var header = Header(command: command, requestID: envelope.header.requestID)
+        header.attempt = envelope.header.attempt
+        header.status = status
+        _ = router?.assumeIsolated { try? $0.send(Envelope.frames(routing: envelope.routing, header: header, body: [body])) }
+    }
+
+    // MARK: Eviction and change events
+
+    /// One timer at the earliest expiry, so an instance is evicted as soon as its silence
+    /// reaches `liveness x interval`, not at the next periodic sweep.
+    private func armExpiry() {
+        guard let next = table.nextExpiry(expiry: configuration.heartbeat.expiry) else { return }
+        guard next < expiryAt else { return }
+        if let expiryTimer { loop.cancelTimer(expiryTimer) }
+        expiryAt = next
+        expiryTimer = loop.schedule(at: next) { [weak self] in self?.assumeIsolated { $0.evict() } }
+    }
+
+    private func evict() {
+        expiryTimer = nil
+        expiryAt = .distantFuture
+        let (change, evicted) = table.evictExpired(now: .now(), expiry: configuration.heartbeat.expiry)
+        for announcement in evicted {
+            stats.evictions += 1
+            logger.warning("instance evicted: no heartbeat", metadata: [
+                "zmesh.instance": "\(announcement.instance)", "zmesh.endpoint": "\(announcement.endpoint)",
+                "zmesh.silence_ms": "\(configuration.heartbeat.expiry.millisecondsClamped)",
+            ])
+        }
+        publish(change)
+        armExpiry()
+    }
+
+    private func publish(_ change: RegistryTable.Change) {
+        guard let publisher, !change.isEmpty else { return }
+        let now = MonotonicTime.now()
+        for service in change.services.sorted() {
+            let answer = LookupReply(registry: configuration.name, instances: table.liveInstances(of: service, now: now))
+            guard let body = try? Array(JSONEncoder().encode(answer)) else { continue }
+            _ = publisher.assumeIsolated { try? $0.send([Array("svc:\(service)".utf8), body]) }
+            stats.published += 1
+        }
+    }
+}

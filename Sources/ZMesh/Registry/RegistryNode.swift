@@ -1,0 +1,81 @@
+public import Logging
+public import ServiceLifecycle
+public import ZeroMQ
+
+/// A registry: soft state fed by heartbeats, answering who is alive.
+///
+/// Service nodes send it a HEARTBEAT every interval; it evicts an instance after
+/// `liveness x interval` of silence and announces every change on its PUB socket. It
+/// answers `mesh.lookup` (live instances of a service, or of all) and `mesh.status` (live
+/// and recently gone) as RPCs. It holds nothing that heartbeats do not rebuild, so several
+/// registries run side by side with no coordination: services heartbeat to all of them,
+/// clients ask any.
+public final class RegistryNode: Service, Sendable {
+    /// How a registry runs.
+    public struct Configuration: Sendable {
+        /// Node name, such as `registry-1`.
+        public var name: String
+        /// ROUTER endpoint for heartbeats and look-ups.
+        public var bind: String
+        /// PUB endpoint for change events, if any.
+        public var publish: String?
+        /// Heartbeat interval and liveness: silence of `liveness x interval` evicts.
+        public var heartbeat: Topology.Heartbeat = .init()
+        /// Most instances tracked; heartbeats from further new instances are refused and counted.
+        public var maxInstances: Int = 10_000
+        /// Largest message accepted.
+        public var maxMessageBytes: Int = 64 * 1024
+
+        public init(name: String, bind: String, publish: String? = nil) {
+            self.name = name
+            self.bind = bind
+            self.publish = publish
+        }
+    }
+
+    /// The loop whose thread owns this registry's sockets.
+    public let loop: EventLoop
+    let core: RegistryCore
+    private let ownsLoop: Bool
+
+    public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
+        var logger = logger
+        logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
+        if let loop {
+            self.loop = loop
+            ownsLoop = false
+        } else {
+            self.loop = try EventLoop(name: "zmesh-\(configuration.name)")
+            ownsLoop = true
+        }
+        core = RegistryCore(loop: self.loop, configuration: configuration, logger: logger)
+    }
+
+    /// Binds and starts; returns the bound ROUTER endpoint.
+    @discardableResult
+    public func start() async throws -> String {
+        try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
+    }
+
+    /// Runs until graceful shutdown or cancellation, then closes.
+    public func run() async throws {
+        try await start()
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    /// Closes the sockets.
+    public func stop() async {
+        await core.close()
+        if ownsLoop { await loop.shutdown() }
+    }
+
+    /// Counters of what the registry has done.
+    public func stats() async -> RegistryStats { await core.snapshot() }
+
+    /// Live instances of `service`, or of every service.
+    public func instances(of service: String? = nil) async -> [InstanceInfo] { await core.instances(of: service) }
+
+    /// The bound PUB endpoint, once started.
+    public var publishEndpoint: String? { get async { await core.publishEndpoint } }
+}

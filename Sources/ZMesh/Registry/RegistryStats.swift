@@ -1,0 +1,23 @@
+/// What a registry has done so far.
+public struct RegistryStats: Sendable, Equatable {
+    /// Heartbeats accepted.
+    public var heartbeats: UInt64 = 0
+    /// Heartbeats refused (table full).
+    public var refused: UInt64 = 0
+    /// Look-ups answered.
+    public var lookups: UInt64 = 0
+    /// Instances evicted for silence.
+    public var evictions: UInt64 = 0
+    /// Instances that left gracefully.
+    public var departures: UInt64 = 0
+    /// Change events published.
+    public var published: UInt64 = 0
+    /// Messages dropped as malformed, by reason.
+    public var malformed: [String: UInt64] = [:]
+    /// Live instances now.
+    public var liveInstances: Int = 0
+
+    public var malformedTotal: UInt64 { malformed.values.reduce(0, +) }
+
+    public init() {}
+}
