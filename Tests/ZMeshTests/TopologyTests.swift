@@ -1,0 +1,450 @@
+import Foundation
+import Testing
+@testable import ZMesh
+
+/// The repository root, found from this file's path (Tests/ZMeshTests/TopologyTests.swift).
+private let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+private func parse(_ yaml: String, environment: [String: String] = [:]) throws(TopologyError) -> Topology {
+    try Topology.parse(yaml: yaml, path: "test.yaml", environment: environment)
+}
+
+/// The error parsing `yaml` throws, recording an issue if it parses.
+private func parseError(
+    _ yaml: String, environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
+) -> TopologyError? {
+    do {
+        let topology = try parse(yaml, environment: environment)
+        Issue.record("expected a TopologyError, got \(topology)", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// Checks that parsing `yaml` fails at `key`, `line` and `column` with a message containing `message`.
+private func expectError(
+    _ yaml: String, environment: [String: String] = [:],
+    key: String, line: Int?, column: Int? = nil, message: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    guard let error = parseError(yaml, environment: environment, sourceLocation: sourceLocation) else { return }
+    #expect(error.path == "test.yaml", sourceLocation: sourceLocation)
+    #expect(error.key == key, "\(error)", sourceLocation: sourceLocation)
+    #expect(error.line == line, "\(error)", sourceLocation: sourceLocation)
+    if let column {
+        #expect(error.column == column, "\(error)", sourceLocation: sourceLocation)
+    }
+    if line == nil {
+        #expect(error.column == nil, "\(error)", sourceLocation: sourceLocation)
+    }
+    #expect(error.message.contains(message), "\(error)", sourceLocation: sourceLocation)
+}
+
+/// The 1-based column where `text` starts on line `line` of `yaml`.
+private func column(of text: String, line: Int, in yaml: String) -> Int? {
+    let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+    guard lines.indices.contains(line - 1), let range = lines[line - 1].range(of: text) else { return nil }
+    return lines[line - 1].distance(from: lines[line - 1].startIndex, to: range.lowerBound) + 1
+}
+
+/// A small valid brokerless file; line 5 is the echo-1 entry.
+private let base = """
+    topology: brokerless
+    registries:
+      - { name: registry-1, bind: "tcp://127.0.0.1:5550" }
+    services:
+      - { name: echo-1, service: echo, bind: "tcp://127.0.0.1:5601" }
+
+    """
+
+@Suite("Topology files")
+struct TopologyTests {
+    // MARK: - Valid files
+
+    @Test func brokerlessExampleFileRoundTrips() throws {
+        let path = repositoryRoot.appendingPathComponent("topologies/brokerless.yaml").path
+        let topology = try Topology.load(path: path, environment: [:])
+        let expected = Topology(
+            kind: .brokerless,
+            heartbeat: .init(interval: .milliseconds(500), liveness: 3),
+            registries: [.init(name: "registry-1", bind: "tcp://127.0.0.1:5550", publish: "tcp://127.0.0.1:5551")],
+            brokers: [],
+            services: [
+                .init(name: "echo-1", services: ["echo"], bind: "tcp://127.0.0.1:5601"),
+                .init(name: "echo-2", services: ["echo"], bind: "tcp://127.0.0.1:5602"),
+                .init(name: "kv-1", services: ["kv"], bind: "tcp://127.0.0.1:5611"),
+            ],
+            path: path)
+        #expect(topology == expected)
+        #expect(topology.path == path)
+        #expect(topology.serviceNames == ["echo", "kv"])
+        #expect(topology.nodes.map(\.name) == ["registry-1", "echo-1", "echo-2", "kv-1"])
+    }
+
+    @Test func brokeredFileWithBrokersWorkersAndEveryServiceKey() throws {
+        let yaml = """
+            topology: brokered
+            heartbeat:
+              interval_ms: 250
+              liveness: 4
+            registries:
+              - name: registry-1
+                bind: tcp://127.0.0.1:5550
+            brokers:
+              - name: broker-1
+                bind: tcp://127.0.0.1:5555
+                workers: tcp://127.0.0.1:5556
+              - { name: broker_2, bind: "ipc:///tmp/zmesh-broker-2" }
+            services:
+              - name: greeter-1
+                services: [greeter, echo]
+                bind: "tcp://*:5701"
+                advertise: tcp://127.0.0.1:5701
+                max_concurrency: 8
+                executable: .build/debug/Greeter
+                args: ["--verbose", "two words"]
+            """
+        let topology = try parse(yaml)
+        #expect(topology.kind == .brokered)
+        #expect(topology.heartbeat == .init(interval: .milliseconds(250), liveness: 4))
+        #expect(topology.registries == [.init(name: "registry-1", bind: "tcp://127.0.0.1:5550")])
+        #expect(topology.brokers == [
+            .init(name: "broker-1", bind: "tcp://127.0.0.1:5555", workers: "tcp://127.0.0.1:5556"),
+            .init(name: "broker_2", bind: "ipc:///tmp/zmesh-broker-2"),
+        ])
+        #expect(topology.services == [
+            .init(name: "greeter-1", services: ["greeter", "echo"], bind: "tcp://*:5701",
+                  advertise: "tcp://127.0.0.1:5701", maxConcurrency: 8, executable: ".build/debug/Greeter",
+                  arguments: ["--verbose", "two words"]),
+        ])
+        #expect(topology.services[0].endpoint == "tcp://127.0.0.1:5701")
+        #expect(topology.path == "test.yaml")
+    }
+
+    @Test func heartbeatDefaultsTo500MillisecondsAndLiveness3() throws {
+        #expect(try parse(base).heartbeat == .init(interval: .milliseconds(500), liveness: 3))
+        #expect(try parse("heartbeat: {}\n" + base).heartbeat == .init(interval: .milliseconds(500), liveness: 3))
+        #expect(try parse("heartbeat: { liveness: 7 }\n" + base).heartbeat == .init(interval: .milliseconds(500), liveness: 7))
+        #expect(try parse("heartbeat: { interval_ms: 10 }\n" + base).heartbeat.interval == .milliseconds(10))
+        #expect(try parse(base).heartbeat.expiry == .milliseconds(1500))
+    }
+
+    @Test func servicesMayBeAbsentOrEmpty() throws {
+        let registryOnly = """
+            topology: brokerless
+            registries: [{ name: registry-1, bind: "tcp://127.0.0.1:5550" }]
+            """
+        #expect(try parse(registryOnly).services.isEmpty)
+        #expect(try parse(registryOnly + "\nservices: []").services.isEmpty)
+    }
+
+    // MARK: - Keys
+
+    @Test func unknownTopLevelKeyIsReportedAtTheKey() {
+        expectError(base + "colour: blue\n", key: "colour", line: 6, column: 1,
+                    message: "unknown key \"colour\" (expected one of: topology, heartbeat, registries, brokers, services)")
+    }
+
+    @Test func unknownKeyInsideAServiceIsReportedAtTheKey() {
+        let yaml = base + "  - { name: echo-2, service: echo, bind: \"tcp://127.0.0.1:5602\", port: 5602 }\n"
+        expectError(yaml, key: "services[1].port", line: 6, column: column(of: "port", line: 6, in: yaml),
+                    message: "unknown key \"port\" (expected one of: name, service, services, bind, advertise")
+    }
+
+    @Test func unknownKeyInsideHeartbeat() {
+        expectError("heartbeat: { interval: 5 }\n" + base, key: "heartbeat.interval", line: 1, column: 14,
+                    message: "unknown key \"interval\" (expected one of: interval_ms, liveness)")
+    }
+
+    @Test func missingBindIsReportedAtTheMappingThatLacksIt() {
+        let yaml = base + "  - { name: echo-2, service: echo }\n"
+        expectError(yaml, key: "services[1]", line: 6, column: 5, message: "missing required key \"bind\"")
+        let block = """
+            topology: brokerless
+            registries:
+              - name: registry-1
+                publish: tcp://127.0.0.1:5551
+            """
+        expectError(block, key: "registries[0]", line: 3, column: 5, message: "missing required key \"bind\"")
+    }
+
+    @Test func missingTopologyIsReportedAtTheRoot() {
+        expectError("registries: [{ name: r, bind: \"tcp://127.0.0.1:5550\" }]\n", key: "", line: 1, column: 1,
+                    message: "missing required key \"topology\"")
+    }
+
+    @Test func unknownTopologyKind() {
+        expectError(base.replacingOccurrences(of: "brokerless", with: "mesh"), key: "topology", line: 1, column: 11,
+                    message: "expected brokerless or brokered, got \"mesh\"")
+    }
+
+    // MARK: - Endpoints
+
+    @Test func badPortIsReportedAtTheValueWithLineAndColumn() throws {
+        let yaml = base + "  - { name: echo-2, service: echo, bind: \"tcp://127.0.0.1:99999\" }\n"
+        let expectedColumn = try #require(column(of: "\"tcp://127.0.0.1:99999\"", line: 6, in: yaml))
+        #expect(expectedColumn == 42)
+        expectError(yaml, key: "services[1].bind", line: 6, column: expectedColumn,
+                    message: "port \"99999\" is not a number from 1 to 65535")
+        let error = try #require(parseError(yaml))
+        #expect(error.description == "test.yaml:6:42: services[1].bind: port \"99999\" is not a number from 1 to 65535")
+    }
+
+    @Test func wildcardPortIsRejectedInEveryEndpoint() {
+        expectError(base.replacingOccurrences(of: "127.0.0.1:5601", with: "127.0.0.1:*"),
+                    key: "services[0].bind", line: 5, column: 42, message: "wildcard port")
+        expectError(base.replacingOccurrences(of: "\" }\nservices", with: "\", publish: \"tcp://*:*\" }\nservices"),
+                    key: "registries[0].publish", line: 3, message: "wildcard port")
+        // A wildcard host is fine for binding.
+        #expect(throws: Never.self) { try parse(base.replacingOccurrences(of: "127.0.0.1:5601", with: "*:5601")) }
+    }
+
+    @Test func badTransportAndMissingScheme() {
+        expectError(base.replacingOccurrences(of: "tcp://127.0.0.1:5601", with: "udp://127.0.0.1:5601"),
+                    key: "services[0].bind", line: 5, message: "unsupported transport \"udp\"")
+        expectError(base.replacingOccurrences(of: "\"tcp://127.0.0.1:5601\"", with: "localhost:5601"),
+                    key: "services[0].bind", line: 5, message: "expected transport://address")
+    }
+
+    @Test func duplicateEndpointNamesTheFirstUser() {
+        let yaml = base + "  - { name: echo-2, service: echo, bind: \"tcp://127.0.0.1:5601\" }\n"
+        expectError(yaml, key: "services[1].bind", line: 6, column: 42,
+                    message: "tcp://127.0.0.1:5601 is already used by echo-1.bind")
+        // publish counts too.
+        let publish = base.replacingOccurrences(of: "\" }\nservices", with: "\", publish: \"tcp://127.0.0.1:5601\" }\nservices")
+        expectError(publish, key: "services[0].bind", line: 5,
+                    message: "tcp://127.0.0.1:5601 is already used by registry-1.publish")
+    }
+
+    @Test func advertiseMayRepeatAnotherEndpoint() throws {
+        let yaml = base + "  - { name: echo-2, service: echo, bind: \"tcp://*:5602\", advertise: \"tcp://127.0.0.1:5602\" }\n"
+            + "  - { name: echo-3, service: echo, bind: \"tcp://0.0.0.0:5603\", advertise: \"tcp://127.0.0.1:5602\" }\n"
+        #expect(try parse(yaml).services.map(\.endpoint) == ["tcp://127.0.0.1:5601", "tcp://127.0.0.1:5602", "tcp://127.0.0.1:5602"])
+    }
+
+    // MARK: - Names
+
+    @Test func duplicateNodeNameAcrossRoles() {
+        let yaml = base + "  - { name: registry-1, service: kv, bind: \"tcp://127.0.0.1:5611\" }\n"
+        expectError(yaml, key: "services[1].name", line: 6, column: 13,
+                    message: "node name \"registry-1\" is already used by registries[0]")
+    }
+
+    @Test func badNodeNamesExplainTheRule() {
+        for name in ["Echo-1", "-echo", "echo.1", "echo 1", "_x", "\"\""] {
+            let yaml = base.replacingOccurrences(of: "name: echo-1", with: "name: \(name)")
+            expectError(yaml, key: "services[0].name", line: 5, column: 13,
+                        message: "use lowercase letters, digits, - and _, starting with a letter or digit")
+        }
+        #expect(throws: Never.self) { try parse(base.replacingOccurrences(of: "name: echo-1", with: "name: 9echo_a-b")) }
+    }
+
+    @Test func serviceAndServicesTogetherIsAnError() {
+        let yaml = base.replacingOccurrences(of: "service: echo,", with: "service: echo, services: [kv],")
+        expectError(yaml, key: "services[0]", line: 5, column: 5, message: "either service (one name) or services")
+        let neither = base.replacingOccurrences(of: "service: echo,", with: "")
+        expectError(neither, key: "services[0]", line: 5, column: 5, message: "missing required key \"service\"")
+    }
+
+    @Test func serviceNamesFollowTheProtocolRules() {
+        expectError(base.replacingOccurrences(of: "service: echo", with: "service: echo.ping"),
+                    key: "services[0].service", line: 5, column: 30, message: "must not contain \".\"")
+        expectError(base.replacingOccurrences(of: "service: echo", with: "services: [echo, \"kv\\tx\"]"),
+                    key: "services[0].services[1]", line: 5, message: "control character")
+        expectError(base.replacingOccurrences(of: "service: echo", with: "service: \(String(repeating: "a", count: 256))"),
+                    key: "services[0].service", line: 5, message: "the most is 255")
+        expectError(base.replacingOccurrences(of: "service: echo", with: "services: []"),
+                    key: "services[0].services", line: 5, message: "expected a non-empty list of strings")
+    }
+
+    // MARK: - Brokers and registries
+
+    @Test func brokersInABrokerlessFileAreAnError() {
+        let yaml = base + "brokers:\n  - { name: broker-1, bind: \"tcp://127.0.0.1:5555\" }\n"
+        expectError(yaml, key: "brokers", line: 7, column: 3, message: "brokers are only used with topology: brokered")
+    }
+
+    @Test func brokeredFileNeedsBrokers() {
+        let brokered = base.replacingOccurrences(of: "brokerless", with: "brokered")
+        expectError(brokered, key: "", line: 1, column: 1, message: "missing required key \"brokers\"")
+        expectError(brokered + "brokers: []\n", key: "brokers", line: 6, column: 10,
+                    message: "topology: brokered needs at least one broker")
+    }
+
+    @Test func registriesMustNotBeEmpty() {
+        let yaml = base.replacingOccurrences(of: "registries:\n  - { name: registry-1, bind: \"tcp://127.0.0.1:5550\" }",
+                                             with: "registries: []")
+        expectError(yaml, key: "registries", line: 2, column: 13, message: "expected at least one registry")
+        let missing = "topology: brokerless\nservices: []\n"
+        expectError(missing, key: "", line: 1, column: 1, message: "missing required key \"registries\"")
+    }
+
+    // MARK: - Types
+
+    @Test func wrongTypesSayWhatWasExpected() {
+        expectError("heartbeat: { interval_ms: abc }\n" + base, key: "heartbeat.interval_ms", line: 1, column: 27,
+                    message: "expected an integer from 10 to 60000, got \"abc\"")
+        expectError("heartbeat: { interval_ms: 5 }\n" + base, key: "heartbeat.interval_ms", line: 1,
+                    message: "expected an integer from 10 to 60000, got \"5\"")
+        expectError("heartbeat: { liveness: 101 }\n" + base, key: "heartbeat.liveness", line: 1,
+                    message: "expected an integer from 1 to 100, got \"101\"")
+        expectError("heartbeat: [500]\n" + base, key: "heartbeat", line: 1, message: "expected a mapping")
+        expectError(base.replacingOccurrences(of: "name: echo-1", with: "name: [echo-1]"),
+                    key: "services[0].name", line: 5, column: 13, message: "expected a string, got a list")
+        expectError(base.replacingOccurrences(of: "bind: \"tcp://127.0.0.1:5601\"", with: "bind: { port: 5601 }"),
+                    key: "services[0].bind", line: 5, message: "expected an endpoint such as \"tcp://127.0.0.1:5601\", got a mapping")
+        let notAList = base.components(separatedBy: "services:")[0] + "services: echo\n"
+        expectError(notAList, key: "services", line: 4, column: 11, message: "expected a list of mappings, got \"echo\"")
+        expectError(base + "  - echo-2\n", key: "services[1]", line: 6, column: 5, message: "expected a list of mappings")
+        expectError(base.replacingOccurrences(of: "service: echo", with: "service: echo, max_concurrency: 0"),
+                    key: "services[0].max_concurrency", line: 5, message: "expected an integer of at least 1, got \"0\"")
+        expectError(base.replacingOccurrences(of: "service: echo", with: "service: echo, args: --verbose"),
+                    key: "services[0].args", line: 5, message: "expected a list of strings")
+        expectError(base.replacingOccurrences(of: "service: echo", with: "service: echo, executable: \"\""),
+                    key: "services[0].executable", line: 5, message: "expected a non-empty string")
+    }
+
+    // MARK: - Not a topology at all
+
+    @Test func yamlSyntaxErrorCarriesItsPosition() {
+        expectError("topology: brokerless\n  bad: indentation\n", key: "", line: 2, column: 6,
+                    message: "mapping values are not allowed in this context")
+        expectError(base + "topology: brokered\n", key: "", line: 1, message: "duplicate key \"topology\"")
+    }
+
+    @Test func emptyFileAndNonMappingRoot() {
+        expectError("", key: "", line: nil, message: "the file is empty")
+        expectError("# just a comment\n", key: "", line: nil, message: "the file is empty")
+        expectError("- topology\n- brokerless\n", key: "", line: 1, column: 1,
+                    message: "expected a mapping at the top level")
+    }
+
+    @Test func missingFileSaysWhy() throws {
+        let path = repositoryRoot.appendingPathComponent("topologies/no-such-file.yaml").path
+        do {
+            _ = try Topology.load(path: path, environment: [:])
+            Issue.record("expected a TopologyError")
+        } catch {
+            #expect(error.path == path)
+            #expect(error.key == "")
+            #expect(error.line == nil && error.column == nil)
+            #expect(error.message == "cannot read the file: No such file or directory")
+            #expect(error.description == "\(path): cannot read the file: No such file or directory")
+        }
+    }
+
+    // MARK: - Environment overrides
+
+    @Test func portOffsetShiftsEveryTCPPort() throws {
+        let yaml = """
+            topology: brokerless
+            registries:
+              - { name: registry-1, bind: "tcp://127.0.0.1:5550", publish: "tcp://127.0.0.1:5551" }
+            services:
+              - { name: echo-1, service: echo, bind: "tcp://*:5601", advertise: "tcp://127.0.0.1:5601" }
+              - { name: kv-1, service: kv, bind: "ipc:///tmp/zmesh-kv-1" }
+            """
+        let shifted = try parse(yaml, environment: ["ZMESH_PORT_OFFSET": "100"])
+        #expect(shifted.registries[0].bind == "tcp://127.0.0.1:5650")
+        #expect(shifted.registries[0].publish == "tcp://127.0.0.1:5651")
+        #expect(shifted.services[0].bind == "tcp://*:5701")
+        #expect(shifted.services[0].advertise == "tcp://127.0.0.1:5701")
+        #expect(shifted.services[1].bind == "ipc:///tmp/zmesh-kv-1")
+
+        let down = try parse(yaml, environment: ["ZMESH_PORT_OFFSET": "-50"])
+        #expect(down.registries[0].bind == "tcp://127.0.0.1:5500")
+        #expect(down.services[0].advertise == "tcp://127.0.0.1:5551")
+
+        let brokered = """
+            topology: brokered
+            registries: [{ name: registry-1, bind: "tcp://127.0.0.1:5550" }]
+            brokers: [{ name: broker-1, bind: "tcp://127.0.0.1:5555", workers: "tcp://127.0.0.1:5556" }]
+            """
+        let broker = try parse(brokered, environment: ["ZMESH_PORT_OFFSET": "1000"]).brokers[0]
+        #expect(broker == .init(name: "broker-1", bind: "tcp://127.0.0.1:6555", workers: "tcp://127.0.0.1:6556"))
+    }
+
+    @Test func badPortOffsetIsReportedByVariableName() throws {
+        expectError(base, environment: ["ZMESH_PORT_OFFSET": "x"], key: "ZMESH_PORT_OFFSET", line: nil,
+                    message: "expected an integer, got \"x\"")
+        let error = try #require(parseError(base, environment: ["ZMESH_PORT_OFFSET": "1.5"]))
+        #expect(error.description == "test.yaml: ZMESH_PORT_OFFSET: expected an integer, got \"1.5\"")
+        // Empty counts as unset.
+        #expect(try parse(base, environment: ["ZMESH_PORT_OFFSET": ""]).services[0].bind == "tcp://127.0.0.1:5601")
+    }
+
+    @Test func portOffsetPastTheLastPortIsAnErrorAtTheEndpoint() {
+        let yaml = base.replacingOccurrences(of: "127.0.0.1:5601", with: "127.0.0.1:65500")
+        expectError(yaml, environment: ["ZMESH_PORT_OFFSET": "100"], key: "services[0].bind", line: 5, column: 42,
+                    message: "ZMESH_PORT_OFFSET=100 moves port 65500 to 65600, outside 1 to 65535")
+        expectError(base, environment: ["ZMESH_PORT_OFFSET": "-5550"], key: "registries[0].bind", line: 3,
+                    message: "moves port 5550 to 0")
+        expectError(base, environment: ["ZMESH_PORT_OFFSET": String(Int.max)], key: "registries[0].bind", line: 3,
+                    message: "out of range")
+    }
+
+    @Test func perNodeBindOverrideIsTakenLiterallyAfterTheOffset() throws {
+        let yaml = base + "  - { name: echo-2, service: echo, bind: \"tcp://127.0.0.1:5602\" }\n"
+        let topology = try parse(yaml, environment: [
+            "ZMESH_PORT_OFFSET": "100",
+            "ZMESH_ECHO_1_BIND": "tcp://127.0.0.1:7000",
+            "ZMESH_REGISTRY_1_BIND": "ipc:///tmp/registry",
+        ])
+        #expect(topology.services[0].bind == "tcp://127.0.0.1:7000")
+        #expect(topology.services[1].bind == "tcp://127.0.0.1:5702")
+        #expect(topology.registries[0].bind == "ipc:///tmp/registry")
+        #expect(TopologyEnvironment.bindVariable(for: "echo-1") == "ZMESH_ECHO_1_BIND")
+    }
+
+    @Test func operationsGuideOverrideExampleHolds() throws {
+        // docs/OPERATIONS.md, "Environment overrides": the second copy of the brokerless mesh.
+        let path = repositoryRoot.appendingPathComponent("topologies/brokerless.yaml").path
+        let topology = try Topology.load(path: path, environment: [
+            "ZMESH_PORT_OFFSET": "1000", "ZMESH_ECHO_1_BIND": "tcp://127.0.0.1:7601",
+        ])
+        #expect(topology.registries[0].bind == "tcp://127.0.0.1:6550")
+        #expect(topology.registries[0].publish == "tcp://127.0.0.1:6551")
+        #expect(topology.services.map(\.bind) == ["tcp://127.0.0.1:7601", "tcp://127.0.0.1:6602", "tcp://127.0.0.1:6611"])
+    }
+
+    @Test func nodesSharingABindVariableCannotBeOverridden() {
+        let yaml = base + "  - { name: echo_1, service: echo, bind: \"tcp://127.0.0.1:5602\" }\n"
+        expectError(yaml, environment: ["ZMESH_ECHO_1_BIND": "tcp://127.0.0.1:7000"], key: "ZMESH_ECHO_1_BIND",
+                    line: nil, message: "matches both echo-1 and echo_1")
+    }
+
+    @Test func badOrCollidingBindOverrideIsReportedByVariableName() {
+        expectError(base, environment: ["ZMESH_ECHO_1_BIND": "tcp://127.0.0.1:99999"], key: "ZMESH_ECHO_1_BIND",
+                    line: nil, message: "port \"99999\" is not a number from 1 to 65535")
+        expectError(base, environment: ["ZMESH_ECHO_1_BIND": "tcp://127.0.0.1:*"], key: "ZMESH_ECHO_1_BIND",
+                    line: nil, message: "wildcard port")
+        expectError(base, environment: ["ZMESH_ECHO_1_BIND": "tcp://127.0.0.1:5550"], key: "ZMESH_ECHO_1_BIND",
+                    line: nil, message: "tcp://127.0.0.1:5550 is already used by registry-1.bind")
+    }
+
+    @Test func heartbeatOverrides() throws {
+        let topology = try parse(base, environment: ["ZMESH_HEARTBEAT_INTERVAL_MS": "250", "ZMESH_HEARTBEAT_LIVENESS": "5"])
+        #expect(topology.heartbeat == .init(interval: .milliseconds(250), liveness: 5))
+        expectError(base, environment: ["ZMESH_HEARTBEAT_INTERVAL_MS": "9"], key: "ZMESH_HEARTBEAT_INTERVAL_MS",
+                    line: nil, message: "expected an integer from 10 to 60000, got \"9\"")
+        expectError(base, environment: ["ZMESH_HEARTBEAT_LIVENESS": "many"], key: "ZMESH_HEARTBEAT_LIVENESS",
+                    line: nil, message: "expected an integer from 1 to 100, got \"many\"")
+    }
+
+    @Test func parseIgnoresTheProcessEnvironmentByDefault() throws {
+        // `parse` defaults to no overrides, whatever the process has set.
+        #expect(try Topology.parse(yaml: base, path: "test.yaml").services[0].bind == "tcp://127.0.0.1:5601")
+    }
+
+    // MARK: - Description
+
+    @Test func descriptionReadsLikeACompilerMessage() {
+        #expect(TopologyError(path: "t.yaml", line: 3, column: 7, key: "services[0].bind", message: "bad").description
+                == "t.yaml:3:7: services[0].bind: bad")
+        #expect(TopologyError(path: "t.yaml", line: 3, key: "topology", message: "bad").description == "t.yaml:3: topology: bad")
+        #expect(TopologyError(path: "t.yaml", key: "", message: "bad").description == "t.yaml: bad")
+    }
+}
+
