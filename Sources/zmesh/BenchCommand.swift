@@ -19,8 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Argument(help: "The name to call, such as echo.")
     var service: String
 
-    @Option(name: .long, help: "A service endpoint to call directly; repeat for more.")
-    var endpoint: [String] = []
+    @OptionGroup var mesh: MeshOptions
 
     @Option(name: .long, help: "Timed calls in all.")
     var requests: Int = 100_000
@@ -46,7 +45,6 @@ struct BenchCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard !endpoint.isEmpty else { throw ValidationError("say where to call: --endpoint tcp://HOST:PORT") }
         guard requests >= 1, concurrency >= 1, size >= 0, warmup >= 0 else {
             throw ValidationError("--requests and --concurrency must be at least 1, --size and --warmup at least 0")
         }
@@ -54,7 +52,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "zmesh.bench", defaultLevel: .warning)
-        let client = try MeshClient(configuration: .init(discovery: .endpoints(endpoint)), logger: logger)
+        let client = try mesh.makeClient(logger: logger)
         let report = try await BenchRunner(
             client: client, service: service, requests: requests, concurrency: concurrency, size: size,
             warmup: warmup, timeout: .milliseconds(Int64(timeout * 1000)), maxSeconds: maxSeconds,

@@ -12,9 +12,10 @@ struct CallCommand: AsyncParsableCommand {
             The reply body goes to stdout; a failure goes to stderr as one line, with an exit
             code per kind of error (\(ExitCodes.table))
             Examples:
+              zmesh call echo hello --config topologies/brokerless.yaml
+              zmesh call kv.put color=blue --config topologies/brokerless.yaml
+              zmesh call kv.get color --config topologies/brokerless.yaml
               zmesh call echo hello --endpoint tcp://127.0.0.1:5601
-              zmesh call kv.put color=blue --endpoint tcp://127.0.0.1:5601
-              zmesh call kv.get color --endpoint tcp://127.0.0.1:5601
             """)
 
     @Argument(help: "The name to call, such as echo or kv.get.")
@@ -23,8 +24,7 @@ struct CallCommand: AsyncParsableCommand {
     @Argument(help: "The request body (default: standard input when it is not a terminal, else empty).")
     var payload: String?
 
-    @Option(name: .long, help: "A service endpoint to call directly, such as tcp://127.0.0.1:5601; repeat for more.")
-    var endpoint: [String] = []
+    @OptionGroup var mesh: MeshOptions
 
     @Option(name: .long, help: "Seconds to wait for the reply, retries included.")
     var timeout: Double = 5
@@ -35,19 +35,13 @@ struct CallCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard !endpoint.isEmpty else { throw ValidationError("say where to call: --endpoint tcp://HOST:PORT") }
-        for value in endpoint {
-            if let problem = Endpoint.problem(with: value, allowWildcardPort: false) {
-                throw ValidationError("--endpoint \(value): \(problem)")
-            }
-        }
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "zmesh.call", defaultLevel: .warning)
         let body = try readPayload()
-        let client = try MeshClient(configuration: .init(discovery: .endpoints(endpoint)), logger: logger)
+        let client = try mesh.makeClient(logger: logger)
         let options = CallOptions(timeout: .milliseconds(Int64(timeout * 1000)), idempotent: !notIdempotent)
         do {
             let reply = try await client.call(service, body, options: options)

@@ -448,3 +448,22 @@ struct TopologyTests {
     }
 }
 
+
+@Suite("Topology files: advertised endpoints")
+struct TopologyAdvertiseTests {
+    @Test func aWildcardHostCannotBeAdvertised() {
+        let yaml = """
+            topology: brokerless
+            registries:
+              - { name: registry-1, bind: "tcp://127.0.0.1:5550" }
+            services:
+              - { name: echo-1, service: echo, bind: "tcp://*:5601", advertise: "tcp://*:5601" }
+            """
+        #expect {
+            _ = try Topology.parse(yaml: yaml, path: "t.yaml")
+        } throws: { error in
+            guard let error = error as? TopologyError else { return false }
+            return error.key == "services[0].advertise" && error.line == 5 && error.message.contains("name a host")
+        }
+    }
+}

@@ -2,7 +2,7 @@
 ///
 /// | service | names | what it does |
 /// |---|---|---|
-/// | `echo` | `echo`, `echo.whoami` | replies with the payload; `whoami` replies with the node's name |
+/// | `echo` | `echo`, `echo.whoami`, `echo.count` | replies with the payload; `whoami` with the node's name; `count KEY` with how many times this instance ran it for KEY |
 /// | `kv` | `kv.put`, `kv.get`, `kv.delete` | an in-memory store: `put` takes `key=value`, the others `key` |
 /// | `sleep` | `sleep` | waits the payload's milliseconds (default 100), then replies with it |
 public enum BuiltinServices {
@@ -33,6 +33,13 @@ public enum BuiltinServices {
         handlers.register("echo") { payload, _ in payload }
         let name = Array(nodeName.utf8)
         handlers.register("echo.whoami") { _, _ in name }
+        // Counts runs per key on this instance: a reply other than "1" for a fresh key means
+        // the same call ran twice here (tests use it to check the reply cache under failover).
+        let counts = KeyValueStore()
+        handlers.register("echo.count") { payload, _ in
+            let key = String(decoding: payload, as: UTF8.self)
+            return Array(String(counts.increment(key)).utf8)
+        }
         return handlers
     }
 

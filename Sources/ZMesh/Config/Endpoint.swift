@@ -21,7 +21,7 @@ public enum Endpoint {
             let host = address[..<colon]
             let port = address[address.index(after: colon)...]
             if host.isEmpty { return "a tcp endpoint needs a host (127.0.0.1, a name, or * to bind every interface)" }
-            if port == "*" { return allowWildcardPort ? nil : "a wildcard port (*) is only for binding" }
+            if port == "*" { return allowWildcardPort ? nil : "a wildcard port (*) cannot be used here: other nodes connect to this endpoint, so name its port" }
             guard let number = Int(port), (1...65535).contains(number) else {
                 return "port \"\(port)\" is not a number from 1 to 65535"
             }
@@ -31,5 +31,14 @@ public enum Endpoint {
         default:
             return "unsupported transport \"\(transport)\" (use tcp, ipc or inproc)"
         }
+    }
+
+    /// The endpoint to connect to for a bind endpoint: a wildcard host (`*`, `0.0.0.0`)
+    /// becomes loopback; anything else is returned as it is.
+    public static func connectable(_ bind: String) -> String {
+        for wildcard in ["tcp://*:", "tcp://0.0.0.0:"] where bind.hasPrefix(wildcard) {
+            return "tcp://127.0.0.1:" + bind.dropFirst(wildcard.count)
+        }
+        return bind
     }
 }

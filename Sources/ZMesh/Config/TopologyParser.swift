@@ -415,6 +415,10 @@ struct TopologyParser {
 
         let bind = try endpoint("bind", in: entry, required: true)
         let advertise = try endpoint("advertise", in: entry, required: false)
+        if let advertise, advertise.value.hasPrefix("tcp://*:") || advertise.value.hasPrefix("tcp://0.0.0.0:") {
+            throw advertise.source.error(
+                in: path, "an advertised endpoint is where others connect: name a host, not \"*\" or 0.0.0.0")
+        }
 
         var maxConcurrency: Int?
         if let node = entry.value("max_concurrency"), !isNull(node) {

@@ -79,30 +79,39 @@ final class ChildProcess: @unchecked Sendable {
 }
 
 /// Runs a command to completion and returns its exit status, stdout and stderr.
+///
+/// Output goes through temporary files, not pipes: a command that leaves daemons behind
+/// (scripts/mesh-up.sh) must not keep the test waiting for an end-of-file that never comes.
 func runCommand(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                 timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let directory = FileManager.default.temporaryDirectory
+    let outURL = directory.appendingPathComponent("zmesh-run-\(UUID().uuidString).out")
+    let errURL = directory.appendingPathComponent("zmesh-run-\(UUID().uuidString).err")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
+    process.standardOutput = try FileHandle(forWritingTo: outURL)
+    process.standardError = try FileHandle(forWritingTo: errURL)
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    // Read both pipes while the process runs so a full pipe never blocks it.
-    async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-    async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while process.isRunning && ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(10))
     }
+    let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+    let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
     if process.isRunning {
         _ = Glibc.kill(process.processIdentifier, SIGKILL)
-        throw ProcessFailure("\(executable) \(arguments.joined(separator: " ")) ran past \(timeout)")
+        throw ProcessFailure("\(executable) \(arguments.joined(separator: " ")) ran past \(timeout):\n\(stdout)\n\(stderr)")
     }
-    let (o, e) = await (stdout, stderr)
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    return (process.terminationStatus, stdout, stderr)
 }
 
 /// Loopback TCP ports nobody listens on now (the kernel picks them; a test binds them soon after).

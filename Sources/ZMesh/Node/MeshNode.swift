@@ -1,0 +1,64 @@
+public import Logging
+public import ServiceLifecycle
+
+/// Builds the node a topology file names, ready to run in a `ServiceGroup`.
+///
+/// `zmesh node NAME --config FILE` uses this; so can your own executables, to host your
+/// own handlers as a node of a topology file:
+///
+/// ```swift
+/// let topology = try Topology.load(path: "topologies/brokerless.yaml")
+/// let node = try MeshNode.make(named: "greeter-1", in: topology, handlers: greeterHandlers, logger: logger)
+/// try await ServiceGroup(configuration: .init(services: [node], gracefulShutdownSignals: [.sigterm, .sigint],
+///                                               logger: logger)).run()
+/// ```
+public enum MeshNode {
+    /// The node called `name` in `topology`.
+    ///
+    /// - Parameter handlers: for a service node, the handlers to host; nil hosts the built-in
+    ///   services the file lists for it (see ``BuiltinServices``).
+    /// - Throws: ``MeshError`` with code ``MeshError/Code/notFound`` if the file has no such
+    ///   node or names a built-in service that does not exist.
+    public static func make(named name: String, in topology: Topology, handlers: ServiceHandlers? = nil,
+                            logger: Logger) throws -> any Service {
+        guard let node = topology.node(named: name) else {
+            throw MeshError(.notFound, service: name,
+                            message: "\(topology.path) has no node named \(name) (it has \(topology.nodes.map(\.name).joined(separator: ", ")))")
+        }
+        switch node {
+        case .registry(let registry):
+            var configuration = RegistryNode.Configuration(name: registry.name, bind: registry.bind, publish: registry.publish)
+            configuration.heartbeat = topology.heartbeat
+            return try RegistryNode(configuration: configuration, logger: logger)
+        case .broker:
+            throw MeshError(.notFound, service: name, message: "brokers are not available in this build")
+        case .service(let instance):
+            var configuration = ServiceNode.Configuration(name: instance.name, bind: instance.bind)
+            configuration.registries = topology.registries.map { Endpoint.connectable($0.bind) }
+            configuration.heartbeat = topology.heartbeat
+            configuration.advertise = instance.advertise
+            if let maxConcurrency = instance.maxConcurrency { configuration.maxConcurrentHandlers = maxConcurrency }
+            let hosted = try handlers ?? BuiltinServices.handlers(for: instance.services, nodeName: instance.name)
+            let missing = Set(instance.services).subtracting(hosted.services)
+            if !missing.isEmpty {
+                logger.warning("the topology lists services this node has no handlers for", metadata: [
+                    "zmesh.missing": "\(missing.sorted().joined(separator: ","))",
+                ])
+            }
+            return try ServiceNode(configuration: configuration, handlers: hosted, logger: logger)
+        }
+    }
+}
+
+extension MeshClient {
+    /// A client for the mesh a topology file describes: through its registries when it is
+    /// broker-less. The calling code is the same whatever the file says.
+    public convenience init(topology: Topology, logger: Logger, configure: (inout Configuration) -> Void = { _ in }) throws {
+        var configuration = Configuration(discovery: .registries(topology.registries.map {
+            RegistryAddress(endpoint: Endpoint.connectable($0.bind), publish: $0.publish.map(Endpoint.connectable))
+        }))
+        configuration.refreshInterval = max(topology.heartbeat.interval * 2, .milliseconds(200))
+        configure(&configuration)
+        try self.init(configuration: configuration, logger: logger)
+    }
+}

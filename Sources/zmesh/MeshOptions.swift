@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ZMesh
+
+/// Where a command finds the mesh: a topology file (`--config`) or explicit endpoints.
+struct MeshOptions: ParsableArguments {
+    @Option(name: .long, help: "A topology file, such as topologies/brokerless.yaml ($ZMESH_CONFIG).")
+    var config: String?
+
+    @Option(name: .long, help: "A service endpoint to call directly instead, such as tcp://127.0.0.1:5601; repeat for more.")
+    var endpoint: [String] = []
+
+    var configPath: String? { config ?? ProcessInfo.processInfo.environment["ZMESH_CONFIG"] }
+
+    func validate() throws {
+        if configPath != nil && !endpoint.isEmpty {
+            throw ValidationError("give either --config or --endpoint, not both")
+        }
+        if configPath == nil && endpoint.isEmpty {
+            throw ValidationError("say where the mesh is: --config FILE (a topology file) or --endpoint tcp://HOST:PORT")
+        }
+        for value in endpoint {
+            if let problem = Endpoint.problem(with: value, allowWildcardPort: false) {
+                throw ValidationError("--endpoint \(value): \(problem)")
+            }
+        }
+    }
+
+    /// The topology file, loaded; exits 78 with the file's line and key on a bad one.
+    func loadTopology() throws -> Topology? {
+        guard let path = configPath else { return nil }
+        do {
+            return try Topology.load(path: path)
+        } catch {
+            printError("zmesh: \(error)")
+            throw ExitCode(ExitCodes.configuration)
+        }
+    }
+
+    func makeClient(logger: Logger, configure: (inout MeshClient.Configuration) -> Void = { _ in }) throws -> MeshClient {
+        if let topology = try loadTopology() {
+            return try MeshClient(topology: topology, logger: logger, configure: configure)
+        }
+        var configuration = MeshClient.Configuration(discovery: .endpoints(endpoint))
+        configure(&configuration)
+        return try MeshClient(configuration: configuration, logger: logger)
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import ZMesh
+
+/// `zmesh node NAME --config FILE`: run one node of a topology file.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run one node (registry, broker or service) of a topology file.",
+        discussion: """
+            Service nodes host the built-in services the file lists for them. Runs until SIGTERM
+            or SIGINT: a service node then leaves the registries at once, stops taking calls,
+            finishes those it holds (up to its grace period) and exits 0.
+            scripts/mesh-up.sh starts every node of a file this way.
+            """)
+
+    @Argument(help: "The node's name in the file, such as echo-1.")
+    var name: String
+
+    @Option(name: .long, help: "The topology file ($ZMESH_CONFIG).")
+    var config: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let options = try MeshOptions.parse(config.map { ["--config", $0] } ?? [])
+        guard let topology = try options.loadTopology() else {
+            throw ValidationError("say which topology file: --config FILE")
+        }
+        var logger = try logging.makeLogger(label: "zmesh.node", defaultLevel: .info)
+        logger[metadataKey: "zmesh.node"] = "\(name)"
+        let node: any Service
+        do {
+            node = try MeshNode.make(named: name, in: topology, logger: logger)
+        } catch let error as MeshError {
+            throw failure(error)
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: node)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        logger.info("node stopped")
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import ZMesh
+
+/// `zmesh nodes --config FILE`: the nodes of a file, one per line, for scripts.
+struct NodesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nodes",
+        abstract: "List the nodes of a topology file in start order (for scripts).",
+        discussion: """
+            One line per node, tab-separated: name, role, then the program to run for it if the
+            file names one (executable: and args:), else nothing. Registries come first, then
+            brokers, then services. Checks the file on the way: a bad one exits 78 naming the
+            line and key.
+            """)
+
+    @Option(name: .long, help: "The topology file ($ZMESH_CONFIG).")
+    var config: String?
+
+    func run() throws {
+        let options = try MeshOptions.parse(config.map { ["--config", $0] } ?? [])
+        guard let topology = try options.loadTopology() else {
+            throw ValidationError("say which topology file: --config FILE")
+        }
+        for node in topology.nodes {
+            var fields = [node.name, node.role]
+            if case .service(let service) = node, let executable = service.executable {
+                fields.append(executable)
+                fields.append(contentsOf: service.arguments)
+            }
+            print(fields.joined(separator: "\t"))
+        }
+    }
+}

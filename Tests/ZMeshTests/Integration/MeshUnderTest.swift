@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import ZMesh
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A mesh brought up from a topology file by the real scripts/mesh-up.sh, on ports shifted
+/// by a free offset, in its own run directory; torn down by scripts/mesh-down.sh.
+final class MeshUnderTest: @unchecked Sendable {
+    // @unchecked: every property is set in init and never changed, except `restarted`,
+    // which only the test's own task touches.
+    let file: String
+    let runDirectory: URL
+    let environment: [String: String]
+    let topology: Topology
+    private var restarted: [ChildProcess] = []
+
+    /// Brings the mesh in `file` (relative to the repository) up and waits until it is.
+    init(_ file: String) async throws {
+        self.file = Repository.root.appendingPathComponent(file).path
+        runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-mesh-\(UUID().uuidString)")
+        let unshifted = try Topology.load(path: self.file, environment: [:])
+        let offset = try Self.freeOffset(for: unshifted)
+        environment = [
+            "ZMESH_BIN": try Repository.zmeshBinary(),
+            "ZMESH_PORT_OFFSET": String(offset),
+            "MESH_RUN_DIR": runDirectory.path,
+            "MESH_DOWN_GRACE": "5",
+            "ZMESH_LOG_LEVEL": "info",
+        ]
+        topology = try Topology.load(path: self.file, environment: environment)
+        let up = try await runCommand(Repository.root.appendingPathComponent("scripts/mesh-up.sh").path, [self.file],
+                                      environment: environment, timeout: .seconds(60))
+        guard up.status == 0 else {
+            throw ProcessFailure("mesh-up.sh \(file) failed (\(up.status)):\n\(up.stdout)\n\(up.stderr)")
+        }
+    }
+
+    /// An offset that puts every port of the file on a port nobody listens on now.
+    private static func freeOffset(for topology: Topology) throws -> Int {
+        let ports = Self.ports(of: topology)
+        for _ in 0..<50 {
+            let base = try freePorts(1)[0]
+            let offset = base - (ports.min() ?? 0)
+            if ports.allSatisfy({ isFree($0 + offset) }) { return offset }
+        }
+        throw ProcessFailure("no free port range for \(topology.path)")
+    }
+
+    private static func ports(of topology: Topology) -> [Int] {
+        let endpoints = topology.registries.flatMap { [$0.bind, $0.publish].compactMap { $0 } }
+            + topology.brokers.flatMap { [$0.bind, $0.workers].compactMap { $0 } }
+            + topology.services.map(\.bind)
+        return endpoints.compactMap { endpoint in endpoint.split(separator: ":").last.flatMap { Int($0) } }
+    }
+
+    private static func isFree(_ port: Int) -> Bool {
+        guard (1024...65535).contains(port) else { return false }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    /// The PID mesh-up.sh recorded for `node`.
+    func pid(of node: String) throws -> Int32 {
+        let text = try String(contentsOf: runDirectory.appendingPathComponent("\(node).pid"), encoding: .utf8)
+        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw ProcessFailure("bad pid file for \(node)") }
+        return pid
+    }
+
+    /// kill -9, by PID; returns when the process is gone.
+    func kill9(_ node: String) async throws {
+        let pid = try pid(of: node)
+        guard Glibc.kill(pid, SIGKILL) == 0 else { throw ProcessFailure("kill -9 \(pid) failed") }
+        _ = await eventually(timeout: .seconds(5)) { Glibc.kill(pid, 0) != 0 || Self.isZombie(pid) }
+    }
+
+    private static func isZombie(_ pid: Int32) -> Bool {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return status.split(separator: " ").dropFirst(2).first == "Z"
+    }
+
+    /// Starts `node` again as mesh-up.sh does (`zmesh node NAME --config FILE`).
+    func restart(_ node: String) throws {
+        let process = try ChildProcess(name: node, executable: try Repository.zmeshBinary(),
+                                       arguments: ["node", node, "--config", file], environment: environment)
+        restarted.append(process)
+    }
+
+    func log(of node: String) -> String {
+        (try? String(contentsOf: runDirectory.appendingPathComponent("\(node).log"), encoding: .utf8)) ?? ""
+    }
+
+    func client(configure: (inout MeshClient.Configuration) -> Void = { _ in }) throws -> MeshClient {
+        try MeshClient(topology: topology, logger: testLogger, configure: configure)
+    }
+
+    /// Runs `zmesh ARGS --config FILE` against this mesh.
+    func zmesh(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await runCommand(try Repository.zmeshBinary(), arguments + ["--config", file], environment: environment)
+    }
+
+    /// scripts/mesh-down.sh, then any process this test restarted.
+    func down() async {
+        _ = try? await runCommand(Repository.root.appendingPathComponent("scripts/mesh-down.sh").path, [],
+                                  environment: environment, timeout: .seconds(30))
+        for process in restarted { await process.stop() }
+    }
+}
