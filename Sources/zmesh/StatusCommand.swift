@@ -31,12 +31,16 @@ struct StatusCommand: AsyncParsableCommand {
             throw ValidationError("say which topology file: --config FILE")
         }
         let logger = try logging.makeLogger(label: "zmesh.status", defaultLevel: .error)
-        let client = try MeshClient(topology: topology, logger: logger)
-        defer { Task { await client.shutdown() } }
+        // Registries know every instance, whatever the topology; brokers are asked separately.
+        let client = try MeshClient(configuration: .init(discovery: .registries(topology.registryAddresses)), logger: logger)
+        let brokers = try topology.brokers.map { broker in
+            (broker.name, try MeshClient(configuration: .init(discovery: .endpoints([Endpoint.connectable(broker.bind)])), logger: logger))
+        }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64((wait ?? 0) * 1000)))
         var answer: LookupReply?
         var failure: MeshError?
         var missing: [String] = []
+        var brokerViews: [(String, BrokerStats?)] = []
         repeat {
             do {
                 let body = try await client.call("mesh.status", [], options: CallOptions(timeout: .seconds(2)))
@@ -47,10 +51,21 @@ struct StatusCommand: AsyncParsableCommand {
             }
             let live = Set(answer?.instances.filter { $0.health == .live }.map(\.node) ?? [])
             missing = topology.services.map(\.name).filter { !live.contains($0) }
+            brokerViews = []
+            for (name, brokerClient) in brokers {
+                let view = try? await brokerClient.call("mesh.broker", [], options: CallOptions(timeout: .seconds(1)))
+                    .decoded(as: BrokerStats.self)
+                brokerViews.append((name, view))
+                // Ready when it reaches an instance of every service the file names.
+                if view.map({ stats in topology.serviceNames.allSatisfy { (stats.readyByService[$0] ?? 0) > 0 } }) != true {
+                    missing.append(name)
+                }
+            }
             if wait == nil || (failure == nil && missing.isEmpty) { break }
             try await Task.sleep(for: .milliseconds(100))
         } while ContinuousClock.now < deadline
         await client.shutdown()
+        for (_, brokerClient) in brokers { await brokerClient.shutdown() }
 
         guard let answer else {
             throw failure.map { self.failure($0) } ?? ExitCode(4)
@@ -60,7 +75,7 @@ struct StatusCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(answer), as: UTF8.self))
         } else {
-            print(render(answer, topology: topology, missing: missing))
+            print(render(answer, topology: topology, missing: missing, brokers: brokerViews))
         }
         if wait != nil && !missing.isEmpty {
             printError("zmesh: not up after \(wait ?? 0) s: \(missing.joined(separator: ", "))")
@@ -70,7 +85,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     private func failure(_ error: MeshError) -> ExitCode { zmesh.failure(error) }
 
-    private func render(_ answer: LookupReply, topology: Topology, missing: [String]) -> String {
+    private func render(_ answer: LookupReply, topology: Topology, missing: [String], brokers: [(String, BrokerStats?)]) -> String {
         var lines = ["mesh \(topology.path) (\(topology.kind.rawValue)); \(answer.registry) answered"]
         var rows: [(service: String, instance: InstanceInfo)] = []
         for instance in answer.instances {
@@ -97,7 +112,21 @@ struct StatusCommand: AsyncParsableCommand {
         for service in topology.serviceNames where !liveServices.contains(service) {
             lines.append("\(service): no live instance")
         }
-        if !missing.isEmpty { lines.append("nodes of the file not live: \(missing.joined(separator: ", "))") }
+        for (name, view) in brokers {
+            if let view {
+                let services = view.readyByService.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                lines.append("\(name): up; reaches \(services.isEmpty ? "no instance" : services); \(view.inFlight) in flight, \(view.queued) queued")
+            } else {
+                lines.append("\(name): not answering")
+            }
+        }
+        if !missing.isEmpty { lines.append("nodes of the file not up: \(missing.joined(separator: ", "))") }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension [UInt8] {
+    func decoded<T: Decodable>(as type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: Data(self))
     }
 }

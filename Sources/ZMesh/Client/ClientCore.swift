@@ -63,7 +63,7 @@ actor ClientCore {
         guard !started, !closed else { return }
         started = true
         switch configuration.discovery {
-        case .endpoints(let endpoints):
+        case .endpoints(let endpoints), .brokers(let endpoints):
             for endpoint in endpoints {
                 if let connection = openConnection(to: endpoint, role: .service) { staticConnections.append(connection.id) }
             }
@@ -148,6 +148,7 @@ actor ClientCore {
             guard var call = pending[seq] else { continue }
             call.connection = nil
             call.failedOn.append(connection.id)
+            call.lastError = "the connection to \(connection.endpoint) was lost"
             pending[seq] = call
             if call.idempotent {
                 stats.retries += 1
@@ -202,8 +203,8 @@ actor ClientCore {
         }
         guard call.attempts < call.maxAttempts else {
             fail(seq, MeshError(.unavailable, service: call.name,
-                                message: "gave up after \(call.attempts) attempts: every instance tried failed",
-                                mayHaveRun: true))
+                                message: "gave up after \(call.attempts) attempts" + (call.lastError.map { "; the last: \($0)" } ?? ""),
+                                mayHaveRun: call.lastError == nil || call.attempts > 1))
             return
         }
         guard let candidates = candidates(for: call.service) else {
@@ -254,7 +255,7 @@ actor ClientCore {
     /// The connections that can take a call for `service`; nil while the name is being resolved.
     private func candidates(for service: String) -> [Connection]? {
         switch configuration.discovery {
-        case .endpoints:
+        case .endpoints, .brokers:
             return staticConnections.compactMap { connections[$0] }
         case .registries:
             if service == Self.registryService { return staticConnections.compactMap { connections[$0] } }
@@ -336,12 +337,13 @@ actor ClientCore {
         }
         let message = envelope.body.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
         let mayHaveRun = header.flags.contains(.mayHaveRun)
-        if header.status == StatusCode.unavailable.rawValue && !mayHaveRun, let connection = call.connection {
-            // The instance refused without running it (draining, say): safe to try elsewhere.
+        if header.flags.contains(.retryElsewhere), let connection = call.connection {
+            // The peer refused without running it (draining): safe to try elsewhere.
             var retry = call
             connections[connection].map { $0.outstanding = max(0, $0.outstanding - 1) }
             retry.connection = nil
             retry.failedOn.append(connection)
+            retry.lastError = message
             pending[seq] = retry
             stats.retries += 1
             dispatch(seq)

@@ -5,6 +5,8 @@ public enum Discovery: Sendable, Equatable {
     /// Registries to look names up at (any live one answers), each with the PUB endpoint
     /// where it announces changes, if it has one. Calls go straight to the instances.
     case registries([RegistryAddress])
+    /// Broker front ends: any broker routes any name, and calls spread over the live ones.
+    case brokers([String])
 }
 
 /// Where a registry listens.

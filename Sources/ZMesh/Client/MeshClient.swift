@@ -50,7 +50,7 @@ public final class MeshClient: Sendable {
     /// - Throws: ``MeshError`` with code ``MeshError/Code/badRequest`` naming an endpoint that is not valid.
     public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
         switch configuration.discovery {
-        case .endpoints(let endpoints):
+        case .endpoints(let endpoints), .brokers(let endpoints):
             for endpoint in endpoints { try Endpoint.validate(endpoint) }
         case .registries(let registries):
             for registry in registries {

@@ -28,6 +28,8 @@ struct PendingCall: Sendable {
     var connection: ConnectionID?
     /// Connections that failed this call, avoided on retry while others are up.
     var failedOn: [ConnectionID] = []
+    /// Why the latest try failed, for the final error if every try fails.
+    var lastError: String?
 
     init(completion: Completion, name: String, service: String, payload: [UInt8], timeout: Duration,
          idempotent: Bool, maxAttempts: Int, traceID: [UInt8]?) {

@@ -62,11 +62,14 @@ public struct Topology: Sendable, Equatable {
         public var bind: String
         /// ROUTER endpoint where Majordomo (MDP/0.2) workers connect, if any.
         public var workers: String?
+        /// Most requests waiting per service when every instance is at capacity, if not the default.
+        public var maxQueue: Int?
 
-        public init(name: String, bind: String, workers: String? = nil) {
+        public init(name: String, bind: String, workers: String? = nil, maxQueue: Int? = nil) {
             self.name = name
             self.bind = bind
             self.workers = workers
+            self.maxQueue = maxQueue
         }
     }
 
@@ -82,6 +85,8 @@ public struct Topology: Sendable, Equatable {
         public var advertise: String?
         /// Most handlers running at once, if not the default.
         public var maxConcurrency: Int?
+        /// Most requests waiting for a handler, if not the default.
+        public var maxQueue: Int?
         /// A program to run for this node instead of `zmesh node` (one of the Examples, say).
         /// `scripts/mesh-up.sh` runs it as `EXECUTABLE ARGS... --node NAME --config FILE`.
         public var executable: String?
@@ -89,12 +94,13 @@ public struct Topology: Sendable, Equatable {
         public var arguments: [String]
 
         public init(name: String, services: [String], bind: String, advertise: String? = nil,
-                    maxConcurrency: Int? = nil, executable: String? = nil, arguments: [String] = []) {
+                    maxConcurrency: Int? = nil, maxQueue: Int? = nil, executable: String? = nil, arguments: [String] = []) {
             self.name = name
             self.services = services
             self.bind = bind
             self.advertise = advertise
             self.maxConcurrency = maxConcurrency
+            self.maxQueue = maxQueue
             self.executable = executable
             self.arguments = arguments
         }

@@ -165,8 +165,9 @@ struct TopologyParser {
     static let topLevelKeys = ["topology", "heartbeat", "registries", "brokers", "services"]
     static let heartbeatKeys = ["interval_ms", "liveness"]
     static let registryKeys = ["name", "bind", "publish"]
-    static let brokerKeys = ["name", "bind", "workers"]
-    static let serviceKeys = ["name", "service", "services", "bind", "advertise", "max_concurrency", "executable", "args"]
+    static let brokerKeys = ["name", "bind", "workers", "max_queue"]
+    static let serviceKeys = ["name", "service", "services", "bind", "advertise", "max_concurrency", "max_queue", "executable", "args"]
+    static let maxQueueRange = 0...1_000_000
 
     static let intervalRange = 10...60_000
     static let livenessRange = 1...100
@@ -255,7 +256,11 @@ struct TopologyParser {
             let name = try nodeName(in: entry, names: &names)
             let bind = try endpoint("bind", in: entry, required: true)
             let workers = try endpoint("workers", in: entry, required: false)
-            brokers.append(Topology.Broker(name: name, bind: bind?.value ?? "", workers: workers?.value))
+            var maxQueue: Int?
+            if let node = entry.value("max_queue"), !isNull(node) {
+                maxQueue = try integer(node, key: entry.path("max_queue"), in: Self.maxQueueRange)
+            }
+            brokers.append(Topology.Broker(name: name, bind: bind?.value ?? "", workers: workers?.value, maxQueue: maxQueue))
             if let bind { endpoints.append(.init(slot: .brokerBind(index), node: name, source: bind.source)) }
             if let workers { endpoints.append(.init(slot: .brokerWorkers(index), node: name, source: workers.source)) }
         }
@@ -425,6 +430,11 @@ struct TopologyParser {
             maxConcurrency = try integer(node, key: entry.path("max_concurrency"), in: Self.maxConcurrencyRange)
         }
 
+        var maxQueue: Int?
+        if let node = entry.value("max_queue"), !isNull(node) {
+            maxQueue = try integer(node, key: entry.path("max_queue"), in: Self.maxQueueRange)
+        }
+
         var executable: String?
         if let node = entry.value("executable"), !isNull(node) {
             let value = try string(node, key: entry.path("executable"), expected: "a non-empty string")
@@ -449,7 +459,7 @@ struct TopologyParser {
 
         let service = Topology.ServiceInstance(
             name: name, services: hosted, bind: bind?.value ?? "", advertise: advertise?.value,
-            maxConcurrency: maxConcurrency, executable: executable, arguments: arguments)
+            maxConcurrency: maxConcurrency, maxQueue: maxQueue, executable: executable, arguments: arguments)
         return (service, bind?.source, advertise?.source)
     }
 

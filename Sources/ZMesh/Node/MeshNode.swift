@@ -30,14 +30,20 @@ public enum MeshNode {
             var configuration = RegistryNode.Configuration(name: registry.name, bind: registry.bind, publish: registry.publish)
             configuration.heartbeat = topology.heartbeat
             return try RegistryNode(configuration: configuration, logger: logger)
-        case .broker:
-            throw MeshError(.notFound, service: name, message: "brokers are not available in this build")
+        case .broker(let broker):
+            var configuration = BrokerNode.Configuration(name: broker.name, bind: broker.bind)
+            configuration.registries = topology.registryAddresses
+            configuration.heartbeat = topology.heartbeat
+            configuration.workers = broker.workers
+            if let maxQueue = broker.maxQueue { configuration.maxQueuePerService = maxQueue }
+            return try BrokerNode(configuration: configuration, logger: logger)
         case .service(let instance):
             var configuration = ServiceNode.Configuration(name: instance.name, bind: instance.bind)
             configuration.registries = topology.registries.map { Endpoint.connectable($0.bind) }
             configuration.heartbeat = topology.heartbeat
             configuration.advertise = instance.advertise
             if let maxConcurrency = instance.maxConcurrency { configuration.maxConcurrentHandlers = maxConcurrency }
+            if let maxQueue = instance.maxQueue { configuration.maxQueuedRequests = maxQueue }
             let hosted = try handlers ?? BuiltinServices.handlers(for: instance.services, nodeName: instance.name)
             let missing = Set(instance.services).subtracting(hosted.services)
             if !missing.isEmpty {
@@ -51,14 +57,24 @@ public enum MeshNode {
 }
 
 extension MeshClient {
-    /// A client for the mesh a topology file describes: through its registries when it is
-    /// broker-less. The calling code is the same whatever the file says.
+    /// A client for the mesh a topology file describes: through its brokers when it is
+    /// brokered, through its registries when it is broker-less. The calling code is the same
+    /// whatever the file says.
     public convenience init(topology: Topology, logger: Logger, configure: (inout Configuration) -> Void = { _ in }) throws {
-        var configuration = Configuration(discovery: .registries(topology.registries.map {
-            RegistryAddress(endpoint: Endpoint.connectable($0.bind), publish: $0.publish.map(Endpoint.connectable))
-        }))
+        let discovery: Discovery = switch topology.kind {
+        case .brokered: .brokers(topology.brokers.map { Endpoint.connectable($0.bind) })
+        case .brokerless: .registries(topology.registryAddresses)
+        }
+        var configuration = Configuration(discovery: discovery)
         configuration.refreshInterval = max(topology.heartbeat.interval * 2, .milliseconds(200))
         configure(&configuration)
         try self.init(configuration: configuration, logger: logger)
+    }
+}
+
+extension Topology {
+    /// Where clients and brokers reach the file's registries.
+    public var registryAddresses: [RegistryAddress] {
+        registries.map { RegistryAddress(endpoint: Endpoint.connectable($0.bind), publish: $0.publish.map(Endpoint.connectable)) }
     }
 }

@@ -5,7 +5,8 @@
 ///  0     2    signature "ZM"
 ///  2     1    version (1)
 ///  3     1    command
-///  4     1    flags: bit 0 idempotent, bit 1 trace id present, bit 2 may-have-run (ERROR)
+///  4     1    flags: bit 0 idempotent, bit 1 trace id present, bit 2 may-have-run (ERROR),
+///                    bit 3 retry-elsewhere (ERROR)
 ///  5     1    attempt (0 = first try)
 ///  6     2    status (ERROR), else 0; big-endian
 ///  8     8    request id: client, big-endian
@@ -30,6 +31,8 @@ struct Header: Sendable, Equatable {
         static let hasTraceID = Flags(rawValue: 1 << 1)
         /// ERROR only: the request may have run before the failure.
         static let mayHaveRun = Flags(rawValue: 1 << 2)
+        /// ERROR only: this peer refused without running it (it is draining); another may take it.
+        static let retryElsewhere = Flags(rawValue: 1 << 3)
     }
 
     var command: Command

@@ -233,7 +233,8 @@ actor ServiceCore {
         }
         guard accepting else {
             replyError(route: envelope.routing, header: header, status: .unavailable,
-                       message: "instance \(configuration.name) is shutting down; the request did not run")
+                       message: "instance \(configuration.name) is shutting down; the request did not run",
+                       flags: [.retryElsewhere])
             return
         }
         guard header.budgetMilliseconds > 0 else {
@@ -379,10 +380,12 @@ actor ServiceCore {
 
     // MARK: Outbound
 
-    private func replyError(route: [[UInt8]], header request: Header, status: StatusCode, message: String) {
+    private func replyError(route: [[UInt8]], header request: Header, status: StatusCode, message: String,
+                            flags: Header.Flags = []) {
         var header = Header(command: .error, requestID: request.requestID)
         header.attempt = request.attempt
         header.status = status.rawValue
+        header.flags = flags
         stats.errors += 1
         outcomes.record(service: request.name, outcome: "\(status)")
         send(route: route, frames: [header.encoded(), Array(message.utf8)])

@@ -1,0 +1,639 @@
+import DequeModule
+import Foundation
+import Logging
+import ZeroMQ
+
+/// A broker's state, isolated to its event loop: the front end clients talk to, the back end
+/// that reaches service instances, what the registries say, requests in flight and queued.
+actor BrokerCore {
+    nonisolated let loop: EventLoop
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    let configuration: BrokerNode.Configuration
+    let logger: Logger
+
+    /// A service instance as the broker sees it.
+    struct Instance {
+        let id: String
+        let routingID: [UInt8]
+        let endpoint: String
+        var services: [String]
+        var capacity: Int
+        var outstanding = 0
+        /// The back end's connection to it has finished its handshake.
+        var ready = false
+    }
+
+    /// A request the broker holds: queued, or in flight at an instance.
+    struct Flight {
+        var header: Header
+        var body: [[UInt8]]
+        let service: String
+        let deadline: MonotonicTime?
+        var instance: String?
+        var sent = 0
+        var triedOn: [String] = []
+    }
+
+    struct FlightKey: Hashable {
+        let route: [[UInt8]]
+        let id: RequestID
+    }
+
+    private var frontend: ZMQSocketActor?
+    private var backend: ZMQSocketActor?
+    private(set) var boundEndpoint: String?
+    private var registries: [ZMQSocketActor] = []
+    private var subscribers: [ZMQSocketActor] = []
+    private var nextRegistry = 0
+    private let lookupClient = UInt64.random(in: 1...UInt64.max)
+    private var lookupSequence: UInt64 = 0
+    private var lookupTimer: LoopTimerID?
+    private var lookupSoon: LoopTimerID?
+
+    private var instances: [String: Instance] = [:]
+    private var instanceByEndpoint: [String: String] = [:]
+    private var instancesByService: [String: [String]] = [:]
+    /// False until the first look-up answer: requests wait instead of failing.
+    private var resolved = false
+
+    private var flights: [FlightKey: Flight] = [:]
+    private var queues: [String: Deque<FlightKey>] = [:]
+    private var queuedCount = 0
+    private var sweepTimer: LoopTimerID?
+    private var accepting = true
+    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+
+    private var tieBreaker = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
+    private var stats = BrokerStats()
+    private var drops = DropCounters(role: "broker")
+    private var malformedLog = RateLimitedLog()
+    private var limits: Envelope.Limits
+
+    init(loop: EventLoop, configuration: BrokerNode.Configuration, logger: Logger) {
+        self.loop = loop
+        self.configuration = configuration
+        self.logger = logger
+        var limits = Envelope.Limits()
+        limits.maxMessageBytes = configuration.maxMessageBytes
+        self.limits = limits
+    }
+
+    // MARK: Start and stop
+
+    func start() throws -> String {
+        if let boundEndpoint { return boundEndpoint }
+        let heartbeat = Int32(clamping: configuration.peerHeartbeatInterval.millisecondsClamped)
+        let peerOptions: [ZMQSocketOption] = [
+            .routerMandatory(true), .sendHighWaterMark(100_000), .receiveHighWaterMark(100_000),
+            .maxMessageSize(Int64(configuration.maxMessageBytes)),
+            .heartbeatInterval(milliseconds: heartbeat), .heartbeatTimeout(milliseconds: heartbeat * 3),
+        ]
+        let front = try loop.makeSocket(.router)
+        try front.set(peerOptions)
+        let frontActor = try ZMQSocketActor(loop: loop, socket: front)
+        try frontActor.assumeIsolated { socket in
+            try socket.bind(configuration.bind)
+            try socket.onMessage { [weak self] frames in self?.assumeIsolated { $0.fromClient(frames) } }
+        }
+        frontend = frontActor
+        boundEndpoint = try frontActor.assumeIsolated { try $0.lastEndpoint() }
+
+        let back = try loop.makeSocket(.router)
+        try back.set(peerOptions + [.reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
+        let backActor = try ZMQSocketActor(loop: loop, socket: back)
+        try backActor.assumeIsolated { socket in
+            try socket.onMessage { [weak self] frames in self?.assumeIsolated { $0.fromService(frames) } }
+            try socket.monitor([.handshakeSucceeded, .disconnected, .closed, .connectRetried]) { [weak self] event in
+                self?.assumeIsolated { $0.backendEvent(event) }
+            }
+        }
+        backend = backActor
+
+        for registry in configuration.registries {
+            let socket = try loop.makeSocket(.dealer)
+            try socket.set([.immediate(true), .sendHighWaterMark(16), .reconnectInterval(milliseconds: 100),
+                            .reconnectIntervalMax(milliseconds: 1000)])
+            let actor = try ZMQSocketActor(loop: loop, socket: socket)
+            try actor.assumeIsolated { dealer in
+                try dealer.onMessage { [weak self] frames in self?.assumeIsolated { $0.fromRegistry(frames) } }
+                try dealer.connect(registry.endpoint)
+            }
+            registries.append(actor)
+            if let publish = registry.publish {
+                let sub = try loop.makeSocket(.sub)
+                try sub.set([.subscribe(Array("svc:".utf8)), .maxMessageSize(1 << 20),
+                             .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
+                let subActor = try ZMQSocketActor(loop: loop, socket: sub)
+                try subActor.assumeIsolated { socket in
+                    try socket.onMessage { [weak self] _ in self?.assumeIsolated { $0.lookUpSoon() } }
+                    try socket.connect(publish)
+                }
+                subscribers.append(subActor)
+            }
+        }
+        lookUp()
+        logger.info("broker listening", metadata: [
+            "zmesh.endpoint": "\(boundEndpoint ?? "")",
+            "zmesh.registries": "\(configuration.registries.map(\.endpoint).joined(separator: ","))",
+        ])
+        return boundEndpoint ?? configuration.bind
+    }
+
+    /// Stops taking requests (new ones are refused so clients use another broker).
+    func stopAccepting() {
+        accepting = false
+        // Queued requests have not run: hand them back now so clients re-send them elsewhere.
+        for (_, queue) in queues {
+            for key in queue { refuse(key, reason: "broker \(configuration.name) is shutting down") }
+        }
+        queues.removeAll()
+        queuedCount = 0
+        resumeDrainWaitersIfIdle()
+    }
+
+    func waitUntilDrained(limit: Duration) async {
+        if flights.isEmpty { return }
+        let timer = loop.schedule(after: limit) { [weak self] in self?.assumeIsolated { $0.resumeDrainWaiters() } }
+        await withCheckedContinuation { drainWaiters.append($0) }
+        loop.cancelTimer(timer)
+    }
+
+    func close() {
+        accepting = false
+        for key in flights.keys.sorted(by: { $0.id.sequence < $1.id.sequence }) {
+            guard let flight = flights[key] else { continue }
+            finishWithError(key, status: .unavailable,
+                            message: "broker \(configuration.name) stopped", mayHaveRun: flight.instance != nil)
+        }
+        for timer in [lookupTimer, lookupSoon, sweepTimer].compactMap({ $0 }) { loop.cancelTimer(timer) }
+        lookupTimer = nil
+        lookupSoon = nil
+        sweepTimer = nil
+        for socket in [frontend, backend].compactMap({ $0 }) + registries + subscribers {
+            socket.assumeIsolated { $0.close() }
+        }
+        frontend = nil
+        backend = nil
+        registries.removeAll()
+        subscribers.removeAll()
+        resumeDrainWaiters()
+    }
+
+    func snapshot() -> BrokerStats {
+        var copy = stats
+        copy.malformed = drops.snapshot
+        copy.inFlight = flights.count - queuedCount
+        copy.queued = queuedCount
+        copy.instances = instances.count
+        copy.readyInstances = instances.values.filter(\.ready).count
+        copy.readyByService = instancesByService.mapValues { ids in ids.filter { instances[$0]?.ready == true }.count }
+        return copy
+    }
+
+    // MARK: From clients
+
+    private func fromClient(_ frames: [[UInt8]]) {
+        let envelope: Envelope
+        switch Envelope.decode(frames, routed: true, limits: limits) {
+        case .success(let decoded): envelope = decoded
+        case .failure(let reason):
+            drop(reason, peer: frames.first ?? [])
+            return
+        }
+        let key = FlightKey(route: envelope.routing, id: envelope.header.requestID)
+        switch envelope.header.command {
+        case .request:
+            request(key, envelope)
+        case .cancel:
+            cancel(key, header: envelope.header)
+        default:
+            drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
+        }
+    }
+
+    private func request(_ key: FlightKey, _ envelope: Envelope) {
+        let header = envelope.header
+        stats.requests += 1
+        if header.name.hasPrefix("mesh.") {
+            answerLocally(key, header: header)
+            return
+        }
+        guard flights[key] == nil else { return }   // the same request again while held: one answer will do
+        guard accepting else {
+            reply(to: key.route, header: header, command: .error, status: StatusCode.unavailable.rawValue,
+                  body: Array("broker \(configuration.name) is shutting down; the request did not run".utf8),
+                  flags: [.retryElsewhere])
+            stats.errors += 1
+            return
+        }
+        guard header.budgetMilliseconds > 0 else {
+            reply(to: key.route, header: header, command: .error, status: StatusCode.deadlineExceeded.rawValue,
+                  body: Array("the deadline passed before the request reached broker \(configuration.name); it did not run".utf8))
+            stats.errors += 1
+            return
+        }
+        guard flights.count < configuration.maxInFlight else {
+            overload(key.route, header: header, why: "broker \(configuration.name) holds \(flights.count) requests, its limit")
+            return
+        }
+        let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
+            ? nil : MonotonicTime.now().advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
+        flights[key] = Flight(header: header, body: envelope.body, service: ServiceHandlers.serviceName(of: header.name),
+                              deadline: deadline)
+        dispatch(key)
+        armSweep()
+    }
+
+    private func cancel(_ key: FlightKey, header: Header) {
+        guard let flight = flights.removeValue(forKey: key) else { return }
+        if let id = flight.instance, let instance = instances[id] {
+            instances[id]?.outstanding -= 1
+            var cancel = header
+            cancel.command = .cancel
+            send(toInstance: instance, route: key.route, header: cancel, body: [])
+            dispatchQueued(for: instance.services)
+        } else {
+            queues[flight.service]?.removeAll { $0 == key }
+            queuedCount -= 1
+        }
+        resumeDrainWaitersIfIdle()
+    }
+
+    private func answerLocally(_ key: FlightKey, header: Header) {
+        switch header.name {
+        case "mesh.ping":
+            reply(to: key.route, header: header, command: .reply, status: 0, body: Array("pong".utf8))
+        case "mesh.broker":
+            let body = (try? Array(JSONEncoder().encode(snapshot()))) ?? []
+            reply(to: key.route, header: header, command: .reply, status: 0, body: body)
+        default:
+            reply(to: key.route, header: header, command: .error, status: StatusCode.notFound.rawValue,
+                  body: Array("broker \(configuration.name) answers mesh.ping and mesh.broker, not \(header.name); ask a registry for mesh.lookup".utf8))
+        }
+        stats.replies += 1
+    }
+
+    // MARK: Routing
+
+    /// Sends a held request to the best ready instance, queues it, or answers it with an error.
+    private func dispatch(_ key: FlightKey) {
+        guard var flight = flights[key] else { return }
+        if let deadline = flight.deadline, deadline <= .now() {
+            finishWithError(key, status: .deadlineExceeded,
+                            message: "the deadline passed while broker \(configuration.name) held the request", mayHaveRun: flight.sent > 0)
+            return
+        }
+        guard resolved else {
+            enqueue(key, flight)
+            return
+        }
+        let candidates = instancesByService[flight.service] ?? []
+        guard !candidates.isEmpty else {
+            finishWithError(key, status: .unavailable, message: "no live instance of \(flight.service)", mayHaveRun: flight.sent > 0)
+            return
+        }
+        guard let chosen = choose(candidates, avoiding: flight.triedOn), let instance = instances[chosen] else {
+            enqueue(key, flight)
+            return
+        }
+        var header = flight.header
+        header.attempt = flight.header.attempt &+ UInt8(clamping: flight.sent)
+        if let deadline = flight.deadline {
+            header.budgetMilliseconds = UInt32(clamping: (MonotonicTime.now().nanoseconds(until: deadline) + 999_999) / 1_000_000)
+        }
+        guard send(toInstance: instance, route: key.route, header: header, body: flight.body) else {
+            // Not connected after all: treat as not ready and try again.
+            instances[chosen]?.ready = false
+            dispatch(key)
+            return
+        }
+        flight.instance = chosen
+        flight.sent += 1
+        flights[key] = flight
+        instances[chosen]?.outstanding += 1
+    }
+
+    /// The ready instance with room and the fewest outstanding, preferring ones not tried yet;
+    /// ties go to a random one (the scan starts at a random place).
+    private func choose(_ candidates: [String], avoiding tried: [String]) -> String? {
+        var best: String?
+        var bestScore = (tried: true, outstanding: Int.max)
+        let start = candidates.count > 1 ? Int(tieBreaker.next() % UInt64(candidates.count)) : 0
+        for offset in 0..<candidates.count {
+            let id = candidates[(start + offset) % candidates.count]
+            guard let instance = instances[id], instance.ready, instance.outstanding < max(1, instance.capacity) else { continue }
+            let score = (tried: tried.contains(id), outstanding: instance.outstanding)
+            if best == nil || (!score.tried && bestScore.tried) || (score.tried == bestScore.tried && score.outstanding < bestScore.outstanding) {
+                best = id
+                bestScore = score
+            }
+        }
+        return best
+    }
+
+    private func enqueue(_ key: FlightKey, _ flight: Flight) {
+        var queue = queues[flight.service, default: []]
+        guard queue.count < configuration.maxQueuePerService else {
+            flights[key] = nil
+            overload(key.route, header: flight.header,
+                     why: "every instance of \(flight.service) is at capacity and \(queue.count) requests wait at broker \(configuration.name)")
+            return
+        }
+        queue.append(key)
+        queues[flight.service] = queue
+        queuedCount += 1
+    }
+
+    private func dispatchQueued(for services: [String]) {
+        for service in services {
+            while let key = queues[service]?.first {
+                guard let instance = (instancesByService[service] ?? []).first(where: {
+                    guard let candidate = instances[$0] else { return false }
+                    return candidate.ready && candidate.outstanding < max(1, candidate.capacity)
+                }) else {
+                    if !resolved || !(instancesByService[service] ?? []).isEmpty { break }
+                    // No instance left at all: fail what waits rather than hold it to its deadline.
+                    queues[service]?.removeFirst()
+                    queuedCount -= 1
+                    dispatch(key)
+                    continue
+                }
+                _ = instance
+                queues[service]?.removeFirst()
+                queuedCount -= 1
+                dispatch(key)
+            }
+        }
+    }
+
+    // MARK: From services
+
+    private func fromService(_ frames: [[UInt8]]) {
+        let envelope: Envelope
+        switch Envelope.decode(frames, routed: true, limits: limits) {
+        case .success(let decoded): envelope = decoded
+        case .failure(let reason):
+            drop(reason, peer: frames.first ?? [])
+            return
+        }
+        let header = envelope.header
+        guard header.command == .reply || header.command == .error, envelope.routing.count >= 2 else {
+            drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
+            return
+        }
+        let instanceID = String(decoding: envelope.routing[0], as: UTF8.self)
+        let key = FlightKey(route: Array(envelope.routing.dropFirst()), id: header.requestID)
+        guard let flight = flights[key] else {
+            stats.dropped += 1
+            return
+        }
+        if flight.instance == instanceID { instances[instanceID]?.outstanding -= 1 }
+        if header.command == .error && header.flags.contains(.retryElsewhere) {
+            // The instance refused without running it (draining): try another.
+            var retry = flight
+            retry.instance = nil
+            retry.triedOn.append(instanceID)
+            flights[key] = retry
+            stats.redispatched += 1
+            dispatch(key)
+        } else {
+            flights[key] = nil
+            stats.replies += 1
+            let result = frontend?.assumeIsolated { try? $0.send(Array(frames.dropFirst())) }
+            if result != .sent && result != .queued { stats.dropped += 1 }
+        }
+        if let instance = instances[instanceID] { dispatchQueued(for: instance.services) }
+        resumeDrainWaitersIfIdle()
+    }
+
+    private func backendEvent(_ event: ZMQMonitorEvent) {
+        guard let id = instanceByEndpoint[event.endpoint], let instance = instances[id] else { return }
+        if event.isUp {
+            guard !instance.ready else { return }
+            instances[id]?.ready = true
+            logger.debug("instance connected", metadata: ["zmesh.instance": "\(id)", "zmesh.endpoint": "\(event.endpoint)"])
+            dispatchQueued(for: instance.services)
+        } else if event.isDown || event.event == .connectRetried {
+            let wasReady = instance.ready
+            instances[id]?.ready = false
+            if wasReady {
+                logger.warning("lost the connection to an instance; re-dispatching its requests", metadata: [
+                    "zmesh.instance": "\(id)", "zmesh.in_flight": "\(instance.outstanding)",
+                ])
+            }
+            failOver(from: id)
+        }
+    }
+
+    /// Re-dispatches the requests in flight at an instance that is gone: idempotent ones to
+    /// another instance, others answered `unavailable` (they may have run).
+    private func failOver(from id: String) {
+        instances[id]?.outstanding = 0
+        let affected = flights.filter { $0.value.instance == id }.map(\.key).sorted { $0.id.sequence < $1.id.sequence }
+        for key in affected {
+            guard var flight = flights[key] else { continue }
+            flight.instance = nil
+            flight.triedOn.append(id)
+            flights[key] = flight
+            if flight.header.isIdempotent {
+                stats.redispatched += 1
+                dispatch(key)
+            } else {
+                finishWithError(key, status: .unavailable,
+                                message: "instance \(id) was lost while it held the request; it is not idempotent so it was not re-sent",
+                                mayHaveRun: true)
+            }
+        }
+    }
+
+    // MARK: Registries
+
+    private func lookUp() {
+        lookupTimer = nil
+        if !registries.isEmpty {
+            let socket = registries[nextRegistry % registries.count]
+            nextRegistry += 1
+            lookupSequence += 1
+            var header = Header(command: .request, requestID: RequestID(client: lookupClient, sequence: lookupSequence), name: "mesh.lookup")
+            header.budgetMilliseconds = 2_000
+            _ = socket.assumeIsolated { $0.sendOrDrop([[], header.encoded(), []]) }
+        }
+        lookupTimer = loop.schedule(after: configuration.heartbeat.interval / 2) { [weak self] in
+            self?.assumeIsolated { $0.lookUp() }
+        }
+    }
+
+    /// A change event arrived: ask again now (debounced), for the whole picture.
+    private func lookUpSoon() {
+        guard lookupSoon == nil else { return }
+        lookupSoon = loop.schedule(after: .milliseconds(5)) { [weak self] in
+            self?.assumeIsolated { core in
+                core.lookupSoon = nil
+                if let timer = core.lookupTimer { core.loop.cancelTimer(timer) }
+                core.lookUp()
+            }
+        }
+    }
+
+    private func fromRegistry(_ frames: [[UInt8]]) {
+        guard case .success(let envelope) = Envelope.decode(frames, routed: false, limits: limits),
+              envelope.header.command == .reply, envelope.header.requestID.client == lookupClient,
+              let body = envelope.body.first,
+              let answer = try? JSONDecoder().decode(LookupReply.self, from: Data(body)) else {
+            drops.record(.badBody)
+            return
+        }
+        apply(answer.instances.filter { $0.health == .live })
+    }
+
+    /// Makes the instance table match the registry's live instances.
+    private func apply(_ live: [InstanceInfo]) {
+        let wanted = Dictionary(live.map { ($0.instance, $0) }, uniquingKeysWith: { first, _ in first })
+        for id in instances.keys.sorted() where wanted[id] == nil { remove(id, reason: "no longer live in the registry") }
+        for info in live.sorted(by: { $0.instance < $1.instance }) {
+            if instances[info.instance] != nil {
+                instances[info.instance]?.services = info.services
+                instances[info.instance]?.capacity = info.capacity
+                continue
+            }
+            if let previous = instanceByEndpoint[info.endpoint] { remove(previous, reason: "replaced at its endpoint") }
+            add(info)
+        }
+        instancesByService = [:]
+        for (id, instance) in instances {
+            for service in instance.services { instancesByService[service, default: []].append(id) }
+        }
+        for service in instancesByService.keys { instancesByService[service]?.sort() }
+        let firstAnswer = !resolved
+        resolved = true
+        if firstAnswer {
+            logger.info("learned the mesh from a registry", metadata: ["zmesh.instances": "\(instances.count)"])
+        }
+        dispatchQueued(for: Array(queues.keys))
+    }
+
+    private func add(_ info: InstanceInfo) {
+        guard let backend else { return }
+        let routingID = Array(info.instance.utf8)
+        do {
+            try backend.assumeIsolated { socket in
+                try socket.set(.connectRoutingID(routingID))
+                try socket.connect(info.endpoint)
+            }
+        } catch {
+            logger.warning("cannot connect to an instance", metadata: ["zmesh.endpoint": "\(info.endpoint)", "zmesh.error": "\(error)"])
+            return
+        }
+        instances[info.instance] = Instance(id: info.instance, routingID: routingID, endpoint: info.endpoint,
+                                            services: info.services, capacity: info.capacity)
+        instanceByEndpoint[info.endpoint] = info.instance
+        logger.info("instance added", metadata: ["zmesh.instance": "\(info.instance)", "zmesh.endpoint": "\(info.endpoint)"])
+    }
+
+    private func remove(_ id: String, reason: String) {
+        guard let instance = instances.removeValue(forKey: id) else { return }
+        if instanceByEndpoint[instance.endpoint] == id { instanceByEndpoint[instance.endpoint] = nil }
+        try? backend?.assumeIsolated { try $0.disconnect(instance.endpoint) }
+        logger.info("instance removed", metadata: ["zmesh.instance": "\(id)", "zmesh.reason": "\(reason)"])
+        instancesByService = instancesByService.mapValues { $0.filter { $0 != id } }
+        failOver(from: id)
+    }
+
+    // MARK: Deadlines
+
+    private func armSweep() {
+        guard sweepTimer == nil else { return }
+        sweepTimer = loop.schedule(after: .milliseconds(50)) { [weak self] in self?.assumeIsolated { $0.sweep() } }
+    }
+
+    /// Ends queued requests past their deadline, and forgets in-flight ones long past it
+    /// (their client gave up; this bounds memory if a reply never comes).
+    private func sweep() {
+        sweepTimer = nil
+        let now = MonotonicTime.now()
+        let grace = Duration.seconds(5)
+        for (key, flight) in flights {
+            guard let deadline = flight.deadline, deadline <= now else { continue }
+            if flight.instance == nil {
+                queues[flight.service]?.removeAll { $0 == key }
+                queuedCount -= 1
+                finishWithError(key, status: .deadlineExceeded,
+                                message: "the deadline passed while the request waited at broker \(configuration.name)",
+                                mayHaveRun: flight.sent > 0)
+            } else if deadline.advanced(by: grace) <= now {
+                if let id = flight.instance { instances[id]?.outstanding -= 1 }
+                flights[key] = nil
+                stats.dropped += 1
+            }
+        }
+        resumeDrainWaitersIfIdle()
+        if !flights.isEmpty { armSweep() }
+    }
+
+    // MARK: Replies and errors
+
+    private func finishWithError(_ key: FlightKey, status: StatusCode, message: String, mayHaveRun: Bool) {
+        guard let flight = flights.removeValue(forKey: key) else { return }
+        if let id = flight.instance { instances[id]?.outstanding -= 1 }
+        reply(to: key.route, header: flight.header, command: .error, status: status.rawValue, body: Array(message.utf8),
+              flags: mayHaveRun ? [.mayHaveRun] : [])
+        stats.errors += 1
+        resumeDrainWaitersIfIdle()
+    }
+
+    /// A queued request handed back unrun: the client may send it elsewhere.
+    private func refuse(_ key: FlightKey, reason: String) {
+        guard let flight = flights.removeValue(forKey: key) else { return }
+        reply(to: key.route, header: flight.header, command: .error, status: StatusCode.unavailable.rawValue,
+              body: Array("\(reason); the request did not run".utf8), flags: [.retryElsewhere])
+        stats.errors += 1
+    }
+
+    private func overload(_ route: [[UInt8]], header: Header, why: String) {
+        stats.overloaded += 1
+        reply(to: route, header: header, command: .error, status: StatusCode.overloaded.rawValue,
+              body: Array("\(why); it did not run".utf8))
+    }
+
+    private func reply(to route: [[UInt8]], header request: Header, command: Command, status: UInt16, body: [UInt8],
+                       flags: Header.Flags = []) {
+        var header = Header(command: command, requestID: request.requestID)
+        header.attempt = request.attempt
+        header.status = status
+        header.flags = flags
+        let result = frontend?.assumeIsolated { try? $0.send(Envelope.frames(routing: route, header: header, body: [body])) }
+        if result != .sent && result != .queued { stats.dropped += 1 }
+    }
+
+    @discardableResult
+    private func send(toInstance instance: Instance, route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool {
+        guard let backend else { return false }
+        var frames = [[UInt8]]()
+        frames.reserveCapacity(route.count + 3 + body.count)
+        frames.append(instance.routingID)
+        frames.append(contentsOf: route)
+        frames.append([])
+        frames.append(header.encoded())
+        frames.append(contentsOf: body)
+        let result = backend.assumeIsolated { try? $0.send(frames) }
+        return result == .sent || result == .queued
+    }
+
+    private func drop(_ reason: MalformedReason, peer: [UInt8]) {
+        drops.record(reason)
+        if malformedLog.shouldLog(peer) {
+            logger.warning("dropped malformed message", metadata: ["zmesh.reason": "\(reason.rawValue)", "zmesh.peer": "\(peer.hexString)"])
+        }
+    }
+
+    private func resumeDrainWaitersIfIdle() {
+        if flights.isEmpty { resumeDrainWaiters() }
+    }
+
+    private func resumeDrainWaiters() {
+        let waiters = drainWaiters
+        drainWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+}

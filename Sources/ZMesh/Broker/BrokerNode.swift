@@ -1,0 +1,87 @@
+public import Logging
+public import ServiceLifecycle
+public import ZeroMQ
+
+/// A broker: routes each request by service name to the live instance with the fewest
+/// outstanding calls, so clients need only the brokers' addresses.
+///
+/// Clients connect DEALERs to its front-end ROUTER. Its back-end ROUTER connects to every
+/// service instance the registries list (services stay ROUTERs that bind), addressing each
+/// by its instance id. When every instance of a service is at its capacity, requests wait in
+/// a bounded per-service queue; beyond it callers get ``MeshError/Code/overloaded`` at once,
+/// so memory stays bounded. When an instance dies (its connection drops, or registries evict
+/// it), its idempotent requests in flight go to another live instance with the same request
+/// id. Brokers keep no state a restart loses that matters: run two, and clients fail over.
+public final class BrokerNode: Service, Sendable {
+    /// How a broker runs.
+    public struct Configuration: Sendable {
+        /// Node name, such as `broker-1`.
+        public var name: String
+        /// Front-end ROUTER endpoint for clients.
+        public var bind: String
+        /// Registries to learn instances from.
+        public var registries: [RegistryAddress] = []
+        /// Heartbeat interval: how often registries are asked again (twice per interval).
+        public var heartbeat: Topology.Heartbeat = .init()
+        /// Most requests waiting per service when every instance is at capacity.
+        public var maxQueuePerService: Int = 1_000
+        /// Most requests in flight and queued in all; beyond it callers get `overloaded`.
+        public var maxInFlight: Int = 100_000
+        /// ZMTP heartbeat interval towards clients and services; silence of three drops a peer.
+        public var peerHeartbeatInterval: Duration = .milliseconds(500)
+        /// Largest message accepted.
+        public var maxMessageBytes: Int = 64 * 1024 * 1024
+        /// Endpoint where Majordomo (MDP/0.2) workers connect, if any.
+        public var workers: String?
+        /// How long a graceful stop waits for requests in flight.
+        public var gracePeriod: Duration = .seconds(10)
+
+        public init(name: String, bind: String) {
+            self.name = name
+            self.bind = bind
+        }
+    }
+
+    /// The loop whose thread owns this broker's sockets.
+    public let loop: EventLoop
+    let core: BrokerCore
+    private let ownsLoop: Bool
+
+    public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
+        var logger = logger
+        logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
+        if let loop {
+            self.loop = loop
+            ownsLoop = false
+        } else {
+            self.loop = try EventLoop(name: "zmesh-\(configuration.name)")
+            ownsLoop = true
+        }
+        core = BrokerCore(loop: self.loop, configuration: configuration, logger: logger)
+    }
+
+    /// Binds the front end, starts watching the registries; returns the bound front-end endpoint.
+    @discardableResult
+    public func start() async throws -> String {
+        try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
+    }
+
+    /// Runs until graceful shutdown or cancellation, then stops.
+    public func run() async throws {
+        try await start()
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    /// Stops taking requests (clients re-send new ones through another broker), hands queued
+    /// ones back unrun, waits up to `gracePeriod` for those in flight, then closes.
+    public func stop(gracePeriod: Duration? = nil) async {
+        await core.stopAccepting()
+        await core.waitUntilDrained(limit: gracePeriod ?? core.configuration.gracePeriod)
+        await core.close()
+        if ownsLoop { await loop.shutdown() }
+    }
+
+    /// Counters of what the broker has done.
+    public func stats() async -> BrokerStats { await core.snapshot() }
+}
