@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "ZMesh", targets: ["ZMesh"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .executable(name: "zmesh", targets: ["zmesh"]),
+        .executable(name: "GreeterService", targets: ["GreeterService"]),
+        .executable(name: "GreeterClient", targets: ["GreeterClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,6 +65,28 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Examples a user copies from: a typed service of one's own, and its client.
+        .target(
+            name: "GreeterAPI",
+            path: "Examples/GreeterAPI",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "GreeterService",
+            dependencies: [
+                "ZMesh", "GreeterAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/GreeterService",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "GreeterClient",
+            dependencies: ["ZMesh", "GreeterAPI", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/GreeterClient",
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,24 @@
+// A typed service of your own, run as a node of a topology file.
+//
+//   scripts/mesh-up.sh topologies/greeter.yaml    (runs this for greeter-1 and greeter-2)
+//   GreeterService --node greeter-1 --config topologies/greeter.yaml
+import GreeterAPI
+import Logging
+import ServiceLifecycle
+import ZMesh
+
+LoggingSystem.bootstrap(StreamLogHandler.standardError)
+let arguments = try MeshNode.Arguments(CommandLine.arguments)
+let logger = Logger(label: "greeter")
+
+var handlers = ServiceHandlers()
+handlers.register("greeter.hello") { (request: HelloRequest, context) in
+    guard !request.name.isEmpty else { throw ServiceError(code: 400, message: "say who to greet") }
+    context.logger.debug("greeting", metadata: ["name": "\(request.name)"])
+    return HelloReply(message: "Hello, \(request.name)!", servedBy: arguments.node)
+}
+
+let topology = try Topology.load(path: arguments.config)
+let node = try MeshNode.make(named: arguments.node, in: topology, handlers: handlers, logger: logger)
+try await ServiceGroup(configuration: .init(services: [node], gracefulShutdownSignals: [.sigterm, .sigint],
+                                            logger: logger)).run()

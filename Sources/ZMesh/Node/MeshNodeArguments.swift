@@ -1,0 +1,37 @@
+extension MeshNode {
+    /// The arguments `scripts/mesh-up.sh` gives a node program named by a topology file:
+    /// `--node NAME --config FILE` (the file also from `$ZMESH_CONFIG`).
+    ///
+    /// ```swift
+    /// let arguments = try MeshNode.Arguments(CommandLine.arguments)
+    /// let topology = try Topology.load(path: arguments.config)
+    /// ```
+    public struct Arguments: Sendable {
+        /// The node's name in the file.
+        public let node: String
+        /// The topology file.
+        public let config: String
+
+        /// Reads `--node` and `--config` from a command line (the program name first).
+        public init(_ commandLine: [String], environment: [String: String] = [:]) throws(MeshError) {
+            var node: String?
+            var config: String? = environment["ZMESH_CONFIG"]
+            var index = 1
+            while index < commandLine.count {
+                let argument = commandLine[index]
+                let value = index + 1 < commandLine.count ? commandLine[index + 1] : nil
+                switch argument {
+                case "--node": node = value; index += 2
+                case "--config": config = value; index += 2
+                default: index += 1
+                }
+            }
+            guard let node, !node.isEmpty, let config, !config.isEmpty else {
+                throw MeshError(.badRequest, service: "",
+                                message: "usage: \(commandLine.first ?? "node") --node NAME --config TOPOLOGY_FILE")
+            }
+            self.node = node
+            self.config = config
+        }
+    }
+}
