@@ -8,6 +8,8 @@
 
 #include <zmq.h>
 #include <sys/eventfd.h>
+#include <sys/epoll.h>
+#include <errno.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <string.h>
@@ -31,6 +33,35 @@ static inline int zmesh_eventfd_read(int fd, uint64_t *value) {
 /* Names the calling thread (15 characters at most), for ps, top and gdb. */
 static inline int zmesh_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), name);
+}
+
+/* epoll_event is a packed struct on x86_64, which Swift does not import well: wrap it. */
+static inline int zmesh_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+static inline int zmesh_epoll_add(int epfd, int fd, uint64_t data) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = EPOLLIN;
+    event.data.u64 = data;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+static inline int zmesh_epoll_remove(int epfd, int fd) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event);
+}
+
+/* Waits like epoll_wait and writes each ready entry's data into out; EINTR counts as 0. */
+static inline int zmesh_epoll_wait(int epfd, uint64_t *out, int max, int timeout) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, events, max, timeout);
+    if (n < 0) return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < n; i++) out[i] = events[i].data.u64;
+    return n;
 }
 
 #endif

@@ -22,6 +22,11 @@ public final class ZMQSocket {
     private var rawHandle: UnsafeMutableRawPointer?
     /// Scratch message used by receive and zero-copy send; a zmq_msg_t must not move while in use.
     private let scratch: UnsafeMutablePointer<zmq_msg_t>
+    /// Frames of the last ``receiveFrames()``, still owned by libzmq until the next one.
+    private let received: UnsafeMutablePointer<zmq_msg_t>
+    private var receivedCount = 0
+    /// Most frames ``receiveFrames()`` keeps; a longer message is reported as one frame longer.
+    public static let maxReceivedFrames = 32
 
     /// Creates a socket of `type` in `context`.
     public init(context: ZMQContext, type: ZMQSocketType) throws(ZMQError) {
@@ -31,14 +36,17 @@ public final class ZMQSocket {
         self.type = type
         self.rawHandle = handle
         self.scratch = .allocate(capacity: 1)
+        self.received = .allocate(capacity: Self.maxReceivedFrames + 1)
         // Never block process exit on unsent messages unless a caller asks for it.
         var zero: Int32 = 0
         zmq_setsockopt(handle, ZMQ_LINGER, &zero, MemoryLayout<Int32>.size)
     }
 
     deinit {
+        releaseFrames()
         close()
         scratch.deallocate()
+        received.deallocate()
     }
 
     /// The raw `void *` for `zmq_poll`; nil once closed.
@@ -174,7 +182,72 @@ public final class ZMQSocket {
         return sent
     }
 
+    /// Sends one request-reply envelope: the routing ids, an empty delimiter, a header copied
+    /// from `header`, then `body`, without building a frame array.
+    ///
+    /// - Returns: `false` if libzmq would block; nothing was sent then.
+    public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, body: [UInt8]) throws(ZMQError) -> Bool {
+        let handle = try live("send")
+        var first = true
+        func part(_ rc: Int32) throws(ZMQError) -> Bool {
+            if rc < 0 {
+                let error = ZMQError.last("send", type.description)
+                if first && error.wouldBlock { return false }
+                throw error
+            }
+            first = false
+            return true
+        }
+        for id in routing {
+            guard try part(sendFrame(handle, id, flags: ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
+        }
+        guard try part(zmq_send(handle, nil, 0, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
+        guard try part(zmq_send(handle, header.baseAddress, header.count, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
+        return try part(sendFrame(handle, body, flags: ZMQ_DONTWAIT))
+    }
+
     // MARK: Receiving
+
+    /// Receives one whole message into this socket's own frame buffers, without copying it;
+    /// nil if none is waiting. The frames stay valid until the next call (or
+    /// ``releaseFrames()``); read them with ``frameBytes(_:)``. A message of more than
+    /// ``maxReceivedFrames`` frames is read whole but reported as `maxReceivedFrames + 1`
+    /// frames, so decoders can refuse it.
+    public func receiveFrames() throws(ZMQError) -> Int? {
+        let handle = try live("receive")
+        releaseFrames()
+        var more = true
+        var count = 0
+        while more {
+            let slot = received + min(count, Self.maxReceivedFrames)
+            if count > Self.maxReceivedFrames { zmq_msg_close(slot) }   // keep the overflow slot, drop the rest
+            zmq_msg_init(slot)
+            if zmq_msg_recv(slot, handle, ZMQ_DONTWAIT) < 0 {
+                let error = ZMQError.last("receive", type.description)
+                zmq_msg_close(slot)
+                receivedCount = min(count, Self.maxReceivedFrames + 1)
+                if error.wouldBlock && count == 0 { return nil }
+                throw error
+            }
+            more = zmq_msg_more(slot) != 0
+            count += 1
+        }
+        receivedCount = min(count, Self.maxReceivedFrames + 1)
+        return receivedCount
+    }
+
+    /// The bytes of frame `index` of the last ``receiveFrames()``.
+    public func frameBytes(_ index: Int) -> UnsafeRawBufferPointer {
+        precondition(index >= 0 && index < receivedCount, "frame \(index) of \(receivedCount)")
+        let slot = received + index
+        return UnsafeRawBufferPointer(start: zmq_msg_data(slot), count: zmq_msg_size(slot))
+    }
+
+    /// Gives the frames of the last ``receiveFrames()`` back to libzmq.
+    public func releaseFrames() {
+        for index in 0..<receivedCount { zmq_msg_close(received + index) }
+        receivedCount = 0
+    }
 
     /// Receives one whole multipart message without blocking; nil if none is waiting.
     public func receive() throws(ZMQError) -> [[UInt8]]? {

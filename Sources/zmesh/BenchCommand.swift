@@ -39,6 +39,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Stop after this many seconds even if fewer calls are done.")
     var maxSeconds: Double = 120
 
+    @Option(name: .long, help: "Where the calling tasks run: loop (on the client's event loop, no thread hand-off) or pool (the global concurrent executor).")
+    var callers: BenchRunner.Callers = .loop
+
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
@@ -56,7 +59,7 @@ struct BenchCommand: AsyncParsableCommand {
         let report = try await BenchRunner(
             client: client, service: service, requests: requests, concurrency: concurrency, size: size,
             warmup: warmup, timeout: .milliseconds(Int64(timeout * 1000)), maxSeconds: maxSeconds,
-            showProgress: !json && isatty(2) != 0
+            showProgress: !json && isatty(2) != 0, callers: callers
         ).run()
         await client.shutdown()
         print(json ? report.json : report.text)

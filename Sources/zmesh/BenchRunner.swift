@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Histogram
 import Synchronization
@@ -15,6 +16,15 @@ struct BenchRunner {
     let timeout: Duration
     let maxSeconds: Double
     let showProgress: Bool
+    let callers: Callers
+
+    /// Where the benchmark's calling tasks run.
+    enum Callers: String, ExpressibleByArgument, Sendable {
+        /// On the client's event loop: calls start and resume without a thread hand-off.
+        case loop
+        /// On the global concurrent executor, like most application code.
+        case pool
+    }
 
     struct Report {
         let service: String
@@ -25,6 +35,7 @@ struct BenchRunner {
         let elapsed: Double
         let histogram: Histogram<UInt64>
         let errors: [String: Int]
+        let callers: String
         let rssStartKiB: Int
         let rssEndKiB: Int
 
@@ -46,14 +57,21 @@ struct BenchRunner {
             let errorText = errors.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
             return String(format: "{\"impl\":\"zmesh\",\"service\":\"%@\",\"requests\":%d,\"completed\":%d,\"concurrency\":%d,\"payload\":%d,"
                           + "\"elapsed_s\":%.3f,\"calls_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,"
-                          + "\"errors\":{%@},\"rss_start_kib\":%d,\"rss_end_kib\":%d}",
+                          + "\"errors\":{%@},\"rss_start_kib\":%d,\"rss_end_kib\":%d,\"callers\":\"%@\"}",
                           service, requests, completed, concurrency, size, elapsed, callsPerSecond,
                           microseconds(50), microseconds(99), microseconds(99.9), Double(histogram.max) / 1000,
-                          errorText, rssStartKiB, rssEndKiB)
+                          errorText, rssStartKiB, rssEndKiB, callers)
         }
     }
 
     func run() async throws -> Report {
+        switch callers {
+        case .loop: try await withTaskExecutorPreference(client.loop) { try await measure() }
+        case .pool: try await measure()
+        }
+    }
+
+    private func measure() async throws -> Report {
         let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         let options = CallOptions(timeout: timeout)
         // Warm up: connections, caches, allocator.
@@ -122,7 +140,7 @@ struct BenchRunner {
         progress?.cancel()
         if showProgress { FileHandleOutput.write("\r\u{1B}[K", to: 2) }
         return Report(service: service, requests: requests, completed: results.2, concurrency: concurrency, size: size,
-                      elapsed: elapsed, histogram: results.0, errors: results.1,
+                      elapsed: elapsed, histogram: results.0, errors: results.1, callers: callers.rawValue,
                       rssStartKiB: rssStart, rssEndKiB: Self.residentKiB())
     }
 

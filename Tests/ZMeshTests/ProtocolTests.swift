@@ -214,21 +214,48 @@ struct DecoderFuzzTests {
 
 @Suite("Reply cache")
 struct ReplyCacheTests {
+    private func reply(_ sequence: UInt64, size: Int = 1) -> CachedReply {
+        CachedReply(header: Header(command: .reply, requestID: RequestID(client: 1, sequence: sequence)),
+                    body: Array(repeating: UInt8(truncatingIfNeeded: sequence), count: size))
+    }
+
     @Test func keepsTheNewestWithinItsBounds() {
-        var cache = ReplyCache(maxEntries: 3, maxBytes: 1000)
-        for index in 0..<5 { cache.store(RequestID(client: 1, sequence: UInt64(index)), [[UInt8(index)]]) }
+        var cache = ReplyCache(maxEntries: 3, maxBytes: 10_000)
+        for index in 0..<5 { cache.store(RequestID(client: 1, sequence: UInt64(index)), reply(UInt64(index))) }
         #expect(cache.count == 3)
         #expect(cache[RequestID(client: 1, sequence: 0)] == nil)
-        #expect(cache[RequestID(client: 1, sequence: 4)] == [[4]])
+        #expect(cache[RequestID(client: 1, sequence: 4)]?.body == [4])
     }
 
     @Test func evictsByBytes() {
-        var cache = ReplyCache(maxEntries: 100, maxBytes: 10)
-        cache.store(RequestID(client: 1, sequence: 1), [Array(repeating: 0, count: 6)])
-        cache.store(RequestID(client: 1, sequence: 2), [Array(repeating: 0, count: 6)])
+        // Each entry counts its body plus 64 bytes of header.
+        var cache = ReplyCache(maxEntries: 100, maxBytes: 200)
+        cache.store(RequestID(client: 1, sequence: 1), reply(1, size: 60))
+        cache.store(RequestID(client: 1, sequence: 2), reply(2, size: 60))
         #expect(cache.count == 1)
-        cache.store(RequestID(client: 1, sequence: 3), [Array(repeating: 0, count: 11)])  // larger than the cache
+        #expect(cache[RequestID(client: 1, sequence: 2)] != nil)
+        cache.store(RequestID(client: 1, sequence: 3), reply(3, size: 500))   // larger than the cache
         #expect(cache[RequestID(client: 1, sequence: 3)] == nil)
+    }
+}
+
+@Suite("Header encoding without allocation")
+struct HeaderStackEncodingTests {
+    @Test(arguments: [0 as UInt64, 1, 2, 3])
+    func theStackEncodingMatchesTheArrayEncoding(seed: UInt64) {
+        var rng = DecoderFuzzTests.SplitMix(state: seed)
+        for _ in 0..<500 {
+            var header = Header(command: Command.allCases.randomElement(using: &rng) ?? .request,
+                                requestID: RequestID(client: rng.next(), sequence: rng.next()),
+                                name: String(repeating: "n", count: Int.random(in: 0...255, using: &rng)))
+            header.flags = Header.Flags(rawValue: UInt8.random(in: 0...255, using: &rng))
+            header.attempt = UInt8.random(in: 0...255, using: &rng)
+            header.status = UInt16.random(in: 0...UInt16.max, using: &rng)
+            header.budgetMilliseconds = UInt32.random(in: 0...UInt32.max, using: &rng)
+            if Bool.random(using: &rng) { header.traceID = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+            let stacked = header.withEncoded { Array($0) }
+            #expect(stacked == header.encoded())
+        }
     }
 }
 

@@ -8,7 +8,8 @@ struct RawPeer {
 
     static func connect(to endpoint: String) async throws -> RawPeer {
         let loop = try EventLoop(name: "raw-peer")
-        let socket = try await ZMQSocketActor.make(on: loop, type: .dealer)
+        // A linger, so what the test sent still leaves when it closes the peer right after.
+        let socket = try await ZMQSocketActor.make(on: loop, type: .dealer, options: [.linger(milliseconds: 2_000)])
         try await socket.connect(endpoint)
         return RawPeer(loop: loop, socket: socket)
     }

@@ -1,4 +1,5 @@
 public import Logging
+import ZeroMQ
 
 /// What a handler knows about the request it serves.
 public struct RequestContext: Sendable {
@@ -8,15 +9,36 @@ public struct RequestContext: Sendable {
     public let requestID: RequestID
     /// 0 for the first try, then 1, 2... for retries after an instance failed.
     public let attempt: Int
-    /// When the caller stops waiting, on this node's monotonic clock; nil if never.
-    public let deadline: ContinuousClock.Instant?
     /// The caller's trace id, if it sent one.
     public let traceID: [UInt8]?
-    /// A logger with `zmesh.request_id` and `zmesh.service` metadata.
-    public let logger: Logger
+    private let deadlineTime: MonotonicTime?
+    private let baseLogger: Logger
+
+    init(name: String, requestID: RequestID, attempt: Int, deadline: MonotonicTime?, traceID: [UInt8]?, logger: Logger) {
+        self.name = name
+        self.requestID = requestID
+        self.attempt = attempt
+        self.deadlineTime = deadline
+        self.traceID = traceID
+        self.baseLogger = logger
+    }
+
+    /// A logger with `zmesh.request_id` and `zmesh.service` metadata (built when first asked
+    /// for, so handlers that do not log pay nothing).
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "zmesh.request_id"] = "\(requestID)"
+        logger[metadataKey: "zmesh.service"] = "\(name)"
+        return logger
+    }
+
+    /// When the caller stops waiting, on this node's clock; nil if never.
+    public var deadline: ContinuousClock.Instant? {
+        deadlineTime.map { ContinuousClock.now.advanced(by: .nanoseconds(Int64(clamping: MonotonicTime.now().nanoseconds(until: $0)))) }
+    }
 
     /// Time left before the caller stops waiting; nil if no deadline.
     public var timeRemaining: Duration? {
-        deadline.map { ContinuousClock.now.duration(to: $0) }
+        deadlineTime.map { .nanoseconds(Int64(clamping: MonotonicTime.now().nanoseconds(until: $0))) }
     }
 }

@@ -15,14 +15,38 @@ public struct ServiceHandlers: Sendable {
     /// A handler over raw bytes.
     public typealias RawHandler = @Sendable (_ payload: [UInt8], _ context: RequestContext) async throws -> [UInt8]
 
-    private(set) var handlers: [String: RawHandler] = [:]
+    /// A synchronous handler that runs on the node's I/O thread (see ``registerInline(_:_:)``).
+    public typealias InlineHandler = @Sendable (_ payload: [UInt8], _ context: RequestContext) throws -> [UInt8]
+
+    /// How a registered handler runs.
+    enum Handler: Sendable {
+        /// As its own task on the global concurrent executor, up to the node's limit at once.
+        case concurrent(RawHandler)
+        /// Synchronously on the I/O loop, at once.
+        case inline(InlineHandler)
+    }
+
+    private(set) var handlers: [String: Handler] = [:]
 
     public init() {}
 
-    /// Registers a handler over raw bytes.
+    /// Registers a handler over raw bytes. Each request runs as its own task, so it may
+    /// await, sleep or compute as long as it likes without delaying other calls.
     public mutating func register(_ name: String, _ handler: @escaping RawHandler) {
         precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
-        handlers[name] = handler
+        handlers[name] = .concurrent(handler)
+    }
+
+    /// Registers a synchronous handler that runs on the node's I/O thread as soon as its
+    /// request arrives: no task, no thread hand-off, the fastest path (the built-in `echo`
+    /// and `kv` use it).
+    ///
+    /// The handler must return quickly and never block: while it runs, the node receives,
+    /// replies and heartbeats nothing. Use ``register(_:_:)`` for anything that waits or
+    /// computes for more than a few microseconds.
+    public mutating func registerInline(_ name: String, _ handler: @escaping InlineHandler) {
+        precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
+        handlers[name] = .inline(handler)
     }
 
     /// Registers a typed handler: its request is decoded and its reply encoded with `codec`
@@ -57,7 +81,7 @@ public struct ServiceHandlers: Sendable {
     }
 
     /// The handler for a called name: exact match first, then its service.
-    func handler(for name: String) -> RawHandler? {
+    func handler(for name: String) -> Handler? {
         if let exact = handlers[name] { return exact }
         return handlers[ServiceHandlers.serviceName(of: name)]
     }

@@ -2,7 +2,7 @@
 ///
 /// | service | names | what it does |
 /// |---|---|---|
-/// | `echo` | `echo`, `echo.whoami`, `echo.count` | replies with the payload; `whoami` with the node's name; `count KEY` with how many times this instance ran it for KEY |
+/// | `echo` | `echo`, `echo.async`, `echo.whoami`, `echo.count` | replies with the payload (`echo.async` as a task per request); `whoami` with the node's name; `count KEY` with how many times this instance ran it for KEY |
 /// | `kv` | `kv.put`, `kv.get`, `kv.delete` | an in-memory store: `put` takes `key=value`, the others `key` |
 /// | `sleep` | `sleep` | waits the payload's milliseconds (default 100), then replies with it |
 public enum BuiltinServices {
@@ -30,13 +30,15 @@ public enum BuiltinServices {
     /// `echo` and `echo.whoami`.
     public static func echo(nodeName: String) -> ServiceHandlers {
         var handlers = ServiceHandlers()
-        handlers.register("echo") { payload, _ in payload }
+        handlers.registerInline("echo") { payload, _ in payload }
+        // The same, as a task per request: for measuring the concurrent-handler path.
+        handlers.register("echo.async") { payload, _ in payload }
         let name = Array(nodeName.utf8)
-        handlers.register("echo.whoami") { _, _ in name }
+        handlers.registerInline("echo.whoami") { _, _ in name }
         // Counts runs per key on this instance: a reply other than "1" for a fresh key means
         // the same call ran twice here (tests use it to check the reply cache under failover).
         let counts = KeyValueStore()
-        handlers.register("echo.count") { payload, _ in
+        handlers.registerInline("echo.count") { payload, _ in
             let key = String(decoding: payload, as: UTF8.self)
             return Array(String(counts.increment(key)).utf8)
         }
@@ -47,7 +49,7 @@ public enum BuiltinServices {
     public static func keyValue() -> ServiceHandlers {
         let store = KeyValueStore()
         var handlers = ServiceHandlers()
-        handlers.register("kv.put") { payload, _ in
+        handlers.registerInline("kv.put") { payload, _ in
             let text = String(decoding: payload, as: UTF8.self)
             guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
                 throw ServiceError(code: 400, message: "kv.put takes key=value, got \"\(text)\"")
@@ -55,17 +57,17 @@ public enum BuiltinServices {
             store.put(String(text[..<equals]), Array(text[text.index(after: equals)...].utf8))
             return Array("OK".utf8)
         }
-        handlers.register("kv.get") { payload, _ in
+        handlers.registerInline("kv.get") { payload, _ in
             let key = String(decoding: payload, as: UTF8.self)
             guard let value = store.get(key) else { throw ServiceError(code: 404, message: "no key \"\(key)\"") }
             return value
         }
-        handlers.register("kv.delete") { payload, _ in
+        handlers.registerInline("kv.delete") { payload, _ in
             let key = String(decoding: payload, as: UTF8.self)
             guard store.delete(key) else { throw ServiceError(code: 404, message: "no key \"\(key)\"") }
             return Array("OK".utf8)
         }
-        handlers.register("kv") { _, context in
+        handlers.registerInline("kv") { _, context in
             throw ServiceError(code: 400, message: "call kv.put, kv.get or kv.delete, not \(context.name)")
         }
         return handlers

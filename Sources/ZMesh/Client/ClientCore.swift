@@ -18,12 +18,14 @@ actor ClientCore {
     let logger: Logger
 
     private var connections: [ConnectionID: Connection] = [:]
-    /// Fixed endpoints or registries, in configuration order.
+    /// Fixed endpoints, brokers or registries, in configuration order.
     private var staticConnections: [ConnectionID] = []
+    /// The same, as the objects (the candidates for every call in those modes).
+    private var staticList: [Connection] = []
     /// Service instance connections by endpoint (registry discovery).
     private var instanceConnections: [String: ConnectionID] = [:]
     private var nextConnectionID: UInt32 = 1
-    private var pending: [UInt64: PendingCall] = [:]
+    private var pending = IDTable<UInt64, PendingCall>(minimumCapacity: 1024)
     private var parked: Set<UInt64> = []
     private var earlyCancels: [UInt64: MonotonicTime] = [:]
     private var sweepTimer: LoopTimerID?
@@ -34,12 +36,15 @@ actor ClientCore {
     private var outcomes = OutcomeCounters(label: "rpc.client.requests")
     private var malformedLog = RateLimitedLog()
     private var stats = ClientStats()
+    private var lastServiceName: (name: String, service: String)?
     private var tieBreaker = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
 
     // Registry discovery.
     private struct Resolution {
         /// Endpoints of the live instances; nil until a registry has answered.
         var endpoints: [String]?
+        /// Their connections (the candidates for calls).
+        var connections: [Connection] = []
         var lookupInFlight = false
         /// Why the last look-up failed, for error messages.
         var lastFailure: String?
@@ -74,6 +79,7 @@ actor ClientCore {
             }
             scheduleRefresh()
         }
+        staticList = staticConnections.compactMap { connections[$0] }
     }
 
     private func openConnection(to endpoint: String, role: Connection.Role) -> Connection? {
@@ -98,8 +104,8 @@ actor ClientCore {
                 try dealer.monitor([.connectionLifecycle, .connectRetried]) { [weak self] event in
                     self?.assumeIsolated { $0.connectionEvent(id, event) }
                 }
-                try dealer.onMessage { [weak self] frames in
-                    self?.assumeIsolated { $0.receive(frames, from: id) }
+                try dealer.onFrames { [weak self] frames in
+                    self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames, from: id) }
                 }
                 try dealer.connect(endpoint)
             }
@@ -143,13 +149,12 @@ actor ClientCore {
     private func connectionLost(_ connection: Connection) {
         _ = connection.socket.assumeIsolated { $0.discardOutbound() }
         connection.outstanding = 0
-        let affected = pending.filter { $0.value.connection == connection.id }.map(\.key).sorted()
+        let affected = pending.entries.filter { $0.value.connection == connection.id }.map(\.key).sorted()
         for seq in affected {
-            guard var call = pending[seq] else { continue }
+            guard let call = pending[seq] else { continue }
             call.connection = nil
             call.failedOn.append(connection.id)
             call.lastError = "the connection to \(connection.endpoint) was lost"
-            pending[seq] = call
             if call.idempotent {
                 stats.retries += 1
                 dispatch(seq)
@@ -165,9 +170,12 @@ actor ClientCore {
 
     // MARK: Calls
 
-    func start(_ seq: UInt64, _ call: PendingCall) {
+    func start(_ seq: UInt64, _ request: CallRequest) {
         stats.calls += 1
-        if earlyCancels.removeValue(forKey: seq) != nil {
+        var request = request
+        if request.service.isEmpty { request.service = serviceName(of: request.name) }
+        let call = PendingCall(request)
+        if !earlyCancels.isEmpty, earlyCancels.removeValue(forKey: seq) != nil {
             finish(call, .failure(MeshError(.cancelled, service: call.name, message: "the calling task was cancelled")))
             return
         }
@@ -195,7 +203,7 @@ actor ClientCore {
     /// Sends the call (again) on the best live connection, parks it until one is up or the
     /// name is resolved, or fails it.
     private func dispatch(_ seq: UInt64) {
-        guard var call = pending[seq] else { return }
+        guard let call = pending[seq] else { return }
         let now = MonotonicTime.now()
         guard call.deadline > now else {
             fail(seq, timeoutError(call))
@@ -208,7 +216,7 @@ actor ClientCore {
             return
         }
         guard let candidates = candidates(for: call.service) else {
-            parked.insert(seq)
+            park(seq, call)
             return
         }
         guard !candidates.isEmpty else {
@@ -218,7 +226,7 @@ actor ClientCore {
         }
         guard let connection = choose(from: candidates, avoiding: call.failedOn) else {
             if candidates.contains(where: { $0.state == .connecting }) {
-                parked.insert(seq)
+                park(seq, call)
                 return
             }
             fail(seq, MeshError(.unavailable, service: call.name,
@@ -226,17 +234,24 @@ actor ClientCore {
                                 mayHaveRun: call.attempts > 0))
             return
         }
-        parked.remove(seq)
+        if call.parked {
+            call.parked = false
+            parked.remove(seq)
+        }
         var header = Header(command: .request, requestID: RequestID(client: clientID, sequence: seq))
         header.attempt = UInt8(clamping: call.attempts)
         if call.idempotent { header.flags.insert(.idempotent) }
         header.budgetMilliseconds = UInt32(clamping: (now.nanoseconds(until: call.deadline) + 999_999) / 1_000_000)
         header.name = call.name
         header.traceID = call.traceID
-        let result = connection.socket.assumeIsolated { try? $0.send([[], header.encoded(), call.payload]) }
+        let payload = call.payload
+        let result = header.withEncoded { bytes in
+            connection.socket.assumeIsolated(passing: bytes) { socket, bytes in
+                try? socket.sendEnvelope(routing: [], header: bytes, body: payload)
+            }
+        }
         guard result == .sent || result == .queued else {
             call.failedOn.append(connection.id)
-            pending[seq] = call
             dispatch(seq)
             return
         }
@@ -249,26 +264,33 @@ actor ClientCore {
         call.attempts += 1
         call.connection = connection.id
         connection.outstanding += 1
-        pending[seq] = call
+    }
+
+    /// `kv` for `kv.get`, remembering the last answer (most calls repeat the name before).
+    private func serviceName(of name: String) -> String {
+        if let last = lastServiceName, last.name == name { return last.service }
+        let service = ServiceHandlers.serviceName(of: name)
+        lastServiceName = (name, service)
+        return service
+    }
+
+    private func park(_ seq: UInt64, _ call: PendingCall) {
+        call.parked = true
+        parked.insert(seq)
     }
 
     /// The connections that can take a call for `service`; nil while the name is being resolved.
     private func candidates(for service: String) -> [Connection]? {
         switch configuration.discovery {
         case .endpoints, .brokers:
-            return staticConnections.compactMap { connections[$0] }
+            return staticList
         case .registries:
-            if service == Self.registryService { return staticConnections.compactMap { connections[$0] } }
-            guard let endpoints = resolutions[service]?.endpoints else {
+            if service == Self.registryService { return staticList }
+            guard let resolution = resolutions[service], resolution.endpoints != nil else {
                 lookUp(service)
                 return nil
             }
-            return endpoints.compactMap { endpoint in
-                if let id = instanceConnections[endpoint], let connection = connections[id] { return connection }
-                guard let connection = openConnection(to: endpoint, role: .service) else { return nil }
-                instanceConnections[endpoint] = connection.id
-                return connection
-            }
+            return resolution.connections
         }
     }
 
@@ -312,7 +334,7 @@ actor ClientCore {
 
     // MARK: Replies
 
-    private func receive(_ frames: [[UInt8]], from id: ConnectionID) {
+    private func receive(_ frames: ZMQReceivedFrames, from id: ConnectionID) {
         let envelope: Envelope
         switch Envelope.decode(frames, routed: false, limits: configuration.limits) {
         case .success(let decoded): envelope = decoded
@@ -339,12 +361,10 @@ actor ClientCore {
         let mayHaveRun = header.flags.contains(.mayHaveRun)
         if header.flags.contains(.retryElsewhere), let connection = call.connection {
             // The peer refused without running it (draining): safe to try elsewhere.
-            var retry = call
             connections[connection].map { $0.outstanding = max(0, $0.outstanding - 1) }
-            retry.connection = nil
-            retry.failedOn.append(connection)
-            retry.lastError = message
-            pending[seq] = retry
+            call.connection = nil
+            call.failedOn.append(connection)
+            call.lastError = message
             stats.retries += 1
             dispatch(seq)
             return
@@ -367,7 +387,7 @@ actor ClientCore {
         if let id = call.connection, let connection = connections[id] {
             connection.outstanding = max(0, connection.outstanding - 1)
         }
-        parked.remove(seq)
+        if call.parked { parked.remove(seq) }
         finish(call, result)
     }
 
@@ -381,7 +401,7 @@ actor ClientCore {
             switch result {
             case .success:
                 stats.succeeded += 1
-                outcomes.record(service: call.service, outcome: "ok")
+                outcomes.recordSuccess(service: call.service)
             case .failure(let error):
                 stats.failed[error.code.rawValue, default: 0] += 1
                 outcomes.record(service: call.service, outcome: error.code.rawValue)
@@ -422,7 +442,7 @@ actor ClientCore {
         let now = MonotonicTime.now()
         var expired: [UInt64] = []
         var earliest = MonotonicTime.distantFuture
-        for (seq, call) in pending {
+        for (seq, call) in pending.entries {
             if call.deadline <= now { expired.append(seq) } else if call.deadline < earliest { earliest = call.deadline }
         }
         for seq in expired.sorted() {
@@ -450,10 +470,10 @@ actor ClientCore {
         let seq = nextInternalSequence
         nextInternalSequence += 1
         let registries = max(1, staticConnections.count)
-        let call = PendingCall(
+        let call = PendingCall(CallRequest(
             completion: .client { [weak self] result in self?.assumeIsolated { $0.lookupFinished(service, result) } },
             name: "mesh.lookup", service: Self.registryService, payload: Array(service.utf8),
-            timeout: configuration.lookupTimeout, idempotent: true, maxAttempts: registries + 1, traceID: nil)
+            timeout: configuration.lookupTimeout, idempotent: true, maxAttempts: registries + 1, traceID: nil))
         pending[seq] = call
         armSweep(for: call.deadline)
         dispatch(seq)
@@ -478,6 +498,7 @@ actor ClientCore {
         if resolutions[service]?.endpoints == nil {
             // Never resolved: fail its parked calls now rather than at their deadline.
             resolutions[service]?.endpoints = []
+            resolutions[service]?.connections = []
             dispatchParked()
             resolutions[service]?.endpoints = nil
         } else {
@@ -489,6 +510,12 @@ actor ClientCore {
         let endpoints = instances.filter { $0.health == .live && $0.services.contains(service) }.map(\.endpoint).sorted()
         let old = resolutions[service]?.endpoints
         resolutions[service, default: Resolution()].endpoints = endpoints
+        resolutions[service]?.connections = endpoints.compactMap { endpoint in
+            if let id = instanceConnections[endpoint], let connection = connections[id] { return connection }
+            guard let connection = openConnection(to: endpoint, role: .service) else { return nil }
+            instanceConnections[endpoint] = connection.id
+            return connection
+        }
         resolutions[service]?.lastFailure = nil
         if old != endpoints {
             logger.debug("instances changed", metadata: ["zmesh.service": "\(service)", "zmesh.endpoints": "\(endpoints.joined(separator: ","))"])
@@ -566,7 +593,7 @@ actor ClientCore {
     func close() {
         guard !closed else { return }
         closed = true
-        for seq in pending.keys.sorted() {
+        for seq in pending.entries.map(\.key).sorted() {
             guard let call = pending[seq] else { continue }
             fail(seq, MeshError(.closed, service: call.name, message: "the client was shut down", mayHaveRun: call.attempts > 0))
         }
@@ -577,6 +604,8 @@ actor ClientCore {
         for subscriber in subscribers { subscriber.assumeIsolated { $0.close() } }
         connections.removeAll()
         staticConnections.removeAll()
+        staticList.removeAll()
+        resolutions.removeAll()
         instanceConnections.removeAll()
         subscribers.removeAll()
     }

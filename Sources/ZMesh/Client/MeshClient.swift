@@ -84,18 +84,22 @@ public final class MeshClient: Sendable {
         }
         let seq = sequence.add(1, ordering: .relaxed).newValue
         let core = self.core
-        let service = ServiceHandlers.serviceName(of: name)
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: PendingCall.Continuation) in
+            await withUnsafeContinuation { (continuation: CallRequest.Continuation) in
                 if Task.isCancelled {
                     continuation.resume(returning: .failure(MeshError(.cancelled, service: name, message: "the calling task was cancelled")))
                     return
                 }
-                let call = PendingCall(
-                    completion: .caller(continuation), name: name, service: service, payload: payload,
+                let call = CallRequest(
+                    completion: .caller(continuation), name: name, payload: payload,
                     timeout: options.timeout, idempotent: options.idempotent, maxAttempts: options.maxAttempts,
                     traceID: options.traceID)
-                core.loop.execute { core.assumeIsolated { $0.start(seq, call) } }
+                if core.loop.inLoop {
+                    // The caller runs on the client's loop (task executor preference): start now.
+                    core.assumeIsolated { $0.start(seq, call) }
+                } else {
+                    core.loop.execute { core.assumeIsolated { $0.start(seq, call) } }
+                }
             }
         } onCancel: {
             core.loop.execute { core.assumeIsolated { $0.cancel(seq) } }

@@ -1,8 +1,11 @@
 import ZeroMQ
 
-/// One call waiting for its reply, kept until it ends so it can be re-sent on failover.
-struct PendingCall: Sendable {
-    typealias Continuation = CheckedContinuation<Result<[UInt8], MeshError>, Never>
+/// What a caller asks for; crosses once from the caller's task to the client's loop.
+struct CallRequest: Sendable {
+    /// Unchecked: `ClientCore` resumes each call exactly once, when it takes the call out of
+    /// its pending table (`complete`) or refuses it before it gets there (`finish` in `start`),
+    /// and tests check every call ends; the checked kind costs an allocation per call.
+    typealias Continuation = UnsafeContinuation<Result<[UInt8], MeshError>, Never>
 
     /// Who hears how the call ended.
     enum Completion: Sendable {
@@ -14,24 +17,17 @@ struct PendingCall: Sendable {
 
     let completion: Completion
     let name: String
-    /// The part of `name` before the first dot: what the registry and brokers route by.
-    let service: String
+    /// The part of `name` before the first dot: what the registry and brokers route by; filled
+    /// in on the loop (where the last name's answer is remembered).
+    var service: String
     let payload: [UInt8]
     let deadline: MonotonicTime
     let timeout: Duration
     let idempotent: Bool
     let maxAttempts: Int
     let traceID: [UInt8]?
-    /// Tries sent so far (the next try's attempt number).
-    var attempts: Int = 0
-    /// The connection the latest try went out on; nil while waiting for a route.
-    var connection: ConnectionID?
-    /// Connections that failed this call, avoided on retry while others are up.
-    var failedOn: [ConnectionID] = []
-    /// Why the latest try failed, for the final error if every try fails.
-    var lastError: String?
 
-    init(completion: Completion, name: String, service: String, payload: [UInt8], timeout: Duration,
+    init(completion: Completion, name: String, service: String = "", payload: [UInt8], timeout: Duration,
          idempotent: Bool, maxAttempts: Int, traceID: [UInt8]?) {
         self.completion = completion
         self.name = name
@@ -43,4 +39,32 @@ struct PendingCall: Sendable {
         self.maxAttempts = maxAttempts
         self.traceID = traceID
     }
+}
+
+/// One call in flight, kept until it ends so it can be re-sent on failover. A class, so the
+/// client's table updates it in place; it never leaves the client's loop thread.
+final class PendingCall {
+    let request: CallRequest
+    /// Tries sent so far (the next try's attempt number).
+    var attempts = 0
+    /// The connection the latest try went out on; nil while waiting for a route.
+    var connection: ConnectionID?
+    /// Connections that failed this call, avoided on retry while others are up.
+    var failedOn: [ConnectionID] = []
+    /// Why the latest try failed, for the final error if every try fails.
+    var lastError: String?
+    /// Waiting for a connection to come up or a name to resolve.
+    var parked = false
+
+    init(_ request: CallRequest) { self.request = request }
+
+    var name: String { request.name }
+    var service: String { request.service }
+    var payload: [UInt8] { request.payload }
+    var deadline: MonotonicTime { request.deadline }
+    var timeout: Duration { request.timeout }
+    var idempotent: Bool { request.idempotent }
+    var maxAttempts: Int { request.maxAttempts }
+    var traceID: [UInt8]? { request.traceID }
+    var completion: CallRequest.Completion { request.completion }
 }

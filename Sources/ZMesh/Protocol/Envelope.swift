@@ -35,30 +35,47 @@ struct Envelope: Sendable {
     }
 
     /// Decodes frames received on a ROUTER (`routed: true`, routing ids first) or a DEALER.
-    static func decode(_ frames: [[UInt8]], routed: Bool, limits: Limits = .default) -> Result<Envelope, MalformedReason> {
+    static func decode<Frames: FrameSource>(_ frames: Frames, routed: Bool, limits: Limits = .default) -> Result<Envelope, MalformedReason> {
+        let count = frames.frameCount
         var index = 0
         if routed {
-            guard let delimiter = frames.firstIndex(where: { $0.isEmpty }) else { return .failure(.missingDelimiter) }
-            guard delimiter >= 1 else { return .failure(.missingDelimiter) }
+            var delimiter: Int?
+            for candidate in 0..<count where frames.frameSize(candidate) == 0 {
+                delimiter = candidate
+                break
+            }
+            guard let delimiter, delimiter >= 1 else { return .failure(.missingDelimiter) }
             guard delimiter <= limits.maxHops else { return .failure(.tooManyHops) }
             index = delimiter + 1
         } else {
-            guard let first = frames.first, first.isEmpty else { return .failure(.missingDelimiter) }
+            guard count > 0, frames.frameSize(0) == 0 else { return .failure(.missingDelimiter) }
             index = 1
         }
-        guard index < frames.count else { return .failure(.missingHeader) }
-        guard frames.count - index - 1 <= limits.maxBodyFrames else { return .failure(.tooManyFrames) }
+        guard index < count else { return .failure(.missingHeader) }
+        guard count - index - 1 <= limits.maxBodyFrames else { return .failure(.tooManyFrames) }
         var total = 0
-        for frame in frames { total += frame.count }
+        for frame in 0..<count { total += frames.frameSize(frame) }
         guard total <= limits.maxMessageBytes else { return .failure(.tooLarge) }
-        switch Header.decode(frames[index]) {
+        switch frames.withFrameBytes(index, { Header.decode($0) }) {
         case .failure(let reason):
             return .failure(reason)
         case .success(let header):
-            return .success(Envelope(
-                routing: routed ? Array(frames[0..<(index - 1)]) : [],
-                header: header,
-                body: Array(frames[(index + 1)...])))
+            var routing: [[UInt8]] = []
+            if routed {
+                routing.reserveCapacity(index - 1)
+                for hop in 0..<(index - 1) { routing.append(frames.frameArray(hop)) }
+            }
+            var body: [[UInt8]] = []
+            if index + 1 < count {
+                body.reserveCapacity(count - index - 1)
+                for frame in (index + 1)..<count { body.append(frames.frameArray(frame)) }
+            }
+            return .success(Envelope(routing: routing, header: header, body: body))
         }
+    }
+
+    /// The body as one payload: the single frame, or the frames joined.
+    var payload: [UInt8] {
+        body.count == 1 ? body[0] : body.flatMap { $0 }
     }
 }

@@ -76,6 +76,40 @@ struct Header: Sendable, Equatable {
         return out
     }
 
+    /// Encodes the header into a stack buffer and hands it to `body`: no allocation on the
+    /// send path.
+    func withEncoded<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        let nameBytes = name.utf8
+        let nameLength = min(nameBytes.count, Self.maxNameLength)
+        let size = Self.fixedSize + nameLength + (traceID == nil ? 0 : Self.traceIDSize)
+        return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 1) { buffer in
+            var flags = self.flags
+            if traceID != nil { flags.insert(.hasTraceID) } else { flags.remove(.hasTraceID) }
+            buffer[0] = Self.signature.0
+            buffer[1] = Self.signature.1
+            buffer[2] = Self.version
+            buffer[3] = command.rawValue
+            buffer[4] = flags.rawValue
+            buffer[5] = attempt
+            buffer.storeBytes(of: status.bigEndian, toByteOffset: 6, as: UInt16.self)
+            buffer.storeBytes(of: requestID.client.bigEndian, toByteOffset: 8, as: UInt64.self)
+            buffer.storeBytes(of: requestID.sequence.bigEndian, toByteOffset: 16, as: UInt64.self)
+            buffer.storeBytes(of: budgetMilliseconds.bigEndian, toByteOffset: 24, as: UInt32.self)
+            buffer[28] = UInt8(nameLength)
+            var offset = Self.fixedSize
+            for byte in nameBytes.prefix(nameLength) {
+                buffer[offset] = byte
+                offset += 1
+            }
+            if let traceID {
+                for position in 0..<Self.traceIDSize {
+                    buffer[offset + position] = position < traceID.count ? traceID[position] : 0
+                }
+            }
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+
     /// Decodes a header frame, checking every rule of the layout.
     static func decode(_ frame: [UInt8]) -> Result<Header, MalformedReason> {
         frame.withUnsafeBufferPointer { decode(UnsafeRawBufferPointer($0)) }
@@ -114,7 +148,12 @@ struct Header: Sendable, Equatable {
     /// UTF-8 without control characters, or nil.
     static func validName(_ bytes: UnsafeRawBufferPointer) -> String? {
         if bytes.isEmpty { return "" }
-        for byte in bytes where byte < 0x20 || byte == 0x7F { return nil }
+        var ascii = true
+        for byte in bytes {
+            if byte < 0x20 || byte == 0x7F { return nil }
+            if byte >= 0x80 { ascii = false }
+        }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
         var decoded = ""
         var iterator = bytes.makeIterator()
         var decoder = UTF8()
@@ -130,7 +169,7 @@ struct Header: Sendable, Equatable {
 
     /// True if `name` can travel in a header: 1 to 255 UTF-8 bytes, no control characters.
     static func isValidName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
+        let bytes = name.utf8
         guard !bytes.isEmpty, bytes.count <= maxNameLength else { return false }
         return !bytes.contains { $0 < 0x20 || $0 == 0x7F }
     }

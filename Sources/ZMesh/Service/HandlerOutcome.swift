@@ -18,6 +18,19 @@ enum HandlerOutcome: Sendable {
         }
     }
 
+    /// Runs an inline handler and maps what it throws to an ERROR status.
+    static func runInline(_ handler: ServiceHandlers.InlineHandler, payload: [UInt8], context: RequestContext) -> HandlerOutcome {
+        do {
+            return .reply(try handler(payload, context))
+        } catch let error as ServiceError {
+            return .failure(status: error.code, message: error.message)
+        } catch let error as BadRequest {
+            return .failure(status: StatusCode.badRequest.rawValue, message: error.message)
+        } catch {
+            return .failure(status: StatusCode.internalError.rawValue, message: "\(context.name) failed: \(error)")
+        }
+    }
+
     var outcomeLabel: String {
         switch self {
         case .reply: "ok"

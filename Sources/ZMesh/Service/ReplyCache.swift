@@ -1,10 +1,19 @@
-import DequeModule
+/// A reply as the cache keeps it: its header and body, re-encoded when a retry asks again.
+struct CachedReply {
+    let header: Header
+    let body: [UInt8]
+}
 
 /// Recent replies by request id, so a retry that reaches this node again is answered from
 /// here instead of running twice. Bounded by entry count and bytes; oldest out first.
+///
+/// A ring of slots in arrival order plus an id -> slot table: storing a reply writes one slot
+/// and drops the oldest id from the table, and the table holds plain integers, so keeping a
+/// reply costs no retains beyond the reply's own (this is on every request's path).
 struct ReplyCache {
-    private var entries: [RequestID: [[UInt8]]] = [:]
-    private var order = Deque<RequestID>()
+    private var slots: [(id: RequestID, reply: CachedReply)?]
+    private var index = IDTable<RequestID, Int>()
+    private var next = 0
     private var bytes = 0
     let maxEntries: Int
     let maxBytes: Int
@@ -12,27 +21,46 @@ struct ReplyCache {
     init(maxEntries: Int, maxBytes: Int) {
         self.maxEntries = max(0, maxEntries)
         self.maxBytes = max(0, maxBytes)
+        slots = Array(repeating: nil, count: self.maxEntries)
+        index = IDTable(minimumCapacity: self.maxEntries)
     }
 
-    var count: Int { entries.count }
+    var count: Int { index.count }
 
-    /// The cached reply frames (header and body, no routing), if any.
-    subscript(id: RequestID) -> [[UInt8]]? { entries[id] }
+    /// The cached reply, if any.
+    subscript(id: RequestID) -> CachedReply? {
+        index[id].flatMap { slots[$0]?.reply }
+    }
 
-    mutating func store(_ id: RequestID, _ frames: [[UInt8]]) {
+    /// What an entry counts against `maxBytes`: its body and a header's worth.
+    private static func size(_ reply: CachedReply) -> Int { reply.body.count + 64 }
+
+    mutating func store(_ id: RequestID, _ reply: CachedReply) {
         guard maxEntries > 0 else { return }
-        let size = frames.reduce(0) { $0 + $1.count }
+        let size = Self.size(reply)
         guard size <= maxBytes else { return }
-        if let old = entries.updateValue(frames, forKey: id) {
-            bytes -= old.reduce(0) { $0 + $1.count }
+        if let slot = index[id], let old = slots[slot] {
+            bytes += size - Self.size(old.reply)
+            slots[slot] = (id, reply)
         } else {
-            order.append(id)
+            evict(next)
+            slots[next] = (id, reply)
+            index[id] = next
+            bytes += size
+            next = (next + 1) % maxEntries
         }
-        bytes += size
-        while entries.count > maxEntries || bytes > maxBytes, let oldest = order.popFirst() {
-            if let removed = entries.removeValue(forKey: oldest) {
-                bytes -= removed.reduce(0) { $0 + $1.count }
-            }
+        // Over the byte bound: drop the oldest until under it.
+        var oldest = next
+        while bytes > maxBytes, index.count > 1 {
+            evict(oldest)
+            oldest = (oldest + 1) % maxEntries
         }
+    }
+
+    private mutating func evict(_ slot: Int) {
+        guard let entry = slots[slot] else { return }
+        index[entry.id] = nil
+        bytes -= Self.size(entry.reply)
+        slots[slot] = nil
     }
 }

@@ -24,7 +24,9 @@ actor ServiceCore {
 
     private var router: ZMQSocketActor?
     private(set) var boundEndpoint: String?
-    private var inProgress: [RequestID: InProgress] = [:]
+    private var inProgress = IDTable<RequestID, InProgress>()
+    /// The last name looked up and its handler: most requests call the name the one before did.
+    private var lastHandler: (name: String, handler: ServiceHandlers.Handler)?
     private var waiting = Deque<RequestID>()
     private var runningCount = 0
     private var cache: ReplyCache
@@ -70,8 +72,8 @@ actor ServiceCore {
         let actor = try ZMQSocketActor(loop: loop, socket: socket)
         try actor.assumeIsolated { router in
             try router.bind(configuration.bind)
-            try router.onMessage { [weak self] frames in
-                self?.assumeIsolated { $0.receive(frames) }
+            try router.onFrames { [weak self] frames in
+                self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
             }
         }
         router = actor
@@ -166,7 +168,7 @@ actor ServiceCore {
     /// Cancels every handler still running, and closes the socket.
     func close() {
         accepting = false
-        for (_, entry) in inProgress { entry.task?.cancel() }
+        for (_, entry) in inProgress.entries { entry.task?.cancel() }
         inProgress.removeAll()
         waiting.removeAll()
         if let sweepTimer { loop.cancelTimer(sweepTimer) }
@@ -192,12 +194,12 @@ actor ServiceCore {
 
     // MARK: Inbound
 
-    private func receive(_ frames: [[UInt8]]) {
+    private func receive(_ frames: ZMQReceivedFrames) {
         let envelope: Envelope
         switch Envelope.decode(frames, routed: true, limits: configuration.limits) {
         case .success(let decoded): envelope = decoded
         case .failure(let reason):
-            drop(reason, peer: frames.first ?? [])
+            drop(reason, peer: frames.count > 0 ? frames.bytes(0) : [])
             return
         }
         switch envelope.header.command {
@@ -223,10 +225,10 @@ actor ServiceCore {
 
         if let cached = cache[id] {
             stats.cacheHits += 1
-            send(route: envelope.routing, frames: cached)
+            send(route: envelope.routing, reply: cached)
             return
         }
-        if inProgress[id] != nil {
+        if !inProgress.isEmpty, inProgress[id] != nil {
             stats.duplicatesJoined += 1
             inProgress[id]?.routes.append(envelope.routing)
             return
@@ -243,7 +245,7 @@ actor ServiceCore {
                        message: "the deadline passed before the request reached \(configuration.name); it did not run")
             return
         }
-        guard let handler = handlers.handler(for: header.name) else {
+        guard let registered = handler(named: header.name) else {
             replyError(route: envelope.routing, header: header, status: .notFound,
                        message: "no handler named \(header.name) at \(configuration.name) (it has \(handlers.names.joined(separator: ", ")))")
             return
@@ -251,6 +253,21 @@ actor ServiceCore {
         let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
             ? nil : MonotonicTime.now().advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
         let payload = envelope.body.count == 1 ? envelope.body[0] : envelope.body.flatMap { $0 }
+        let handler: ServiceHandlers.RawHandler
+        switch registered {
+        case .inline(let inline):
+            // Runs now, on this thread: nothing to queue, nothing to track.
+            stats.handlerRuns += 1
+            let context = RequestContext(name: header.name, requestID: id, attempt: Int(header.attempt),
+                                         deadline: deadline, traceID: header.traceID, logger: logger)
+            let reply = makeReply(for: header, outcome: HandlerOutcome.runInline(inline, payload: payload, context: context),
+                                  routes: 1)
+            cache.store(id, reply)
+            send(route: envelope.routing, reply: reply)
+            return
+        case .concurrent(let concurrent):
+            handler = concurrent
+        }
 
         if runningCount < configuration.maxConcurrentHandlers {
             inProgress[id] = InProgress(routes: [envelope.routing], header: header, payload: [],
@@ -266,6 +283,13 @@ actor ServiceCore {
             replyError(route: envelope.routing, header: header, status: .overloaded,
                        message: "\(configuration.name) has \(runningCount) handlers running and \(waiting.count) requests queued; it did not run")
         }
+    }
+
+    private func handler(named name: String) -> ServiceHandlers.Handler? {
+        if let last = lastHandler, last.name == name { return last.handler }
+        guard let found = handlers.handler(for: name) else { return nil }
+        lastHandler = (name, found)
+        return found
     }
 
     private func receiveCancel(_ id: RequestID) {
@@ -288,16 +312,8 @@ actor ServiceCore {
                         handler: @escaping ServiceHandlers.RawHandler) {
         runningCount += 1
         stats.handlerRuns += 1
-        var requestLogger = logger
-        requestLogger[metadataKey: "zmesh.request_id"] = "\(id)"
-        requestLogger[metadataKey: "zmesh.service"] = "\(header.name)"
-        let context = RequestContext(
-            name: header.name,
-            requestID: id,
-            attempt: Int(header.attempt),
-            deadline: deadline.map { ContinuousClock.now.advanced(by: .nanoseconds(Int64(MonotonicTime.now().nanoseconds(until: $0)))) },
-            traceID: header.traceID,
-            logger: requestLogger)
+        let context = RequestContext(name: header.name, requestID: id, attempt: Int(header.attempt),
+                                     deadline: deadline, traceID: header.traceID, logger: logger)
         let loop = self.loop
         let task = Task.detached { [core = self] in
             let outcome = await HandlerOutcome.run(handler, payload: payload, context: context)
@@ -310,26 +326,31 @@ actor ServiceCore {
     private func finish(_ id: RequestID, _ outcome: HandlerOutcome) {
         runningCount -= 1
         if let entry = inProgress.removeValue(forKey: id) {
-            outcomes.record(service: entry.header.name, outcome: outcome.outcomeLabel)
-            var header = Header(command: .reply, requestID: id)
-            header.attempt = entry.header.attempt
-            let frames: [[UInt8]]
-            switch outcome {
-            case .reply(let body):
-                frames = [header.encoded(), body]
-                stats.replies += UInt64(entry.routes.count)
-            case .failure(let status, let message):
-                header.command = .error
-                header.status = status
-                header.flags.insert(.mayHaveRun)
-                frames = [header.encoded(), Array(message.utf8)]
-                stats.errors += UInt64(entry.routes.count)
-            }
-            cache.store(id, frames)
-            for route in entry.routes { send(route: route, frames: frames) }
+            let reply = makeReply(for: entry.header, outcome: outcome, routes: entry.routes.count)
+            cache.store(id, reply)
+            for route in entry.routes { send(route: route, reply: reply) }
         }
         startWaiting()
         resumeDrainWaitersIfIdle()
+    }
+
+    /// The REPLY or ERROR (header and body) for a handler's outcome; counts it.
+    private func makeReply(for request: Header, outcome: HandlerOutcome, routes: Int) -> CachedReply {
+        var header = Header(command: .reply, requestID: request.requestID)
+        header.attempt = request.attempt
+        switch outcome {
+        case .reply(let body):
+            stats.replies += UInt64(routes)
+            outcomes.recordSuccess(service: request.name)
+            return CachedReply(header: header, body: body)
+        case .failure(let status, let message):
+            outcomes.record(service: request.name, outcome: outcome.outcomeLabel)
+            header.command = .error
+            header.status = status
+            header.flags.insert(.mayHaveRun)
+            stats.errors += UInt64(routes)
+            return CachedReply(header: header, body: Array(message.utf8))
+        }
     }
 
     private func startWaiting() {
@@ -365,7 +386,7 @@ actor ServiceCore {
         sweepTimer = nil
         let now = MonotonicTime.now()
         var expiredWaiting: [RequestID] = []
-        for (id, entry) in inProgress {
+        for (id, entry) in inProgress.entries {
             guard let deadline = entry.deadline, deadline <= now else { continue }
             if let task = entry.task { task.cancel() } else { expiredWaiting.append(id) }
         }
@@ -375,7 +396,7 @@ actor ServiceCore {
             for id in expiredWaiting { expire(id) }
             resumeDrainWaitersIfIdle()
         }
-        if inProgress.values.contains(where: { $0.deadline != nil }) { armSweep() }
+        if inProgress.entries.contains(where: { $0.value.deadline != nil }) { armSweep() }
     }
 
     // MARK: Outbound
@@ -388,16 +409,16 @@ actor ServiceCore {
         header.flags = flags
         stats.errors += 1
         outcomes.record(service: request.name, outcome: "\(status)")
-        send(route: route, frames: [header.encoded(), Array(message.utf8)])
+        send(route: route, reply: CachedReply(header: header, body: Array(message.utf8)))
     }
 
-    private func send(route: [[UInt8]], frames: [[UInt8]]) {
+    private func send(route: [[UInt8]], reply: CachedReply) {
         guard let router else { return }
-        var message = route
-        message.reserveCapacity(route.count + 1 + frames.count)
-        message.append([])
-        message.append(contentsOf: frames)
-        let result = router.assumeIsolated { try? $0.send(message) }
+        let result = reply.header.withEncoded { header in
+            router.assumeIsolated(passing: header) { router, header in
+                try? router.sendEnvelope(routing: route, header: header, body: reply.body)
+            }
+        }
         if result == .unroutable || result == .dropped || result == nil { stats.unroutableReplies += 1 }
     }
 

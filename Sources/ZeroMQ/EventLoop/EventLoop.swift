@@ -25,8 +25,13 @@ import Glibc
 /// let socket = try await ZMQSocketActor.make(on: loop, type: .dealer)
 /// try await socket.connect("tcp://127.0.0.1:5601")
 /// ```
-public final class EventLoop: SerialExecutor, Sendable {
+public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
     let core: LoopCore
+    /// The loop as a task executor: a separate object, so the loop can tell a job of a task
+    /// that merely prefers this thread (run as not isolated) from an actor's job (run as
+    /// isolated to the loop). Running both as isolated makes every step of a preferring task
+    /// into nonisolated code hop back through the inbox.
+    private let taskExecutorHandle: LoopTaskExecutor
 
     /// The libzmq context every socket of this loop belongs to.
     public var context: ZMQContext { core.context }
@@ -39,7 +44,9 @@ public final class EventLoop: SerialExecutor, Sendable {
         let owned: ZMQContext
         if let context { owned = context } else { owned = try ZMQContext() }
         core = try LoopCore(name: name, context: owned)
-        core.start(executor: UnownedSerialExecutor(ordinary: self))
+        taskExecutorHandle = LoopTaskExecutor(core: core)
+        core.start(executor: UnownedSerialExecutor(ordinary: self),
+                   taskExecutor: UnownedTaskExecutor(ordinary: taskExecutorHandle))
     }
 
     deinit {
@@ -54,6 +61,13 @@ public final class EventLoop: SerialExecutor, Sendable {
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
         UnownedSerialExecutor(ordinary: self)
+    }
+
+    /// As a task executor, the loop runs tasks that prefer it on its own thread: a caller
+    /// that runs there (`withTaskExecutorPreference(client.loop) { ... }`) talks to the
+    /// client's sockets without a thread hand-off each way.
+    public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+        UnownedTaskExecutor(ordinary: taskExecutorHandle)
     }
 
     public func checkIsolated() {
@@ -119,13 +133,20 @@ public final class EventLoop: SerialExecutor, Sendable {
             throw ZMQError(code: ENOTSOCK, operation: "register", detail: "closed socket")
         }
         if core.isShutDown { throw ZMQError(code: ETERM, operation: "register", detail: "event loop \(name) is shut down") }
-        return core.register(handle: handle, interest: interest, handler: handler, onShutdown: onLoopShutdown)
+        return try core.register(handle: handle, interest: interest, handler: handler, onShutdown: onLoopShutdown)
     }
 
     /// Changes what a registration polls for. Loop thread only.
     public func setInterest(_ registration: LoopRegistration, _ interest: ZMQPollEvents) {
         core.assertInLoop()
         core.setInterest(registration, interest)
+    }
+
+    /// Says the socket was used (sent or received on) outside its handler, so the loop must
+    /// look at its state again before sleeping. ``ZMQSocketActor`` calls this. Loop thread only.
+    public func touched(_ registration: LoopRegistration) {
+        core.assertInLoop()
+        core.touched(registration)
     }
 
     /// Stops polling a socket. Call before closing it. Loop thread only.
@@ -172,4 +193,20 @@ public protocol LoopExitWatching {
 /// A socket's place in a loop's poll set.
 public struct LoopRegistration: Hashable, Sendable {
     let id: UInt64
+}
+
+/// The task-executor face of an ``EventLoop``: jobs it takes run on the loop thread, not
+/// isolated to any actor.
+final class LoopTaskExecutor: TaskExecutor, Sendable {
+    let core: LoopCore
+
+    init(core: LoopCore) { self.core = core }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        core.submit(.taskJob(UnownedJob(job)))
+    }
+
+    func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+        UnownedTaskExecutor(ordinary: self)
+    }
 }

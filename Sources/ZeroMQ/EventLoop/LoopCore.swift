@@ -7,14 +7,24 @@ import Glibc
 /// The state and thread behind an ``EventLoop``.
 ///
 /// Safety of `@unchecked Sendable`: the shared parts (`inbox`, the atomics, `wakeFD`,
-/// `context`, `name`) are immutable or synchronised by a `Mutex`/`Atomic`. Everything else
-/// (`timers`, `registrations`, `pollItems`, `pollIDs`, `pollDirty`, `executor` after start)
-/// is touched only on the loop thread: every entry point to it calls `assertInLoop()` first
-/// (see `EventLoop`'s loop-thread API), and `executor` is written once before the thread is
-/// created, which orders the write before every read.
+/// `epollFD`, `context`, `name`) are immutable or synchronised by a `Mutex`/`Atomic`.
+/// Everything else (`timers`, `registrations`, `dirty`, `executor` and `taskExecutor` after
+/// start) is touched only on the loop thread: every entry point to it calls `assertInLoop()`
+/// first (see `EventLoop`'s loop-thread API), and the executors are written once before the
+/// thread is created, which orders the writes before every read.
+///
+/// Readiness: every socket's `ZMQ_FD` and the wake-up `eventfd` sit in one epoll set. libzmq's
+/// descriptor only says "look at me": the socket's real state is `ZMQ_EVENTS`, and a send or
+/// receive can change it without the descriptor firing. So a socket is marked *dirty* when its
+/// descriptor fires and whenever the loop or its owner used it; before sleeping, the loop reads
+/// `ZMQ_EVENTS` of dirty sockets only and hands ready ones to their handlers. Idle sockets
+/// cost nothing per wake-up (unlike `zmq_poll`, which asks every socket twice).
 final class LoopCore: @unchecked Sendable, LoopExitWatching {
     enum Work {
+        /// An actor's job: runs isolated to the loop.
         case job(UnownedJob)
+        /// A job of a task that prefers the loop as its task executor: runs not isolated.
+        case taskJob(UnownedJob)
         case closure(@Sendable () -> Void)
     }
 
@@ -24,16 +34,36 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         var exitRequested = false
     }
 
-    private struct Entry {
+    private final class Entry {
         var interest: ZMQPollEvents
         let handle: UnsafeMutableRawPointer
+        let fd: Int32
         let handler: (ZMQPollEvents) -> Void
         let onShutdown: () -> Void
+        var dirty = false
+
+        init(interest: ZMQPollEvents, handle: UnsafeMutableRawPointer, fd: Int32,
+             handler: @escaping (ZMQPollEvents) -> Void, onShutdown: @escaping () -> Void) {
+            self.interest = interest
+            self.handle = handle
+            self.fd = fd
+            self.handler = handler
+            self.onShutdown = onShutdown
+        }
+
+        /// `ZMQ_EVENTS` (this makes libzmq process the socket's pending commands).
+        func readiness() -> ZMQPollEvents {
+            var events: Int32 = 0
+            var size = MemoryLayout<Int32>.size
+            if zmq_getsockopt(handle, ZMQ_EVENTS, &events, &size) != 0 { return [] }
+            return ZMQPollEvents(rawValue: Int16(truncatingIfNeeded: events))
+        }
     }
 
     let name: String
     let context: ZMQContext
     private let wakeFD: Int32
+    private let epollFD: Int32
     private let inbox = Mutex(Inbox())
     private let threadToken = Atomic<UInt>(0)
     let exited = Atomic<Bool>(false)
@@ -42,23 +72,34 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
 
     // Loop-thread state.
     private var executor: UnownedSerialExecutor?
+    private var taskExecutor: UnownedTaskExecutor?
     var timers = LoopTimers()
     private var registrations: [UInt64: Entry] = [:]
     private var nextRegistrationID: UInt64 = 1
-    private var pollItems: [zmq_pollitem_t] = []
-    private var pollIDs: [UInt64] = []
-    private var pollDirty = true
+    private var dirty: [UInt64] = []
 
     init(name: String, context: ZMQContext) throws(ZMQError) {
         self.name = name
         self.context = context
         let fd = zmesh_eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         if fd < 0 { throw ZMQError(code: errno, operation: "eventfd", detail: name) }
+        let epoll = zmesh_epoll_create()
+        if epoll < 0 {
+            Glibc.close(fd)
+            throw ZMQError(code: errno, operation: "epoll_create1", detail: name)
+        }
+        if zmesh_epoll_add(epoll, fd, 0) != 0 {
+            Glibc.close(fd)
+            Glibc.close(epoll)
+            throw ZMQError(code: errno, operation: "epoll_ctl", detail: name)
+        }
         wakeFD = fd
+        epollFD = epoll
     }
 
     deinit {
         Glibc.close(wakeFD)
+        Glibc.close(epollFD)
     }
 
     var hasExited: Bool { exited.load(ordering: .acquiring) }
@@ -76,8 +117,9 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
 
     // MARK: Thread
 
-    func start(executor: UnownedSerialExecutor) {
+    func start(executor: UnownedSerialExecutor, taskExecutor: UnownedTaskExecutor) {
         self.executor = executor
+        self.taskExecutor = taskExecutor
         var thread = pthread_t()
         let retained = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&thread, nil, { argument in
@@ -118,7 +160,7 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         _ = zmesh_set_thread_name(String(name.prefix(15)))
         var batch: [Work] = []
         batch.reserveCapacity(64)
-        var ready: [(UInt64, ZMQPollEvents)] = []
+        var fired = [UInt64](repeating: 0, count: 64)
 
         while true {
             // 1. Every job queued so far.
@@ -137,35 +179,56 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
                 continue
             }
 
-            // 3. Poll: sleep only if nothing was queued meanwhile.
-            if pollDirty { rebuildPollItems() }
-            let mayBlock = inbox.withLock { box -> Bool in
+            // 3. Sockets that may have changed: read their state, hand ready ones over.
+            serviceDirtySockets()
+
+            // 4. Wait: sleep only if nothing was queued meanwhile and no socket needs a look.
+            let mayBlock = dirty.isEmpty && inbox.withLock { box -> Bool in
                 guard box.work.isEmpty, !box.exitRequested else { return false }
                 box.sleeping = true
                 return true
             }
             let timeout = mayBlock ? pollTimeoutMilliseconds() : 0
-            let rc = zmq_poll(&pollItems, Int32(pollItems.count), timeout)
+            let count = fired.withUnsafeMutableBufferPointer { buffer in
+                zmesh_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), Int32(timeout))
+            }
             if mayBlock { inbox.withLock { $0.sleeping = false } }
             wakeUpCount.add(1, ordering: .relaxed)
-            guard rc > 0 else { continue }
-
-            if pollItems[0].revents & Int16(ZMQ_POLLIN) != 0 {
-                var value: UInt64 = 0
-                _ = zmesh_eventfd_read(wakeFD, &value)
-            }
-            ready.removeAll(keepingCapacity: true)
-            for index in 1..<pollItems.count where pollItems[index].revents != 0 {
-                ready.append((pollIDs[index], ZMQPollEvents(rawValue: pollItems[index].revents)))
-            }
-            for (id, events) in ready {
-                // A handler may have unregistered another socket meanwhile.
-                guard let entry = registrations[id] else { continue }
-                entry.handler(events)
+            for index in 0..<Int(max(0, count)) {
+                let id = fired[index]
+                if id == 0 {
+                    var value: UInt64 = 0
+                    _ = zmesh_eventfd_read(wakeFD, &value)
+                } else {
+                    markDirty(id)
+                }
             }
         }
         closeEverything()
         exited.store(true, ordering: .releasing)
+    }
+
+    private func serviceDirtySockets() {
+        guard !dirty.isEmpty else { return }
+        let batch = dirty
+        dirty.removeAll(keepingCapacity: true)
+        for id in batch {
+            guard let entry = registrations[id] else { continue }
+            entry.dirty = false
+            guard !entry.interest.isEmpty else { continue }
+            let ready = entry.readiness().intersection(entry.interest)
+            guard !ready.isEmpty else { continue }
+            entry.handler(ready)
+            // The handler received and maybe sent: look again before sleeping.
+            markDirty(id)
+        }
+    }
+
+    @inline(__always)
+    private func markDirty(_ id: UInt64) {
+        guard let entry = registrations[id], !entry.dirty else { return }
+        entry.dirty = true
+        dirty.append(id)
     }
 
     private func perform(_ work: Work) {
@@ -173,6 +236,9 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         case .job(let job):
             guard let executor else { return }
             job.runSynchronously(on: executor)
+        case .taskJob(let job):
+            guard let taskExecutor else { return }
+            job.runSynchronously(on: taskExecutor)
         case .closure(let closure):
             closure()
         }
@@ -192,46 +258,49 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         return Int(min((wait + 999_999) / 1_000_000, 60_000))
     }
 
-    private func rebuildPollItems() {
-        pollItems.removeAll(keepingCapacity: true)
-        pollIDs.removeAll(keepingCapacity: true)
-        pollItems.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
-        pollIDs.append(0)
-        for (id, entry) in registrations.sorted(by: { $0.key < $1.key }) where !entry.interest.isEmpty {
-            pollItems.append(zmq_pollitem_t(socket: entry.handle, fd: 0, events: entry.interest.rawValue, revents: 0))
-            pollIDs.append(id)
-        }
-        pollDirty = false
-    }
-
     // MARK: Registrations (loop thread)
 
     func register(handle: UnsafeMutableRawPointer, interest: ZMQPollEvents,
                   handler: @escaping (ZMQPollEvents) -> Void,
-                  onShutdown: @escaping () -> Void) -> LoopRegistration {
+                  onShutdown: @escaping () -> Void) throws(ZMQError) -> LoopRegistration {
+        var fd: Int32 = -1
+        var size = MemoryLayout<Int32>.size
+        if zmq_getsockopt(handle, ZMQ_FD, &fd, &size) != 0 { throw ZMQError.last("getsockopt", "ZMQ_FD") }
         let id = nextRegistrationID
         nextRegistrationID += 1
-        registrations[id] = Entry(interest: interest, handle: handle, handler: handler, onShutdown: onShutdown)
-        pollDirty = true
+        if zmesh_epoll_add(epollFD, fd, id) != 0 {
+            throw ZMQError(code: errno, operation: "epoll_ctl", detail: "ZMQ_FD of a socket on loop \(name)")
+        }
+        registrations[id] = Entry(interest: interest, handle: handle, fd: fd, handler: handler, onShutdown: onShutdown)
+        // Messages may already be waiting (a socket used before it was registered).
+        markDirty(id)
         return LoopRegistration(id: id)
     }
 
     func setInterest(_ registration: LoopRegistration, _ interest: ZMQPollEvents) {
-        guard registrations[registration.id] != nil, registrations[registration.id]?.interest != interest else { return }
-        registrations[registration.id]?.interest = interest
-        pollDirty = true
+        guard let entry = registrations[registration.id] else { return }
+        entry.interest = interest
+        markDirty(registration.id)
+    }
+
+    /// Tells the loop its owner sent or received on the socket outside the handler: its state
+    /// may have changed without its descriptor firing.
+    func touched(_ registration: LoopRegistration) {
+        markDirty(registration.id)
     }
 
     func unregister(_ registration: LoopRegistration) {
-        if registrations.removeValue(forKey: registration.id) != nil { pollDirty = true }
+        guard let entry = registrations.removeValue(forKey: registration.id) else { return }
+        _ = zmesh_epoll_remove(epollFD, entry.fd)
     }
 
     /// Closes every registered socket through its hook and drops all timers.
     func closeEverything() {
         shutDown.store(true, ordering: .releasing)
         let entries = registrations.sorted(by: { $0.key < $1.key }).map(\.value)
+        for entry in entries { _ = zmesh_epoll_remove(epollFD, entry.fd) }
         registrations.removeAll()
-        pollDirty = true
+        dirty.removeAll()
         for entry in entries { entry.onShutdown() }
         timers.removeAll()
     }

@@ -51,6 +51,7 @@ public actor ZMQSocketActor {
 
     // Inbound.
     private var handler: (([[UInt8]]) -> Void)?
+    private var framesHandler: ((ZMQReceivedFrames) -> Void)?
     private var buffered = Deque<[[UInt8]]>()
     private var waiters: [UInt64: CheckedContinuation<[[UInt8]]?, any Error>] = [:]
     private var waiterOrder = Deque<UInt64>()
@@ -151,6 +152,7 @@ public actor ZMQSocketActor {
             return enqueueOutbound(frames)
         }
         let accepted: Bool
+        defer { touched() }
         do {
             accepted = try socket.send(frames)
         } catch {
@@ -171,11 +173,19 @@ public actor ZMQSocketActor {
             droppedOutbound += 1
             return false
         }
+        defer { touched() }
         do {
             if try socket.send(frames) { return true }
         } catch {}
         droppedOutbound += 1
         return false
+    }
+
+    /// Tells the loop this socket was used, so it re-reads its state before sleeping (libzmq's
+    /// descriptor may not fire for what a send changed).
+    @inline(__always)
+    private func touched() {
+        if let registration { loop.touched(registration) }
     }
 
     private func enqueueOutbound(_ frames: [[UInt8]]) -> SendResult {
@@ -205,6 +215,7 @@ public actor ZMQSocketActor {
 
     private func flushOutbound() {
         guard !closed else { return }
+        defer { touched() }
         if type == .router {
             // Per-peer: one blocked peer must not hold back the others.
             var stillBlocked = Deque<[[UInt8]]>()
@@ -255,6 +266,38 @@ public actor ZMQSocketActor {
         readPaused = false
         try ensureRegistered()
         updateInterest()
+    }
+
+    /// Delivers every message to `handler` on the loop thread as a borrowed view of libzmq's
+    /// buffers: no copies but those the handler makes. The fastest way to receive; the view
+    /// is valid only during the call.
+    public func onFrames(_ handler: @escaping (ZMQReceivedFrames) -> Void) throws {
+        framesHandler = handler
+        readPaused = false
+        try ensureRegistered()
+        updateInterest()
+    }
+
+    /// Sends one request-reply envelope (routing ids, empty delimiter, `header`, `body`)
+    /// without building a frame array; queues it (copied) if libzmq would block.
+    @discardableResult
+    public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, body: [UInt8]) throws -> SendResult {
+        guard !closed else { throw ZMQError(code: ENOTSOCK, operation: "send", detail: "closed socket") }
+        if !outbound.isEmpty && type != .router {
+            return enqueueOutbound(routing + [[], [UInt8](header), body])
+        }
+        let accepted: Bool
+        defer { touched() }
+        do {
+            accepted = try socket.sendEnvelope(routing: routing, header: header, body: body)
+        } catch {
+            guard error.hostUnreachable else { throw error }
+            droppedOutbound += 1
+            return .unroutable
+        }
+        if accepted { return .sent }
+        try ensureRegistered()
+        return enqueueOutbound(routing + [[], [UInt8](header), body])
     }
 
     /// The next message, or nil once the socket is closed. Cancellation throws `CancellationError`.
@@ -315,6 +358,15 @@ public actor ZMQSocketActor {
 
     private func drainInbound() {
         var budget = receiveBudget
+        if let framesHandler {
+            while budget > 0, !closed {
+                budget -= 1
+                guard let count = try? socket.receiveFrames() else { break }
+                framesHandler(ZMQReceivedFrames(socket: socket, count: count))
+            }
+            socket.releaseFrames()
+            return
+        }
         while budget > 0, !closed {
             budget -= 1
             let frames: [[UInt8]]
@@ -406,10 +458,12 @@ public actor ZMQSocketActor {
         }
         monitorSocket = nil
         monitorHandler = nil
+        socket.releaseFrames()
         socket.close()
         droppedOutbound += UInt64(outbound.count)
         outbound.removeAll()
         handler = nil
+        framesHandler = nil
         let pending = waiters
         waiters.removeAll()
         waiterOrder.removeAll()
