@@ -74,7 +74,8 @@ while IFS=$'\t' read -r -a fields; do
   else
     command=("$zmesh" node "$name" --config "$file")
   fi
-  nohup "${command[@]}" >"$run_dir/$name.log" 2>&1 </dev/null &
+  rm -f "$run_dir/$name.ready"
+  ZMESH_READY_FILE="$run_dir/$name.ready" nohup "${command[@]}" >"$run_dir/$name.log" 2>&1 </dev/null &
   echo $! >"$run_dir/$name.pid"
   started+=("$name")
   printf 'mesh-up: started %-12s %-8s pid %s\n' "$name" "$role" "$!"
@@ -88,12 +89,23 @@ fail() {
   exit 1
 }
 
+# Up means: each node we started is running and has written its ready file (it holds its own
+# endpoints: another mesh on the same ports does not count), and the mesh answers as a whole.
+all_listening() {
+  for name in "${started[@]}"; do
+    [ -s "$run_dir/$name.ready" ] || return 1
+  done
+}
+
 deadline=$((SECONDS + timeout))
 while :; do
   for name in "${started[@]}"; do
     kill -0 "$(cat "$run_dir/$name.pid")" 2>/dev/null || fail "$name" "exited during start-up"
   done
-  if "$zmesh" status --config "$file" --wait 1 >"$run_dir/status.txt" 2>&1; then
+  if all_listening && "$zmesh" status --config "$file" --wait 1 >"$run_dir/status.txt" 2>&1; then
+    for name in "${started[@]}"; do
+      kill -0 "$(cat "$run_dir/$name.pid")" 2>/dev/null || fail "$name" "exited during start-up"
+    done
     echo "mesh-up: every node of $(basename "$file") is up (pids and logs in $run_dir)"
     exit 0
   fi

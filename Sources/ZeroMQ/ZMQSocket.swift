@@ -187,6 +187,17 @@ public final class ZMQSocket {
     ///
     /// - Returns: `false` if libzmq would block; nothing was sent then.
     public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, body: [UInt8]) throws(ZMQError) -> Bool {
+        // Large bodies go zero-copy from the array; small ones are copied either way.
+        if body.count >= Self.zeroCopyThreshold {
+            return try sendEnvelope(routing: routing, header: header, bodyArray: body)
+        }
+        let result: Result<Bool, ZMQError> = body.withUnsafeBytes { bytes in
+            Result { () throws(ZMQError) in try sendEnvelope(routing: routing, header: header, bodyBytes: bytes) }
+        }
+        return try result.get()
+    }
+
+    private func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, bodyArray body: [UInt8]) throws(ZMQError) -> Bool {
         let handle = try live("send")
         var first = true
         func part(_ rc: Int32) throws(ZMQError) -> Bool {
@@ -204,6 +215,28 @@ public final class ZMQSocket {
         guard try part(zmq_send(handle, nil, 0, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
         guard try part(zmq_send(handle, header.baseAddress, header.count, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
         return try part(sendFrame(handle, body, flags: ZMQ_DONTWAIT))
+    }
+
+    /// ``sendEnvelope(routing:header:body:)`` with the body copied from a buffer (forwarding a
+    /// frame received with ``receiveFrames()``, say).
+    public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, bodyBytes body: UnsafeRawBufferPointer) throws(ZMQError) -> Bool {
+        let handle = try live("send")
+        var first = true
+        func part(_ rc: Int32) throws(ZMQError) -> Bool {
+            if rc < 0 {
+                let error = ZMQError.last("send", type.description)
+                if first && error.wouldBlock { return false }
+                throw error
+            }
+            first = false
+            return true
+        }
+        for id in routing {
+            guard try part(sendFrame(handle, id, flags: ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
+        }
+        guard try part(zmq_send(handle, nil, 0, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
+        guard try part(zmq_send(handle, header.baseAddress, header.count, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
+        return try part(zmq_send(handle, body.baseAddress, body.count, ZMQ_DONTWAIT))
     }
 
     // MARK: Receiving

@@ -97,10 +97,13 @@ struct BenchRunner {
             }
         } : nil
 
-        let results = await withTaskGroup(of: (Histogram<UInt64>, [String: Int], Int).self) { group in
+        // Workers keep plain arrays of latencies (a histogram each would cost ~200 KiB per
+        // worker: gigabytes with 10,000 callers); one histogram is filled at the end.
+        let results = await withTaskGroup(of: ([UInt64], [String: Int], Int).self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
-                    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+                    var latencies: [UInt64] = []
+                    latencies.reserveCapacity(min(requests / max(1, concurrency) + 16, 1 << 20))
                     var errors: [String: Int] = [:]
                     var completed = 0
                     while !counters.stop.load(ordering: .relaxed), counters.issued.add(1, ordering: .relaxed).newValue <= requests {
@@ -109,7 +112,7 @@ struct BenchRunner {
                             let reply = try await client.call(service, payload, options: options)
                             let t1 = MonotonicTime.now()
                             if reply == payload {
-                                _ = histogram.record(t0.nanoseconds(until: t1))
+                                latencies.append(t0.nanoseconds(until: t1))
                                 completed += 1
                             } else {
                                 errors["mismatch", default: 0] += 1
@@ -123,14 +126,14 @@ struct BenchRunner {
                             counters.stop.store(true, ordering: .relaxed)
                         }
                     }
-                    return (histogram, errors, completed)
+                    return (latencies, errors, completed)
                 }
             }
             var merged = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
             var errors: [String: Int] = [:]
             var completed = 0
-            for await (histogram, workerErrors, count) in group {
-                merged.add(histogram)
+            for await (latencies, workerErrors, count) in group {
+                for latency in latencies { _ = merged.record(latency) }
                 errors.merge(workerErrors, uniquingKeysWith: +)
                 completed += count
             }

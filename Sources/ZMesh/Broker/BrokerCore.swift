@@ -24,21 +24,28 @@ actor BrokerCore {
         var ready = false
     }
 
-    /// A request the broker holds: queued, or in flight at an instance.
-    struct Flight {
+    /// A request the broker holds: queued, or in flight at an instance. Keyed by its request
+    /// id; `route` (the client's routing ids) must match on every message about it.
+    final class Flight {
+        let route: [[UInt8]]
         var header: Header
-        var body: [[UInt8]]
+        let body: [[UInt8]]
         let service: String
         let deadline: MonotonicTime?
         var instance: String?
         var sent = 0
         var triedOn: [String] = []
+
+        init(route: [[UInt8]], header: Header, body: [[UInt8]], service: String, deadline: MonotonicTime?) {
+            self.route = route
+            self.header = header
+            self.body = body
+            self.service = service
+            self.deadline = deadline
+        }
     }
 
-    struct FlightKey: Hashable {
-        let route: [[UInt8]]
-        let id: RequestID
-    }
+    typealias FlightKey = RequestID
 
     private var frontend: ZMQSocketActor?
     private var backend: ZMQSocketActor?
@@ -57,13 +64,14 @@ actor BrokerCore {
     /// False until the first look-up answer: requests wait instead of failing.
     private var resolved = false
 
-    private var flights: [FlightKey: Flight] = [:]
+    private var flights = IDTable<RequestID, Flight>(minimumCapacity: 1024)
     private var queues: [String: Deque<FlightKey>] = [:]
     private var queuedCount = 0
     private var sweepTimer: LoopTimerID?
     private var accepting = true
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
+    private var lastServiceName: (name: String, service: String)?
     private var tieBreaker = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
     private var stats = BrokerStats()
     private var drops = DropCounters(role: "broker")
@@ -94,7 +102,9 @@ actor BrokerCore {
         let frontActor = try ZMQSocketActor(loop: loop, socket: front)
         try frontActor.assumeIsolated { socket in
             try socket.bind(configuration.bind)
-            try socket.onMessage { [weak self] frames in self?.assumeIsolated { $0.fromClient(frames) } }
+            try socket.onFrames { [weak self] frames in
+                self?.assumeIsolated(passing: frames) { core, frames in core.fromClient(frames) }
+            }
         }
         frontend = frontActor
         boundEndpoint = try frontActor.assumeIsolated { try $0.lastEndpoint() }
@@ -103,7 +113,9 @@ actor BrokerCore {
         try back.set(peerOptions + [.reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
         let backActor = try ZMQSocketActor(loop: loop, socket: back)
         try backActor.assumeIsolated { socket in
-            try socket.onMessage { [weak self] frames in self?.assumeIsolated { $0.fromService(frames) } }
+            try socket.onFrames { [weak self] frames in
+                self?.assumeIsolated(passing: frames) { core, frames in core.fromService(frames) }
+            }
             try socket.monitor([.handshakeSucceeded, .disconnected, .closed, .connectRetried]) { [weak self] event in
                 self?.assumeIsolated { $0.backendEvent(event) }
             }
@@ -161,7 +173,7 @@ actor BrokerCore {
 
     func close() {
         accepting = false
-        for key in flights.keys.sorted(by: { $0.id.sequence < $1.id.sequence }) {
+        for key in flights.entries.map(\.key).sorted(by: { $0.sequence < $1.sequence }) {
             guard let flight = flights[key] else { continue }
             finishWithError(key, status: .unavailable,
                             message: "broker \(configuration.name) stopped", mayHaveRun: flight.instance != nil)
@@ -193,65 +205,76 @@ actor BrokerCore {
 
     // MARK: From clients
 
-    private func fromClient(_ frames: [[UInt8]]) {
+    private func fromClient(_ frames: ZMQReceivedFrames) {
         let envelope: Envelope
         switch Envelope.decode(frames, routed: true, limits: limits) {
         case .success(let decoded): envelope = decoded
         case .failure(let reason):
-            drop(reason, peer: frames.first ?? [])
+            drop(reason, peer: frames.count > 0 ? frames.bytes(0) : [])
             return
         }
-        let key = FlightKey(route: envelope.routing, id: envelope.header.requestID)
         switch envelope.header.command {
         case .request:
-            request(key, envelope)
+            request(envelope)
         case .cancel:
-            cancel(key, header: envelope.header)
+            cancel(envelope.header.requestID, route: envelope.routing, header: envelope.header)
         default:
             drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
         }
     }
 
-    private func request(_ key: FlightKey, _ envelope: Envelope) {
+    private func request(_ envelope: Envelope) {
         let header = envelope.header
+        let key = header.requestID
+        let route = envelope.routing
         stats.requests += 1
         if header.name.hasPrefix("mesh.") {
-            answerLocally(key, header: header)
+            answerLocally(route, header: header)
             return
         }
-        guard flights[key] == nil else { return }   // the same request again while held: one answer will do
+        if let held = flights[key] {
+            // The same request again while held (one answer will do), or another client
+            // claiming an id in use: refuse that one rather than mix their replies.
+            if held.route != route {
+                reply(to: route, header: header, command: .error, status: StatusCode.protocolError.rawValue,
+                      body: Array("request id \(key) is in use by another client".utf8))
+                stats.errors += 1
+            }
+            return
+        }
         guard accepting else {
-            reply(to: key.route, header: header, command: .error, status: StatusCode.unavailable.rawValue,
+            reply(to: route, header: header, command: .error, status: StatusCode.unavailable.rawValue,
                   body: Array("broker \(configuration.name) is shutting down; the request did not run".utf8),
                   flags: [.retryElsewhere])
             stats.errors += 1
             return
         }
         guard header.budgetMilliseconds > 0 else {
-            reply(to: key.route, header: header, command: .error, status: StatusCode.deadlineExceeded.rawValue,
+            reply(to: route, header: header, command: .error, status: StatusCode.deadlineExceeded.rawValue,
                   body: Array("the deadline passed before the request reached broker \(configuration.name); it did not run".utf8))
             stats.errors += 1
             return
         }
         guard flights.count < configuration.maxInFlight else {
-            overload(key.route, header: header, why: "broker \(configuration.name) holds \(flights.count) requests, its limit")
+            overload(route, header: header, why: "broker \(configuration.name) holds \(flights.count) requests, its limit")
             return
         }
         let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
             ? nil : MonotonicTime.now().advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
-        flights[key] = Flight(header: header, body: envelope.body, service: ServiceHandlers.serviceName(of: header.name),
-                              deadline: deadline)
+        flights[key] = Flight(route: route, header: header, body: envelope.body,
+                              service: serviceName(of: header.name), deadline: deadline)
         dispatch(key)
         armSweep()
     }
 
-    private func cancel(_ key: FlightKey, header: Header) {
-        guard let flight = flights.removeValue(forKey: key) else { return }
+    private func cancel(_ key: RequestID, route: [[UInt8]], header: Header) {
+        guard let flight = flights[key], flight.route == route else { return }
+        flights[key] = nil
         if let id = flight.instance, let instance = instances[id] {
             instances[id]?.outstanding -= 1
             var cancel = header
             cancel.command = .cancel
-            send(toInstance: instance, route: key.route, header: cancel, body: [])
+            send(toInstance: instance, route: flight.route, header: cancel, body: [])
             dispatchQueued(for: instance.services)
         } else {
             queues[flight.service]?.removeAll { $0 == key }
@@ -260,15 +283,15 @@ actor BrokerCore {
         resumeDrainWaitersIfIdle()
     }
 
-    private func answerLocally(_ key: FlightKey, header: Header) {
+    private func answerLocally(_ route: [[UInt8]], header: Header) {
         switch header.name {
         case "mesh.ping":
-            reply(to: key.route, header: header, command: .reply, status: 0, body: Array("pong".utf8))
+            reply(to: route, header: header, command: .reply, status: 0, body: Array("pong".utf8))
         case "mesh.broker":
             let body = (try? Array(JSONEncoder().encode(snapshot()))) ?? []
-            reply(to: key.route, header: header, command: .reply, status: 0, body: body)
+            reply(to: route, header: header, command: .reply, status: 0, body: body)
         default:
-            reply(to: key.route, header: header, command: .error, status: StatusCode.notFound.rawValue,
+            reply(to: route, header: header, command: .error, status: StatusCode.notFound.rawValue,
                   body: Array("broker \(configuration.name) answers mesh.ping and mesh.broker, not \(header.name); ask a registry for mesh.lookup".utf8))
         }
         stats.replies += 1
@@ -278,7 +301,7 @@ actor BrokerCore {
 
     /// Sends a held request to the best ready instance, queues it, or answers it with an error.
     private func dispatch(_ key: FlightKey) {
-        guard var flight = flights[key] else { return }
+        guard let flight = flights[key] else { return }
         if let deadline = flight.deadline, deadline <= .now() {
             finishWithError(key, status: .deadlineExceeded,
                             message: "the deadline passed while broker \(configuration.name) held the request", mayHaveRun: flight.sent > 0)
@@ -302,7 +325,7 @@ actor BrokerCore {
         if let deadline = flight.deadline {
             header.budgetMilliseconds = UInt32(clamping: (MonotonicTime.now().nanoseconds(until: deadline) + 999_999) / 1_000_000)
         }
-        guard send(toInstance: instance, route: key.route, header: header, body: flight.body) else {
+        guard send(toInstance: instance, route: flight.route, header: header, body: flight.body) else {
             // Not connected after all: treat as not ready and try again.
             instances[chosen]?.ready = false
             dispatch(key)
@@ -310,7 +333,6 @@ actor BrokerCore {
         }
         flight.instance = chosen
         flight.sent += 1
-        flights[key] = flight
         instances[chosen]?.outstanding += 1
     }
 
@@ -336,7 +358,7 @@ actor BrokerCore {
         var queue = queues[flight.service, default: []]
         guard queue.count < configuration.maxQueuePerService else {
             flights[key] = nil
-            overload(key.route, header: flight.header,
+            overload(flight.route, header: flight.header,
                      why: "every instance of \(flight.service) is at capacity and \(queue.count) requests wait at broker \(configuration.name)")
             return
         }
@@ -369,38 +391,60 @@ actor BrokerCore {
 
     // MARK: From services
 
-    private func fromService(_ frames: [[UInt8]]) {
-        let envelope: Envelope
-        switch Envelope.decode(frames, routed: true, limits: limits) {
-        case .success(let decoded): envelope = decoded
-        case .failure(let reason):
-            drop(reason, peer: frames.first ?? [])
+    /// A reply or error from an instance: `[instance] [client route...] [] [header] [body...]`.
+    /// Forwarded to the client straight from libzmq's buffers: header and body pass through.
+    private func fromService(_ frames: ZMQReceivedFrames) {
+        // Find the delimiter and decode only the header; the rest is forwarded as it is.
+        var delimiter = -1
+        for index in 0..<min(frames.count, limits.maxHops + 1) where frames.size(index) == 0 {
+            delimiter = index
+            break
+        }
+        guard delimiter >= 2, delimiter + 1 < frames.count, frames.count <= delimiter + 2 + limits.maxBodyFrames else {
+            drop(delimiter < 0 ? .missingDelimiter : .unexpectedCommand, peer: frames.count > 0 ? frames.bytes(0) : [])
             return
         }
-        let header = envelope.header
-        guard header.command == .reply || header.command == .error, envelope.routing.count >= 2 else {
-            drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
+        let decoded = frames.withFrame(delimiter + 1) { Header.decode($0) }
+        guard case .success(let header) = decoded else {
+            if case .failure(let reason) = decoded { drop(reason, peer: frames.bytes(0)) }
             return
         }
-        let instanceID = String(decoding: envelope.routing[0], as: UTF8.self)
-        let key = FlightKey(route: Array(envelope.routing.dropFirst()), id: header.requestID)
-        guard let flight = flights[key] else {
+        guard header.command == .reply || header.command == .error else {
+            drop(.unexpectedCommand, peer: frames.bytes(0))
+            return
+        }
+        let key = header.requestID
+        guard let flight = flights[key], flight.route.count == delimiter - 1,
+              (0..<(delimiter - 1)).allSatisfy({ hop in frames.withFrame(hop + 1) { $0.elementsEqual(flight.route[hop]) } }),
+              let instanceID = flight.instance, frames.withFrame(0, { $0.elementsEqual(instanceID.utf8) }) else {
             stats.dropped += 1
             return
         }
-        if flight.instance == instanceID { instances[instanceID]?.outstanding -= 1 }
+        instances[instanceID]?.outstanding -= 1
         if header.command == .error && header.flags.contains(.retryElsewhere) {
             // The instance refused without running it (draining): try another.
-            var retry = flight
-            retry.instance = nil
-            retry.triedOn.append(instanceID)
-            flights[key] = retry
+            flight.instance = nil
+            flight.triedOn.append(instanceID)
             stats.redispatched += 1
             dispatch(key)
         } else {
             flights[key] = nil
             stats.replies += 1
-            let result = frontend?.assumeIsolated { try? $0.send(Array(frames.dropFirst())) }
+            let result: ZMQSocketActor.SendResult?
+            if frames.count == delimiter + 3, let frontend {
+                // One body frame (the usual case): header and body straight from the view.
+                let route = flight.route
+                result = frames.withFrame(delimiter + 1) { header in
+                    frames.withFrame(delimiter + 2) { body in
+                        frontend.assumeIsolated(passing: (header, body)) { socket, parts in
+                            try? socket.sendEnvelope(routing: route, header: parts.0, bodyBytes: parts.1)
+                        }
+                    }
+                }
+            } else {
+                let forward = (1..<frames.count).map { frames.bytes($0) }
+                result = frontend?.assumeIsolated { try? $0.send(forward) }
+            }
             if result != .sent && result != .queued { stats.dropped += 1 }
         }
         if let instance = instances[instanceID] { dispatchQueued(for: instance.services) }
@@ -430,12 +474,11 @@ actor BrokerCore {
     /// another instance, others answered `unavailable` (they may have run).
     private func failOver(from id: String) {
         instances[id]?.outstanding = 0
-        let affected = flights.filter { $0.value.instance == id }.map(\.key).sorted { $0.id.sequence < $1.id.sequence }
+        let affected = flights.entries.filter { $0.value.instance == id }.map(\.key).sorted { $0.sequence < $1.sequence }
         for key in affected {
-            guard var flight = flights[key] else { continue }
+            guard let flight = flights[key] else { continue }
             flight.instance = nil
             flight.triedOn.append(id)
-            flights[key] = flight
             if flight.header.isIdempotent {
                 stats.redispatched += 1
                 dispatch(key)
@@ -553,7 +596,7 @@ actor BrokerCore {
         sweepTimer = nil
         let now = MonotonicTime.now()
         let grace = Duration.seconds(5)
-        for (key, flight) in flights {
+        for (key, flight) in flights.entries {
             guard let deadline = flight.deadline, deadline <= now else { continue }
             if flight.instance == nil {
                 queues[flight.service]?.removeAll { $0 == key }
@@ -576,7 +619,7 @@ actor BrokerCore {
     private func finishWithError(_ key: FlightKey, status: StatusCode, message: String, mayHaveRun: Bool) {
         guard let flight = flights.removeValue(forKey: key) else { return }
         if let id = flight.instance { instances[id]?.outstanding -= 1 }
-        reply(to: key.route, header: flight.header, command: .error, status: status.rawValue, body: Array(message.utf8),
+        reply(to: flight.route, header: flight.header, command: .error, status: status.rawValue, body: Array(message.utf8),
               flags: mayHaveRun ? [.mayHaveRun] : [])
         stats.errors += 1
         resumeDrainWaitersIfIdle()
@@ -585,7 +628,7 @@ actor BrokerCore {
     /// A queued request handed back unrun: the client may send it elsewhere.
     private func refuse(_ key: FlightKey, reason: String) {
         guard let flight = flights.removeValue(forKey: key) else { return }
-        reply(to: key.route, header: flight.header, command: .error, status: StatusCode.unavailable.rawValue,
+        reply(to: flight.route, header: flight.header, command: .error, status: StatusCode.unavailable.rawValue,
               body: Array("\(reason); the request did not run".utf8), flags: [.retryElsewhere])
         stats.errors += 1
     }
@@ -609,15 +652,31 @@ actor BrokerCore {
     @discardableResult
     private func send(toInstance instance: Instance, route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool {
         guard let backend else { return false }
-        var frames = [[UInt8]]()
-        frames.reserveCapacity(route.count + 3 + body.count)
-        frames.append(instance.routingID)
-        frames.append(contentsOf: route)
-        frames.append([])
-        frames.append(header.encoded())
-        frames.append(contentsOf: body)
-        let result = backend.assumeIsolated { try? $0.send(frames) }
+        var routing = [[UInt8]]()
+        routing.reserveCapacity(route.count + 1)
+        routing.append(instance.routingID)
+        routing.append(contentsOf: route)
+        let result: ZMQSocketActor.SendResult?
+        if body.count == 1 {
+            let payload = body[0]
+            result = header.withEncoded { bytes in
+                backend.assumeIsolated(passing: bytes) { socket, bytes in
+                    try? socket.sendEnvelope(routing: routing, header: bytes, body: payload)
+                }
+            }
+        } else {
+            let frames = routing + [[], header.encoded()] + body
+            result = backend.assumeIsolated { try? $0.send(frames) }
+        }
         return result == .sent || result == .queued
+    }
+
+    /// `kv` for `kv.get`, remembering the last answer (most requests repeat the name before).
+    private func serviceName(of name: String) -> String {
+        if let last = lastServiceName, last.name == name { return last.service }
+        let service = ServiceHandlers.serviceName(of: name)
+        lastServiceName = (name, service)
+        return service
     }
 
     private func drop(_ reason: MalformedReason, peer: [UInt8]) {

@@ -63,7 +63,9 @@ public final class BrokerNode: Service, Sendable {
     /// Binds the front end, starts watching the registries; returns the bound front-end endpoint.
     @discardableResult
     public func start() async throws -> String {
-        try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
+        let endpoint = try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
+        ReadyFile.announce([endpoint])
+        return endpoint
     }
 
     /// Runs until graceful shutdown or cancellation, then stops.

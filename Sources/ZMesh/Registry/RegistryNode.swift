@@ -54,7 +54,9 @@ public final class RegistryNode: Service, Sendable {
     /// Binds and starts; returns the bound ROUTER endpoint.
     @discardableResult
     public func start() async throws -> String {
-        try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
+        let endpoint = try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
+        ReadyFile.announce([endpoint] + [await core.publishEndpoint].compactMap { $0 })
+        return endpoint
     }
 
     /// Runs until graceful shutdown or cancellation, then closes.

@@ -83,7 +83,9 @@ public final class ServiceNode: Service, Sendable {
     /// Binds and starts serving; returns the bound endpoint (with any wildcard port resolved).
     @discardableResult
     public func start() async throws -> String {
-        try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
+        let endpoint = try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
+        ReadyFile.announce([endpoint])
+        return endpoint
     }
 
     /// Serves until graceful shutdown (or cancellation), then stops as ``stop(gracePeriod:)`` does.

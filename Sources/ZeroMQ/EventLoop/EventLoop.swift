@@ -120,12 +120,17 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
 
     /// Polls `socket` for `interest` and calls `handler` with what is ready, on the loop thread.
     ///
+    /// The handler returns `true` if it left the socket *settled*: its last operation on the
+    /// socket was a receive that found nothing (so libzmq processed the socket's pending
+    /// commands after any send). Otherwise the loop reads the socket's state once more before
+    /// sleeping.
+    ///
     /// `onLoopShutdown` runs if the loop shuts down while the socket is registered: close the
     /// socket there and fail whatever waits on it. Handlers should capture their owner weakly.
     public func register(
         _ socket: ZMQSocket,
         interest: ZMQPollEvents,
-        handler: @escaping (ZMQPollEvents) -> Void,
+        handler: @escaping (ZMQPollEvents) -> Bool,
         onLoopShutdown: @escaping () -> Void
     ) throws(ZMQError) -> LoopRegistration {
         core.assertInLoop()

@@ -38,12 +38,12 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         var interest: ZMQPollEvents
         let handle: UnsafeMutableRawPointer
         let fd: Int32
-        let handler: (ZMQPollEvents) -> Void
+        let handler: (ZMQPollEvents) -> Bool
         let onShutdown: () -> Void
         var dirty = false
 
         init(interest: ZMQPollEvents, handle: UnsafeMutableRawPointer, fd: Int32,
-             handler: @escaping (ZMQPollEvents) -> Void, onShutdown: @escaping () -> Void) {
+             handler: @escaping (ZMQPollEvents) -> Bool, onShutdown: @escaping () -> Void) {
             self.interest = interest
             self.handle = handle
             self.fd = fd
@@ -213,15 +213,22 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         let batch = dirty
         dirty.removeAll(keepingCapacity: true)
         for id in batch {
-            guard let entry = registrations[id] else { continue }
+            guard let entry = registrations[id], entry.dirty else { continue }
             entry.dirty = false
             guard !entry.interest.isEmpty else { continue }
             let ready = entry.readiness().intersection(entry.interest)
             guard !ready.isEmpty else { continue }
-            entry.handler(ready)
-            // The handler received and maybe sent: look again before sleeping.
-            markDirty(id)
+            // Sends inside the handler mark the socket dirty again. A handler that returns
+            // `true` ended with a receive that found nothing, after its last send: libzmq has
+            // processed the socket's commands, its state is known, no second look is needed.
+            if entry.handler(ready) {
+                entry.dirty = false
+            } else {
+                markDirty(id)
+            }
         }
+        // Drop ids a settled handler cleared, so they do not keep the loop awake.
+        if !dirty.isEmpty { dirty.removeAll { registrations[$0]?.dirty != true } }
     }
 
     @inline(__always)
@@ -261,7 +268,7 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
     // MARK: Registrations (loop thread)
 
     func register(handle: UnsafeMutableRawPointer, interest: ZMQPollEvents,
-                  handler: @escaping (ZMQPollEvents) -> Void,
+                  handler: @escaping (ZMQPollEvents) -> Bool,
                   onShutdown: @escaping () -> Void) throws(ZMQError) -> LoopRegistration {
         var fd: Int32 = -1
         var size = MemoryLayout<Int32>.size

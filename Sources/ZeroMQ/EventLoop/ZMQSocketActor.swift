@@ -138,7 +138,7 @@ public actor ZMQSocketActor {
         registration = try loop.register(
             socket,
             interest: readPaused ? [] : .readable,
-            handler: { [weak self] events in self?.assumeIsolated { $0.handleReady(events) } },
+            handler: { [weak self] events in self?.assumeIsolated { $0.handleReady(events) } ?? false },
             onLoopShutdown: { [weak self] in self?.assumeIsolated { $0.closeNow() } })
     }
 
@@ -300,6 +300,28 @@ public actor ZMQSocketActor {
         return enqueueOutbound(routing + [[], [UInt8](header), body])
     }
 
+    /// ``sendEnvelope(routing:header:body:)`` with the body copied from a buffer (forwarding a
+    /// received frame without copying it into an array first).
+    @discardableResult
+    public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, bodyBytes body: UnsafeRawBufferPointer) throws -> SendResult {
+        guard !closed else { throw ZMQError(code: ENOTSOCK, operation: "send", detail: "closed socket") }
+        if !outbound.isEmpty && type != .router {
+            return enqueueOutbound(routing + [[], [UInt8](header), [UInt8](body)])
+        }
+        let accepted: Bool
+        defer { touched() }
+        do {
+            accepted = try socket.sendEnvelope(routing: routing, header: header, bodyBytes: body)
+        } catch {
+            guard error.hostUnreachable else { throw error }
+            droppedOutbound += 1
+            return .unroutable
+        }
+        if accepted { return .sent }
+        try ensureRegistered()
+        return enqueueOutbound(routing + [[], [UInt8](header), [UInt8](body)])
+    }
+
     /// The next message, or nil once the socket is closed. Cancellation throws `CancellationError`.
     public func receive() async throws -> [[UInt8]]? {
         if let frames = buffered.popFirst() {
@@ -351,34 +373,42 @@ public actor ZMQSocketActor {
         public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: socket) }
     }
 
-    private func handleReady(_ events: ZMQPollEvents) {
+    /// Returns whether the socket is settled (see `EventLoop.register`).
+    private func handleReady(_ events: ZMQPollEvents) -> Bool {
         if events.contains(.writable) { flushOutbound() }
-        if events.contains(.readable) { drainInbound() }
+        if events.contains(.readable) { return drainInbound() }
+        return false
     }
 
-    private func drainInbound() {
+    /// Receives until nothing is waiting (true) or the budget or the buffer is used up (false).
+    private func drainInbound() -> Bool {
         var budget = receiveBudget
         if let framesHandler {
+            defer { socket.releaseFrames() }
             while budget > 0, !closed {
                 budget -= 1
-                guard let count = try? socket.receiveFrames() else { break }
-                framesHandler(ZMQReceivedFrames(socket: socket, count: count))
+                do {
+                    guard let count = try socket.receiveFrames() else { return true }
+                    framesHandler(ZMQReceivedFrames(socket: socket, count: count))
+                } catch {
+                    return false
+                }
             }
-            socket.releaseFrames()
-            return
+            return false
         }
         while budget > 0, !closed {
             budget -= 1
             let frames: [[UInt8]]
             do {
-                guard let received = try socket.receive() else { return }
+                guard let received = try socket.receive() else { return true }
                 frames = received
             } catch {
-                return
+                return false
             }
             deliver(frames)
-            if readPaused { return }
+            if readPaused { return false }
         }
+        return false
     }
 
     private func deliver(_ frames: [[UInt8]]) {
@@ -424,16 +454,17 @@ public actor ZMQSocketActor {
         monitorHandler = handler
         monitorRegistration = try loop.register(
             pair, interest: .readable,
-            handler: { [weak self] _ in self?.assumeIsolated { $0.drainMonitor() } },
+            handler: { [weak self] _ in self?.assumeIsolated { $0.drainMonitor() } ?? false },
             onLoopShutdown: { [weak self] in self?.assumeIsolated { $0.closeNow() } })
         try ensureRegistered()
     }
 
-    private func drainMonitor() {
-        guard let pair = monitorSocket else { return }
+    private func drainMonitor() -> Bool {
+        guard let pair = monitorSocket else { return false }
         while let frames = try? pair.receive() {
             if let event = ZMQMonitorEvent(frames: frames) { monitorHandler?(event) }
         }
+        return true
     }
 
     // MARK: Closing

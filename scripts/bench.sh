@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Benchmarks the mesh beside the raw-libzmq baseline, interleaved, and prints a table of
+# medians and mesh/baseline ratios (writes the same as JSON).
+#
+#   scripts/bench.sh                 3 rounds of every case (about 5 minutes)
+#   scripts/bench.sh --rounds 5      more rounds
+#   scripts/bench.sh --pin           servers on CPU 0, clients on CPU 1 (steadier figures)
+#   scripts/bench.sh --memory        also the RSS checks (1,000,000 calls; 10,000 in flight)
+#   scripts/bench.sh --smoke         one tiny round with the debug build: checks the script works
+#
+# Cases, each against the baseline in the same round: sequential round trip (64 B), 128 in
+# flight (64 B), 128 in flight (1 KiB); the mesh broker-less and brokered (one echo instance,
+# scripts/bench/*.yaml). Results: bench-results/bench-<time>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/setup.sh
+ensure_libzmq
+
+rounds=3
+pin=0
+memory=0
+smoke=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --pin) pin=1; shift ;;
+    --memory) memory=1; shift ;;
+    --smoke) smoke=1; rounds=1; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
+  esac
+done
+
+# Sizes per case: calls in the sequential case, then in the throughput cases.
+if [ $smoke = 1 ]; then seq_n=500; tput_n=5000; tput1k_n=5000; else seq_n=20000; tput_n=300000; tput1k_n=200000; fi
+
+if [ $smoke = 1 ] && [ -z "${ZMESH_BIN:-}" ]; then
+  swift build --product zmesh 2>&1 | grep -v "prohibited flag" | tail -1
+  export ZMESH_BIN=$PWD/.build/debug/zmesh
+elif [ -z "${ZMESH_BIN:-}" ]; then
+  echo "==> building zmesh (release)"
+  swift build -c release --product zmesh 2>&1 | grep -v "prohibited flag" | tail -1
+  export ZMESH_BIN=$PWD/.build/release/zmesh
+fi
+zmesh=$ZMESH_BIN
+
+echo "==> building the raw-libzmq baseline"
+baseline_src=../shared/baseline
+[ -f "$baseline_src/zecho_client.c" ] || baseline_src=scripts/bench/baseline
+mkdir -p .build/baseline
+for program in zecho_server zecho_client; do
+  cc -O2 -Wall -o ".build/baseline/$program" "$baseline_src/$program.c" $(pkg-config --cflags --libs libzmq)
+done
+echo "    from $baseline_src"
+
+out_dir=bench-results
+mkdir -p "$out_dir"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+raw="$out_dir/bench-$stamp.jsonl"
+: >"$raw"
+export MESH_RUN_DIR=${MESH_RUN_DIR:-.mesh/bench}
+baseline_pid=
+cleanup() {
+  [ -n "$baseline_pid" ] && kill "$baseline_pid" 2>/dev/null || true
+  scripts/mesh-down.sh >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+server_cpu() { if [ $pin = 1 ]; then taskset -a -pc 0 "$1" >/dev/null; fi; }
+client() { if [ $pin = 1 ]; then taskset -c 1 "$@"; else "$@"; fi; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# A free port for the baseline server.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base_ep="tcp://127.0.0.1:$port"
+.build/baseline/zecho_server "$base_ep" 3600 2>/dev/null &
+baseline_pid=$!
+server_cpu $baseline_pid
+sleep 0.3
+
+record() {  # round topology case json
+  python3 - "$1" "$2" "$3" "$4" >>"$raw" <<'PY'
+import json, sys
+round_, topology, case, text = sys.argv[1:5]
+data = json.loads(text)
+data.update(round=int(round_), topology=topology, case=case)
+print(json.dumps(data))
+PY
+}
+
+baseline_case() {  # round case
+  local round=$1 case=$2 line
+  case $case in
+    seq64) line=$(client .build/baseline/zecho_client "$base_ep" lat $seq_n 64) ;;
+    tput64) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput_n 64 128) ;;
+    tput1k) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput1k_n 1024 128) ;;
+  esac
+  record "$round" baseline "$case" "$line"
+}
+
+mesh_case() {  # round topology file case
+  local round=$1 topology=$2 file=$3 case=$4 line pid before after
+  pid=$(cat "$MESH_RUN_DIR/echo-1.pid")
+  before=$(rss_kib "$pid")
+  case $case in
+    seq64) line=$(client "$zmesh" bench echo --config "$file" --requests $seq_n --concurrency 1 --size 64 --json) ;;
+    tput64) line=$(client "$zmesh" bench echo --config "$file" --requests $tput_n --concurrency 128 --size 64 --json) ;;
+    tput1k) line=$(client "$zmesh" bench echo --config "$file" --requests $tput1k_n --concurrency 128 --size 1024 --json) ;;
+  esac
+  after=$(rss_kib "$pid")
+  line=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["service_rss_start_kib"]=int(sys.argv[2]); d["service_rss_end_kib"]=int(sys.argv[3]); print(json.dumps(d))' "$line" "$before" "$after")
+  if [ -f "$MESH_RUN_DIR/broker-1.pid" ]; then
+    line=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["broker_rss_kib"]=int(sys.argv[2]); print(json.dumps(d))' "$line" "$(rss_kib "$(cat "$MESH_RUN_DIR/broker-1.pid")")")
+  fi
+  record "$round" "$topology" "$case" "$line"
+}
+
+up() {  # file
+  scripts/mesh-up.sh "$1" >/dev/null
+  for pidfile in "$MESH_RUN_DIR"/*.pid; do server_cpu "$(cat "$pidfile")"; done
+}
+
+for round in $(seq 1 "$rounds"); do
+  for topology in brokerless brokered; do
+    file=scripts/bench/$topology.yaml
+    echo "==> round $round/$rounds: $topology"
+    up "$file"
+    for case in seq64 tput64 tput1k; do
+      baseline_case "$round" "$case"
+      mesh_case "$round" "$topology" "$file" "$case"
+    done
+    scripts/mesh-down.sh >/dev/null
+  done
+done
+
+if [ $memory = 1 ]; then
+  echo "==> memory: a service over 1,000,000 calls; a client with 10,000 in flight"
+  file=scripts/bench/brokerless.yaml
+  up "$file"
+  pid=$(cat "$MESH_RUN_DIR/echo-1.pid")
+  client "$zmesh" bench echo --config "$file" --requests 100000 --concurrency 128 --json >/dev/null
+  at100k=$(rss_kib "$pid")
+  client "$zmesh" bench echo --config "$file" --requests 900000 --concurrency 128 --json >/dev/null
+  at1m=$(rss_kib "$pid")
+  many=$(client "$zmesh" bench echo --config "$file" --requests 200000 --concurrency 10000 --warmup 10000 --json)
+  python3 - "$at100k" "$at1m" "$many" >>"$raw" <<'PY'
+import json, sys
+at100k, at1m, many = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+print(json.dumps({"case": "memory", "service_rss_after_100k_kib": at100k, "service_rss_after_1m_kib": at1m,
+                  "client_10k_in_flight_rss_start_kib": many["rss_start_kib"], "client_10k_in_flight_rss_end_kib": many["rss_end_kib"],
+                  "client_10k_in_flight_calls_per_s": many["calls_per_s"], "client_10k_in_flight_errors": many["errors"]}))
+PY
+  scripts/mesh-down.sh >/dev/null
+fi
+
+python3 scripts/bench/report.py "$raw" "$out_dir/bench-$stamp.json" pin=$pin rounds=$rounds

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Summarises a scripts/bench.sh run: medians per case and mesh/baseline ratios.
+
+usage: report.py RAW.jsonl SUMMARY.json [key=value ...]
+Each round ran the baseline and the mesh back to back, so the ratio of each round is taken
+first and the median of those ratios reported (drift between rounds cancels out).
+"""
+import json
+import statistics
+import sys
+
+raw_path, summary_path, *extra = sys.argv[1:]
+rows = [json.loads(line) for line in open(raw_path) if line.strip()]
+meta = dict(item.split("=", 1) for item in extra)
+
+CASES = {
+    "seq64": ("sequential round trip, 64 B", "p50_us", "us", "lower"),
+    "tput64": ("128 in flight, 64 B", "calls_per_s", "calls/s", "higher"),
+    "tput1k": ("128 in flight, 1 KiB", "calls_per_s", "calls/s", "higher"),
+}
+TARGETS = {
+    ("brokerless", "seq64"): ("<=", 1.3),
+    ("brokerless", "tput64"): (">=", 0.5),
+    ("brokerless", "tput1k"): (">=", 0.5),
+    ("brokered", "seq64"): ("<=", 2.5),
+    ("brokered", "tput64"): (">=", 0.3),
+}
+
+
+def rounds_of(topology, case):
+    return sorted({r["round"] for r in rows if r.get("topology") == topology and r.get("case") == case})
+
+
+def value(topology, case, round_, field):
+    for r in rows:
+        if r.get("topology") == topology and r.get("case") == case and r.get("round") == round_:
+            return r.get(field)
+    return None
+
+
+def fmt(number, unit):
+    if unit == "us":
+        return f"{number:,.1f} us"
+    return f"{number:,.0f}/s"
+
+
+summary = {"meta": meta, "cases": [], "memory": None}
+lines = [f"ZMesh beside raw libzmq: same machine, same run, {meta.get('rounds', '?')} round(s) interleaved"
+         + (", pinned (servers CPU 0, clients CPU 1)" if meta.get("pin") == "1" else ""),
+         "",
+         f"{'topology':<11} {'case':<30} {'baseline':>13} {'mesh':>13} {'ratio':>7} {'target':>8}  met",
+         "-" * 92]
+for topology in ("brokerless", "brokered"):
+    for case, (label, field, unit, better) in CASES.items():
+        ratios, meshes, bases, extras = [], [], [], []
+        for round_ in rounds_of(topology, case):
+            mesh = value(topology, case, round_, field)
+            base = value("baseline", case, round_, field)
+            if mesh is None or base is None or base == 0:
+                continue
+            meshes.append(mesh)
+            bases.append(base)
+            ratios.append(mesh / base)
+            extras.append({k: value(topology, case, round_, k) for k in
+                           ("p99_us", "p999_us", "errors", "rss_start_kib", "rss_end_kib",
+                            "service_rss_start_kib", "service_rss_end_kib", "broker_rss_kib")})
+        if not ratios:
+            continue
+        ratio = statistics.median(ratios)
+        target = TARGETS.get((topology, case))
+        met = None
+        if target:
+            met = ratio <= target[1] if target[0] == "<=" else ratio >= target[1]
+        summary["cases"].append({
+            "topology": topology, "case": case, "label": label, "metric": field,
+            "baseline_median": statistics.median(bases), "mesh_median": statistics.median(meshes),
+            "ratio_median": ratio, "ratios": ratios, "target": target and f"{target[0]} {target[1]}x",
+            "met": met, "rounds": extras,
+        })
+        lines.append(f"{topology:<11} {label:<30} {fmt(statistics.median(bases), unit):>13} "
+                     f"{fmt(statistics.median(meshes), unit):>13} {ratio:>6.2f}x "
+                     f"{(target[0] + ' ' + str(target[1]) + 'x') if target else '':>8}  "
+                     f"{'' if met is None else ('yes' if met else 'no')}")
+
+memory = [r for r in rows if r.get("case") == "memory"]
+if memory:
+    m = memory[-1]
+    growth = (m["service_rss_after_1m_kib"] - m["service_rss_after_100k_kib"]) / max(1, m["service_rss_after_100k_kib"])
+    m["service_growth"] = growth
+    m["service_met"] = growth <= 0.10
+    summary["memory"] = m
+    lines += ["",
+              f"memory: service RSS {m['service_rss_after_100k_kib']:,} KiB after 100,000 calls, "
+              f"{m['service_rss_after_1m_kib']:,} KiB after 1,000,000 ({growth * 100:+.1f}%; target within 10%: "
+              f"{'yes' if m['service_met'] else 'no'})",
+              f"        client with 10,000 calls in flight: RSS {m['client_10k_in_flight_rss_start_kib']:,} KiB at start, "
+              f"{m['client_10k_in_flight_rss_end_kib']:,} KiB at end; "
+              f"{m['client_10k_in_flight_calls_per_s']:,.0f} calls/s; errors {m['client_10k_in_flight_errors'] or 'none'}"]
+
+service_rss = [(c["topology"], c["case"], r.get("service_rss_start_kib"), r.get("service_rss_end_kib"))
+               for c in summary["cases"] for r in c["rounds"][:1]]
+if service_rss:
+    lines += ["", "echo-1 RSS (KiB) at start and end of each case's first round: " + "; ".join(
+        f"{t} {c} {a}->{b}" for t, c, a, b in service_rss if a)]
+
+json.dump(summary, open(summary_path, "w"), indent=2)
+print("\n".join(lines))
+print(f"\nraw results: {raw_path}\nsummary: {summary_path}")
