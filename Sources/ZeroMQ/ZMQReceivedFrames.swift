@@ -21,6 +21,12 @@ public struct ZMQReceivedFrames {
     /// A copy of frame `index`.
     public func bytes(_ index: Int) -> [UInt8] { [UInt8](socket.frameBytes(index)) }
 
+    /// A metadata property of frame `index`, such as `User-Id` (set by the ZAP handler that
+    /// admitted the peer) or `Peer-Address`.
+    public func property(_ name: String, frame index: Int) -> String? {
+        socket.frameProperty(index, name)
+    }
+
     /// Copies of every frame.
     public var all: [[UInt8]] { (0..<count).map(bytes) }
 }

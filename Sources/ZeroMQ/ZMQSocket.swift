@@ -276,6 +276,14 @@ public final class ZMQSocket {
         return UnsafeRawBufferPointer(start: zmq_msg_data(slot), count: zmq_msg_size(slot))
     }
 
+    /// A metadata property of frame `index` of the last ``receiveFrames()`` (`zmq_msg_gets`),
+    /// such as `User-Id` (what the ZAP handler said of the peer) or `Peer-Address`.
+    public func frameProperty(_ index: Int, _ name: String) -> String? {
+        precondition(index >= 0 && index < receivedCount, "frame \(index) of \(receivedCount)")
+        guard let value = zmq_msg_gets(received + index, name) else { return nil }
+        return String(cString: value)
+    }
+
     /// Gives the frames of the last ``receiveFrames()`` back to libzmq.
     public func releaseFrames() {
         for index in 0..<receivedCount { zmq_msg_close(received + index) }

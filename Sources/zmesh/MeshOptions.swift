@@ -11,6 +11,9 @@ struct MeshOptions: ParsableArguments {
     @Option(name: .long, help: "A service endpoint to call directly instead, such as tcp://127.0.0.1:5601; repeat for more.")
     var endpoint: [String] = []
 
+    @Option(name: .long, help: "With CURVE on: the client key pair to use, by name in the file's key directory ($ZMESH_CLIENT_KEY; default: the file's first client).")
+    var key: String?
+
     var configPath: String? { config ?? ProcessInfo.processInfo.environment["ZMESH_CONFIG"] }
 
     func validate() throws {
@@ -38,9 +41,16 @@ struct MeshOptions: ParsableArguments {
         }
     }
 
+    var clientKey: String? { key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"] }
+
     func makeClient(logger: Logger, configure: (inout MeshClient.Configuration) -> Void = { _ in }) throws -> MeshClient {
         if let topology = try loadTopology() {
-            return try MeshClient(topology: topology, logger: logger, configure: configure)
+            do {
+                return try MeshClient(topology: topology, logger: logger, clientKey: clientKey, configure: configure)
+            } catch let error as SecurityError {
+                printError("zmesh: \(error)")
+                throw ExitCode(ExitCodes.configuration)
+            }
         }
         var configuration = MeshClient.Configuration(discovery: .endpoints(endpoint))
         configure(&configuration)

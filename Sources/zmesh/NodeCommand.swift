@@ -35,6 +35,9 @@ struct NodeCommand: AsyncParsableCommand {
             node = try MeshNode.make(named: name, in: topology, logger: logger)
         } catch let error as MeshError {
             throw failure(error)
+        } catch let error as SecurityError {
+            printError("zmesh: node \(name): \(error)")
+            throw ExitCode(ExitCodes.configuration)
         }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: node)],

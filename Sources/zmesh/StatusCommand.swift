@@ -23,6 +23,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the registry's answer as JSON.")
     var json = false
 
+    @Option(name: .long, help: "With CURVE on: the client key pair to use ($ZMESH_CLIENT_KEY; default: the file's first client).")
+    var key: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -32,9 +35,20 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let logger = try logging.makeLogger(label: "zmesh.status", defaultLevel: .error)
         // Registries know every instance, whatever the topology; brokers are asked separately.
-        let client = try MeshClient(configuration: .init(discovery: .registries(topology.registryAddresses)), logger: logger)
+        let curve: CurveSettings?
+        do {
+            curve = try topology.curveSettings(forClient: key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"])
+        } catch {
+            printError("zmesh: \(error)")
+            throw ExitCode(ExitCodes.configuration)
+        }
+        var registryConfiguration = MeshClient.Configuration(discovery: .registries(topology.registryAddresses))
+        registryConfiguration.curve = curve
+        let client = try MeshClient(configuration: registryConfiguration, logger: logger)
         let brokers = try topology.brokers.map { broker in
-            (broker.name, try MeshClient(configuration: .init(discovery: .endpoints([Endpoint.connectable(broker.bind)])), logger: logger))
+            var configuration = MeshClient.Configuration(discovery: .endpoints([Endpoint.connectable(broker.bind)]))
+            configuration.curve = curve
+            return (broker.name, try MeshClient(configuration: configuration, logger: logger))
         }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64((wait ?? 0) * 1000)))
         var answer: LookupReply?

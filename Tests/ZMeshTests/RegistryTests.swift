@@ -72,7 +72,9 @@ struct RegistryTableTests {
 /// A registry, service nodes heartbeating to it, and clients calling by name, in one process.
 @Suite("Registry, heartbeats and call by name")
 struct RegistryDiscoveryTests {
-    static let fast = Topology.Heartbeat(interval: .milliseconds(100), liveness: 3)
+    /// Short enough to keep tests quick, long enough that a loaded CI machine does not miss
+    /// three heartbeats in a row (600 ms).
+    static let fast = Topology.Heartbeat(interval: .milliseconds(200), liveness: 3)
 
     private func startRegistry(_ name: String = "registry-1") async throws -> (RegistryNode, RegistryAddress) {
         var configuration = RegistryNode.Configuration(name: name, bind: "tcp://127.0.0.1:*", publish: "tcp://127.0.0.1:*")
@@ -174,8 +176,8 @@ struct RegistryDiscoveryTests {
         #expect(await eventually { await registry.instances().isEmpty })
         let took = ContinuousClock.now - silentSince
         #expect(await registry.stats().evictions == 1)
-        // Evicted after about liveness x interval (300 ms), not much before.
-        #expect(took >= .milliseconds(150))
+        // Evicted after about liveness x interval (600 ms), not much before.
+        #expect(took >= .milliseconds(300))
         await registry.stop()
     }
 
@@ -186,10 +188,10 @@ struct RegistryDiscoveryTests {
         })
         #expect(await eventually { await registry.instances().count == 1 })
         let client = try registryClient([address])
-        // Occupy every handler slot for 1.5 s: five times the 300 ms eviction limit.
-        let busy = (0..<2).map { _ in Task { try await client.call("sleep", "1500".bytes) } }
+        // Occupy every handler slot for 2.5 s: four times the 600 ms eviction limit.
+        let busy = (0..<2).map { _ in Task { try await client.call("sleep", "2500".bytes) } }
         #expect(await eventually { await node.stats().running == 2 })
-        let until = ContinuousClock.now.advanced(by: .milliseconds(1400))
+        let until = ContinuousClock.now.advanced(by: .milliseconds(2300))
         while ContinuousClock.now < until {
             #expect(await registry.instances(of: "sleep").count == 1)
             try await Task.sleep(for: .milliseconds(50))

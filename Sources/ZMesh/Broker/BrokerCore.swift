@@ -74,6 +74,8 @@ actor BrokerCore {
     private var lastServiceName: (name: String, service: String)?
     private var tieBreaker = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
     private var stats = BrokerStats()
+    private var authenticator: ZAPAuthenticator?
+    private let refusals = RefusalWatch()
     private var drops = DropCounters(role: "broker")
     private var malformedLog = RateLimitedLog()
     private var limits: Envelope.Limits
@@ -97,9 +99,16 @@ actor BrokerCore {
             .maxMessageSize(Int64(configuration.maxMessageBytes)),
             .heartbeatInterval(milliseconds: heartbeat), .heartbeatTimeout(milliseconds: heartbeat * 3),
         ]
+        if let curve = configuration.curve {
+            let zap = try ZAPAuthenticator(loop: loop, trusted: curve.trusted, logger: logger)
+            try zap.assumeIsolated { try $0.start() }
+            authenticator = zap
+        }
         let front = try loop.makeSocket(.router)
         try front.set(peerOptions)
+        if let curve = configuration.curve { try front.set(curve.serverOptions) }
         let frontActor = try ZMQSocketActor(loop: loop, socket: front)
+        if configuration.curve != nil { try refusals.watch(frontActor, role: "broker", logger: logger) }
         try frontActor.assumeIsolated { socket in
             try socket.bind(configuration.bind)
             try socket.onFrames { [weak self] frames in
@@ -126,6 +135,7 @@ actor BrokerCore {
             let socket = try loop.makeSocket(.dealer)
             try socket.set([.immediate(true), .sendHighWaterMark(16), .reconnectInterval(milliseconds: 100),
                             .reconnectIntervalMax(milliseconds: 1000)])
+            try CurveSettings.secure(socket, with: configuration.curve, connectingTo: registry.endpoint)
             let actor = try ZMQSocketActor(loop: loop, socket: socket)
             try actor.assumeIsolated { dealer in
                 try dealer.onMessage { [weak self] frames in self?.assumeIsolated { $0.fromRegistry(frames) } }
@@ -136,6 +146,7 @@ actor BrokerCore {
                 let sub = try loop.makeSocket(.sub)
                 try sub.set([.subscribe(Array("svc:".utf8)), .maxMessageSize(1 << 20),
                              .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
+                try CurveSettings.secure(sub, with: configuration.curve, connectingTo: publish)
                 let subActor = try ZMQSocketActor(loop: loop, socket: sub)
                 try subActor.assumeIsolated { socket in
                     try socket.onMessage { [weak self] _ in self?.assumeIsolated { $0.lookUpSoon() } }
@@ -185,6 +196,8 @@ actor BrokerCore {
         for socket in [frontend, backend].compactMap({ $0 }) + registries + subscribers {
             socket.assumeIsolated { $0.close() }
         }
+        authenticator?.assumeIsolated { $0.close() }
+        authenticator = nil
         frontend = nil
         backend = nil
         registries.removeAll()
@@ -199,6 +212,7 @@ actor BrokerCore {
         copy.queued = queuedCount
         copy.instances = instances.count
         copy.readyInstances = instances.values.filter(\.ready).count
+        copy.refusedPeers = refusals.refused
         copy.readyByService = instancesByService.mapValues { ids in ids.filter { instances[$0]?.ready == true }.count }
         return copy
     }
@@ -560,8 +574,13 @@ actor BrokerCore {
         guard let backend else { return }
         let routingID = Array(info.instance.utf8)
         do {
+            let curveOptions = configuration.curve.map { $0.clientOptions(for: info.endpoint) }
+            if case .some(.none) = curveOptions {
+                throw SecurityError("no public key is known for the instance at \(info.endpoint)")
+            }
             try backend.assumeIsolated { socket in
                 try socket.set(.connectRoutingID(routingID))
+                if case .some(.some(let options)) = curveOptions { try socket.set(options) }
                 try socket.connect(info.endpoint)
             }
         } catch {

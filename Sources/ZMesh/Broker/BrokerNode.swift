@@ -33,6 +33,8 @@ public final class BrokerNode: Service, Sendable {
         public var maxMessageBytes: Int = 64 * 1024 * 1024
         /// Endpoint where Majordomo (MDP/0.2) workers connect, if any.
         public var workers: String?
+        /// CURVE encryption and authentication; nil for none.
+        public var curve: CurveSettings?
         /// How long a graceful stop waits for requests in flight.
         public var gracePeriod: Duration = .seconds(10)
 

@@ -12,6 +12,8 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var redispatched: UInt64 = 0
     /// Replies whose client was gone, or whose request the broker no longer tracked.
     public var dropped: UInt64 = 0
+    /// Peers refused at the CURVE handshake.
+    public var refusedPeers: UInt64 = 0
     /// Messages dropped as malformed, by reason.
     public var malformed: [String: UInt64] = [:]
     /// Requests in flight at instances now.

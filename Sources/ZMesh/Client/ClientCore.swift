@@ -48,6 +48,8 @@ actor ClientCore {
         var lookupInFlight = false
         /// Why the last look-up failed, for error messages.
         var lastFailure: String?
+        /// The last look-up was refused (CURVE): calls fail `forbidden`, not `unavailable`.
+        var refused = false
     }
     private var resolutions: [String: Resolution] = [:]
     private var subscribers: [ZMQSocketActor] = []
@@ -98,6 +100,12 @@ actor ClientCore {
                 .reconnectIntervalMax(milliseconds: 1000),
             ]
             try socket.set(options)
+            if let curve = configuration.curve {
+                guard let keys = curve.clientOptions(for: endpoint) else {
+                    throw SecurityError("no CURVE public key is known for \(endpoint)")
+                }
+                try socket.set(keys)
+            }
             let actor = try ZMQSocketActor(loop: loop, socket: socket)
             let connection = Connection(id: id, endpoint: endpoint, role: role, socket: actor)
             try actor.assumeIsolated { dealer in
@@ -132,6 +140,10 @@ actor ClientCore {
             logger.debug("connection up", metadata: ["zmesh.endpoint": "\(connection.endpoint)"])
             dispatchParked()
         } else if event.isDown || event.event == .connectRetried {
+            if !event.event.intersection([.handshakeFailedAuth, .handshakeFailedProtocol, .handshakeFailedNoDetail]).isEmpty {
+                connection.refusal = "\(connection.endpoint) refused this client's CURVE handshake (is its key on the mesh's allow-list?)"
+                logger.warning("refused by a peer", metadata: ["zmesh.endpoint": "\(connection.endpoint)"])
+            }
             guard connection.state != .down else { return }
             let wasUp = connection.state == .up
             connection.state = .down
@@ -220,13 +232,18 @@ actor ClientCore {
             return
         }
         guard !candidates.isEmpty else {
-            fail(seq, MeshError(.unavailable, service: call.name, message: noInstanceMessage(call.service),
-                                mayHaveRun: call.attempts > 0))
+            let refused = resolutions[call.service]?.refused == true
+            fail(seq, MeshError(refused ? .forbidden : .unavailable, service: call.name,
+                                message: noInstanceMessage(call.service), mayHaveRun: call.attempts > 0))
             return
         }
         guard let connection = choose(from: candidates, avoiding: call.failedOn) else {
             if candidates.contains(where: { $0.state == .connecting }) {
                 park(seq, call)
+                return
+            }
+            if let refusal = candidates.lazy.compactMap(\.refusal).first {
+                fail(seq, MeshError(.forbidden, service: call.name, message: refusal, mayHaveRun: call.attempts > 0))
                 return
             }
             fail(seq, MeshError(.unavailable, service: call.name,
@@ -489,7 +506,9 @@ actor ClientCore {
             }
             apply(service, answer.instances)
         case .failure(let error):
-            lookupFailed(service, "no registry answered (\(error.message))")
+            resolutions[service, default: Resolution()].refused = error.code == .forbidden
+            lookupFailed(service, error.code == .forbidden ? "the registries refused this client (\(error.message))"
+                                                           : "no registry answered (\(error.message))")
         }
     }
 
@@ -517,6 +536,7 @@ actor ClientCore {
             return connection
         }
         resolutions[service]?.lastFailure = nil
+        resolutions[service]?.refused = false
         if old != endpoints {
             logger.debug("instances changed", metadata: ["zmesh.service": "\(service)", "zmesh.endpoints": "\(endpoints.joined(separator: ","))"])
             pruneConnections()
@@ -529,6 +549,12 @@ actor ClientCore {
             let socket = try loop.makeSocket(.sub)
             try socket.set([.subscribe(Array("svc:".utf8)), .reconnectInterval(milliseconds: 100),
                             .reconnectIntervalMax(milliseconds: 1000), .maxMessageSize(1 << 20)])
+            if let curve = configuration.curve {
+                guard let keys = curve.clientOptions(for: endpoint) else {
+                    throw SecurityError("no CURVE public key is known for \(endpoint)")
+                }
+                try socket.set(keys)
+            }
             let actor = try ZMQSocketActor(loop: loop, socket: socket)
             try actor.assumeIsolated { sub in
                 try sub.onMessage { [weak self] frames in self?.assumeIsolated { $0.changeEvent(frames) } }

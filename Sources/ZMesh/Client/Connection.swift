@@ -30,6 +30,8 @@ final class Connection {
     var outstanding = 0
     /// When the connection last went down, for logs and status.
     var downSince: MonotonicTime?
+    /// Why the peer refused us, if it did (a CURVE handshake failure, say).
+    var refusal: String?
 
     init(id: ConnectionID, endpoint: String, role: Role, socket: ZMQSocketActor) {
         self.id = id

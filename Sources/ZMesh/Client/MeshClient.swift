@@ -30,6 +30,8 @@ public final class MeshClient: Sendable {
         public var refreshInterval: Duration = .seconds(1)
         /// How long a registry look-up may take, retries over several registries included.
         public var lookupTimeout: Duration = .seconds(2)
+        /// CURVE encryption and authentication; nil for none.
+        public var curve: CurveSettings?
         /// Limits inbound messages must keep.
         var limits: Envelope.Limits = .default
 

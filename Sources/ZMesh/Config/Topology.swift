@@ -109,6 +109,20 @@ public struct Topology: Sendable, Equatable {
         public var endpoint: String { advertise ?? bind }
     }
 
+    /// CURVE for every node of the file: who holds which keys, and which clients may call.
+    public struct Security: Sendable, Equatable {
+        /// Where `NAME.key` and `NAME.pub` live (relative paths in the file are taken from the
+        /// file's own directory).
+        public var keysDirectory: String
+        /// Names of the client key pairs allowed to call (`zmesh call --key NAME`).
+        public var clients: [String]
+
+        public init(keysDirectory: String, clients: [String] = []) {
+            self.keysDirectory = keysDirectory
+            self.clients = clients
+        }
+    }
+
     /// One node of the file, whatever its role.
     public enum Node: Sendable, Equatable {
         case registry(Registry)
@@ -137,6 +151,8 @@ public struct Topology: Sendable, Equatable {
     public var registries: [Registry]
     public var brokers: [Broker]
     public var services: [ServiceInstance]
+    /// CURVE encryption and authentication, when the file turns it on (`security: { curve: true }`).
+    public var security: Security?
     /// The file this came from, for messages.
     public var path: String
 

@@ -29,12 +29,15 @@ public enum MeshNode {
         case .registry(let registry):
             var configuration = RegistryNode.Configuration(name: registry.name, bind: registry.bind, publish: registry.publish)
             configuration.heartbeat = topology.heartbeat
+            configuration.curve = try topology.curveSettings(forNode: registry.name)
+            configuration.heartbeatPolicy = topology.heartbeatPolicy
             return try RegistryNode(configuration: configuration, logger: logger)
         case .broker(let broker):
             var configuration = BrokerNode.Configuration(name: broker.name, bind: broker.bind)
             configuration.registries = topology.registryAddresses
             configuration.heartbeat = topology.heartbeat
             configuration.workers = broker.workers
+            configuration.curve = try topology.curveSettings(forNode: broker.name)
             if let maxQueue = broker.maxQueue { configuration.maxQueuePerService = maxQueue }
             return try BrokerNode(configuration: configuration, logger: logger)
         case .service(let instance):
@@ -42,6 +45,7 @@ public enum MeshNode {
             configuration.registries = topology.registries.map { Endpoint.connectable($0.bind) }
             configuration.heartbeat = topology.heartbeat
             configuration.advertise = instance.advertise
+            configuration.curve = try topology.curveSettings(forNode: instance.name)
             if let maxConcurrency = instance.maxConcurrency { configuration.maxConcurrentHandlers = maxConcurrency }
             if let maxQueue = instance.maxQueue { configuration.maxQueuedRequests = maxQueue }
             let hosted = try handlers ?? BuiltinServices.handlers(for: instance.services, nodeName: instance.name)
@@ -60,12 +64,17 @@ extension MeshClient {
     /// A client for the mesh a topology file describes: through its brokers when it is
     /// brokered, through its registries when it is broker-less. The calling code is the same
     /// whatever the file says.
-    public convenience init(topology: Topology, logger: Logger, configure: (inout Configuration) -> Void = { _ in }) throws {
+    ///
+    /// With CURVE on, the client uses key pair `clientKey` from the file's key directory (by
+    /// default the first of the file's `security.clients`).
+    public convenience init(topology: Topology, logger: Logger, clientKey: String? = nil,
+                            configure: (inout Configuration) -> Void = { _ in }) throws {
         let discovery: Discovery = switch topology.kind {
         case .brokered: .brokers(topology.brokers.map { Endpoint.connectable($0.bind) })
         case .brokerless: .registries(topology.registryAddresses)
         }
         var configuration = Configuration(discovery: discovery)
+        configuration.curve = try topology.curveSettings(forClient: clientKey)
         configuration.refreshInterval = max(topology.heartbeat.interval * 2, .milliseconds(200))
         configure(&configuration)
         try self.init(configuration: configuration, logger: logger)

@@ -21,6 +21,9 @@ actor RegistryCore {
     private var drops = DropCounters(role: "registry")
     private var malformedLog = RateLimitedLog()
     private var stats = RegistryStats()
+    private var authenticator: ZAPAuthenticator?
+    private let refusals = RefusalWatch()
+    private var forbiddenLog = RateLimitedLog()
 
     init(loop: EventLoop, configuration: RegistryNode.Configuration, logger: Logger) {
         self.loop = loop
@@ -31,19 +34,29 @@ actor RegistryCore {
 
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
+        if let curve = configuration.curve {
+            let zap = try ZAPAuthenticator(loop: loop, trusted: curve.trusted, logger: logger)
+            try zap.assumeIsolated { try $0.start() }
+            authenticator = zap
+        }
         let socket = try loop.makeSocket(.router)
         try socket.set([.routerMandatory(true), .maxMessageSize(Int64(configuration.maxMessageBytes)),
                         .sendHighWaterMark(10_000), .receiveHighWaterMark(10_000)])
+        if let curve = configuration.curve { try socket.set(curve.serverOptions) }
         let actor = try ZMQSocketActor(loop: loop, socket: socket)
+        if configuration.curve != nil { try refusals.watch(actor, role: "registry", logger: logger) }
         try actor.assumeIsolated { router in
             try router.bind(configuration.bind)
-            try router.onMessage { [weak self] frames in self?.assumeIsolated { $0.receive(frames) } }
+            try router.onFrames { [weak self] frames in
+                self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
+            }
         }
         router = actor
         boundEndpoint = try actor.assumeIsolated { try $0.lastEndpoint() }
         if let publish = configuration.publish {
             let socket = try loop.makeSocket(.pub)
             try socket.set(.sendHighWaterMark(10_000))
+            if let curve = configuration.curve { try socket.set(curve.serverOptions) }
             let pub = try ZMQSocketActor(loop: loop, socket: socket)
             try pub.assumeIsolated { try $0.bind(publish) }
             publisher = pub
@@ -63,12 +76,15 @@ actor RegistryCore {
         publisher?.assumeIsolated { $0.close() }
         router = nil
         publisher = nil
+        authenticator?.assumeIsolated { $0.close() }
+        authenticator = nil
     }
 
     func snapshot() -> RegistryStats {
         var copy = stats
         copy.malformed = drops.snapshot
         copy.liveInstances = table.live.count
+        copy.refusedPeers = refusals.refused
         return copy
     }
 
@@ -78,18 +94,29 @@ actor RegistryCore {
 
     // MARK: Inbound
 
-    private func receive(_ frames: [[UInt8]]) {
+    private func receive(_ frames: ZMQReceivedFrames) {
         let envelope: Envelope
         switch Envelope.decode(frames, routed: true, limits: Envelope.Limits(maxHops: 4, maxBodyFrames: 4,
                                                                                 maxMessageBytes: configuration.maxMessageBytes)) {
         case .success(let decoded): envelope = decoded
         case .failure(let reason):
-            drop(reason, peer: frames.first ?? [])
+            drop(reason, peer: frames.count > 0 ? frames.bytes(0) : [])
             return
         }
+        // Who the ZAP handler said the peer is (nil without CURVE).
+        let peer = frames.property("User-Id", frame: envelope.routing.count + 1)
         switch envelope.header.command {
-        case .heartbeat: receiveHeartbeat(envelope)
-        case .disconnect: receiveDisconnect(envelope)
+        case .heartbeat, .disconnect:
+            guard let announcement = Announcement.decode(envelope.body) else {
+                drop(.badBody, peer: envelope.routing.first ?? [])
+                return
+            }
+            guard allowed(announcement, from: peer) else { return }
+            if envelope.header.command == .heartbeat {
+                receiveHeartbeat(announcement)
+            } else {
+                receiveDisconnect(announcement)
+            }
         case .request: receiveRequest(envelope)
         case .cancel: break   // look-ups are instant: nothing to cancel
         default: drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
@@ -103,11 +130,25 @@ actor RegistryCore {
         }
     }
 
-    private func receiveHeartbeat(_ envelope: Envelope) {
-        guard let announcement = Announcement.decode(envelope.body) else {
-            drop(.badBody, peer: envelope.routing.first ?? [])
-            return
+    /// With a heartbeat policy (CURVE on): only the service node itself, by its key, may
+    /// announce itself, and only its own services.
+    private func allowed(_ announcement: Announcement, from peer: String?) -> Bool {
+        guard let policy = configuration.heartbeatPolicy else { return true }
+        if let peer, peer == announcement.node, let services = policy[peer],
+           Set(announcement.services).isSubset(of: services) {
+            return true
         }
+        stats.forbidden += 1
+        if forbiddenLog.shouldLog(Array((peer ?? "?").utf8)) {
+            logger.warning("refused an announcement: not from that service node's key", metadata: [
+                "zmesh.peer": "\(peer ?? "unauthenticated")", "zmesh.announced_node": "\(announcement.node)",
+                "zmesh.announced_services": "\(announcement.services.joined(separator: ","))",
+            ])
+        }
+        return false
+    }
+
+    private func receiveHeartbeat(_ announcement: Announcement) {
         let now = MonotonicTime.now()
         let isNew = table.live[announcement.instance] == nil
         guard let change = table.heartbeat(announcement, now: now) else {
@@ -130,11 +171,7 @@ actor RegistryCore {
         armExpiry()
     }
 
-    private func receiveDisconnect(_ envelope: Envelope) {
-        guard let announcement = Announcement.decode(envelope.body) else {
-            drop(.badBody, peer: envelope.routing.first ?? [])
-            return
-        }
+    private func receiveDisconnect(_ announcement: Announcement) {
         let change = table.leave(announcement.instance, now: .now())
         guard !change.isEmpty else { return }
         stats.departures += 1

@@ -25,6 +25,12 @@ public final class RegistryNode: Service, Sendable {
         public var maxInstances: Int = 10_000
         /// Largest message accepted.
         public var maxMessageBytes: Int = 64 * 1024
+        /// CURVE encryption and authentication; nil for none.
+        public var curve: CurveSettings?
+        /// With CURVE: service node name -> the services it may announce. A heartbeat is taken
+        /// only from a connection authenticated as a node listed here, announcing itself and
+        /// only its own services, so no one can register a fake instance.
+        public var heartbeatPolicy: [String: Set<String>]?
 
         public init(name: String, bind: String, publish: String? = nil) {
             self.name = name

@@ -4,6 +4,10 @@ public struct RegistryStats: Sendable, Equatable {
     public var heartbeats: UInt64 = 0
     /// Heartbeats refused (table full).
     public var refused: UInt64 = 0
+    /// Heartbeats refused by the security policy (not from that service node's key).
+    public var forbidden: UInt64 = 0
+    /// Peers refused at the CURVE handshake.
+    public var refusedPeers: UInt64 = 0
     /// Look-ups answered.
     public var lookups: UInt64 = 0
     /// Instances evicted for silence.

@@ -40,6 +40,8 @@ actor ServiceCore {
     /// Unique per process start, so registries tell a restart from the instance before it.
     nonisolated let instanceID: String
     private var registrySockets: [ZMQSocketActor] = []
+    private var authenticator: ZAPAuthenticator?
+    private let refusals = RefusalWatch()
     private var heartbeatTimer: LoopTimerID?
     private var advertisedEndpoint = ""
     private var departed = false
@@ -60,6 +62,13 @@ actor ServiceCore {
         if let boundEndpoint { return boundEndpoint }
         let socket = try loop.makeSocket(.router)
         let heartbeatMilliseconds = Int32(clamping: configuration.peerHeartbeatInterval.millisecondsClamped)
+        if let curve = configuration.curve {
+            // The ZAP handler first: without one, libzmq admits every CURVE client.
+            let zap = try ZAPAuthenticator(loop: loop, trusted: curve.trusted, logger: logger)
+            try zap.assumeIsolated { try $0.start() }
+            authenticator = zap
+            try socket.set(curve.serverOptions)
+        }
         let options: [ZMQSocketOption] = [
             .routerMandatory(true),
             .sendHighWaterMark(configuration.socketHighWaterMark),
@@ -70,6 +79,7 @@ actor ServiceCore {
         ]
         try socket.set(options)
         let actor = try ZMQSocketActor(loop: loop, socket: socket)
+        if configuration.curve != nil { try refusals.watch(actor, role: "service", logger: logger) }
         try actor.assumeIsolated { router in
             try router.bind(configuration.bind)
             try router.onFrames { [weak self] frames in
@@ -109,6 +119,12 @@ actor ServiceCore {
             let socket = try loop.makeSocket(.dealer)
             try socket.set([.immediate(true), .sendHighWaterMark(16), .linger(milliseconds: 500),
                             .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
+            if let curve = configuration.curve {
+                guard let options = curve.clientOptions(for: registry) else {
+                    throw SecurityError("no public key is known for the registry at \(registry)")
+                }
+                try socket.set(options)
+            }
             let actor = try ZMQSocketActor(loop: loop, socket: socket)
             try actor.assumeIsolated { try $0.connect(registry) }
             registrySockets.append(actor)
@@ -178,11 +194,14 @@ actor ServiceCore {
         router = nil
         for socket in registrySockets { socket.assumeIsolated { $0.close() } }
         registrySockets.removeAll()
+        authenticator?.assumeIsolated { $0.close() }
+        authenticator = nil
         resumeDrainWaiters()
     }
 
     func snapshot() -> ServiceStats {
         var copy = stats
+        copy.refusedPeers = refusals.refused
         copy.malformed = drops.snapshot
         copy.running = runningCount
         copy.queued = waiting.count

@@ -48,6 +48,8 @@ public final class ServiceNode: Service, Sendable {
         /// The endpoint to announce, when `bind` is not one clients can connect to
         /// (`tcp://*:5601`, say). Default: the bound endpoint.
         public var advertise: String?
+        /// CURVE encryption and authentication; nil for none.
+        public var curve: CurveSettings?
         /// How often expired requests are looked for while some have deadlines.
         var sweepInterval: Duration = .milliseconds(50)
         /// Limits inbound messages must keep.

@@ -20,6 +20,8 @@ public struct ServiceStats: Sendable, Equatable {
     public var cancelled: UInt64 = 0
     /// Replies whose client was gone.
     public var unroutableReplies: UInt64 = 0
+    /// Peers refused at the CURVE handshake (key not allowed, or not a CURVE client).
+    public var refusedPeers: UInt64 = 0
     /// Messages dropped as malformed, by reason.
     public var malformed: [String: UInt64] = [:]
     /// Handlers running now.

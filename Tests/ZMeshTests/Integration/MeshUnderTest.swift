@@ -18,7 +18,7 @@ final class MeshUnderTest: @unchecked Sendable {
 
     /// Brings the mesh in `file` (relative to the repository) up and waits until it is.
     init(_ file: String) async throws {
-        self.file = Repository.root.appendingPathComponent(file).path
+        self.file = file.hasPrefix("/") ? file : Repository.root.appendingPathComponent(file).path
         runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-mesh-\(UUID().uuidString)")
         let unshifted = try Topology.load(path: self.file, environment: [:])
         let offset = try Self.freeOffset(for: unshifted)
