@@ -65,6 +65,8 @@ actor BrokerCore {
     private var resolved = false
 
     private var flights = IDTable<RequestID, Flight>(minimumCapacity: 1024)
+    /// Requests held per client route.
+    private var perClient: [[[UInt8]]: Int] = [:]
     private var queues: [String: Deque<FlightKey>] = [:]
     private var queuedCount = 0
     private var sweepTimer: LoopTimerID?
@@ -72,6 +74,15 @@ actor BrokerCore {
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
     private var lastServiceName: (name: String, service: String)?
+    /// Removes a flight and takes it out of its client's count.
+    @discardableResult
+    private func forget(_ key: RequestID) -> Flight? {
+        guard let flight = flights.removeValue(forKey: key) else { return nil }
+        let count = (perClient[flight.route] ?? 1) - 1
+        perClient[flight.route] = count > 0 ? count : nil
+        return flight
+    }
+
     private var tieBreaker = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
     private var stats = BrokerStats()
     private var authenticator: ZAPAuthenticator?
@@ -273,17 +284,23 @@ actor BrokerCore {
             overload(route, header: header, why: "broker \(configuration.name) holds \(flights.count) requests, its limit")
             return
         }
+        guard perClient[route, default: 0] < configuration.maxInFlightPerClient else {
+            overload(route, header: header,
+                     why: "this client already has \(configuration.maxInFlightPerClient) requests at broker \(configuration.name), its limit")
+            return
+        }
         let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
             ? nil : MonotonicTime.now().advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
         flights[key] = Flight(route: route, header: header, body: envelope.body,
                               service: serviceName(of: header.name), deadline: deadline)
+        perClient[route, default: 0] += 1
         dispatch(key)
         armSweep()
     }
 
     private func cancel(_ key: RequestID, route: [[UInt8]], header: Header) {
         guard let flight = flights[key], flight.route == route else { return }
-        flights[key] = nil
+        forget(key)
         if let id = flight.instance, let instance = instances[id] {
             instances[id]?.outstanding -= 1
             var cancel = header
@@ -371,7 +388,7 @@ actor BrokerCore {
     private func enqueue(_ key: FlightKey, _ flight: Flight) {
         var queue = queues[flight.service, default: []]
         guard queue.count < configuration.maxQueuePerService else {
-            flights[key] = nil
+            forget(key)
             overload(flight.route, header: flight.header,
                      why: "every instance of \(flight.service) is at capacity and \(queue.count) requests wait at broker \(configuration.name)")
             return
@@ -442,7 +459,7 @@ actor BrokerCore {
             stats.redispatched += 1
             dispatch(key)
         } else {
-            flights[key] = nil
+            forget(key)
             stats.replies += 1
             let result: ZMQSocketActor.SendResult?
             if frames.count == delimiter + 3, let frontend {
@@ -625,7 +642,7 @@ actor BrokerCore {
                                 mayHaveRun: flight.sent > 0)
             } else if deadline.advanced(by: grace) <= now {
                 if let id = flight.instance { instances[id]?.outstanding -= 1 }
-                flights[key] = nil
+                forget(key)
                 stats.dropped += 1
             }
         }
@@ -636,7 +653,7 @@ actor BrokerCore {
     // MARK: Replies and errors
 
     private func finishWithError(_ key: FlightKey, status: StatusCode, message: String, mayHaveRun: Bool) {
-        guard let flight = flights.removeValue(forKey: key) else { return }
+        guard let flight = forget(key) else { return }
         if let id = flight.instance { instances[id]?.outstanding -= 1 }
         reply(to: flight.route, header: flight.header, command: .error, status: status.rawValue, body: Array(message.utf8),
               flags: mayHaveRun ? [.mayHaveRun] : [])
@@ -646,7 +663,7 @@ actor BrokerCore {
 
     /// A queued request handed back unrun: the client may send it elsewhere.
     private func refuse(_ key: FlightKey, reason: String) {
-        guard let flight = flights.removeValue(forKey: key) else { return }
+        guard let flight = forget(key) else { return }
         reply(to: flight.route, header: flight.header, command: .error, status: StatusCode.unavailable.rawValue,
               body: Array("\(reason); the request did not run".utf8), flags: [.retryElsewhere])
         stats.errors += 1

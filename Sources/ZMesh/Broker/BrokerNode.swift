@@ -27,6 +27,9 @@ public final class BrokerNode: Service, Sendable {
         public var maxQueuePerService: Int = 1_000
         /// Most requests in flight and queued in all; beyond it callers get `overloaded`.
         public var maxInFlight: Int = 100_000
+        /// Most requests one client may have held here at once; beyond it that client gets
+        /// `overloaded` and others are served.
+        public var maxInFlightPerClient: Int = 10_000
         /// ZMTP heartbeat interval towards clients and services; silence of three drops a peer.
         public var peerHeartbeatInterval: Duration = .milliseconds(500)
         /// Largest message accepted.

@@ -24,6 +24,9 @@ actor RegistryCore {
     private var authenticator: ZAPAuthenticator?
     private let refusals = RefusalWatch()
     private var forbiddenLog = RateLimitedLog()
+    /// When each connection's last heartbeat was taken: more than one per quarter interval is
+    /// a flood, dropped before its JSON is decoded.
+    private var lastHeartbeat: [[UInt8]: MonotonicTime] = [:]
 
     init(loop: EventLoop, configuration: RegistryNode.Configuration, logger: Logger) {
         self.loop = loop
@@ -107,6 +110,7 @@ actor RegistryCore {
         let peer = frames.property("User-Id", frame: envelope.routing.count + 1)
         switch envelope.header.command {
         case .heartbeat, .disconnect:
+            if envelope.header.command == .heartbeat, !takeHeartbeat(from: envelope.routing.first ?? []) { return }
             guard let announcement = Announcement.decode(envelope.body) else {
                 drop(.badBody, peer: envelope.routing.first ?? [])
                 return
@@ -128,6 +132,21 @@ actor RegistryCore {
         if malformedLog.shouldLog(peer) {
             logger.warning("dropped malformed message", metadata: ["zmesh.reason": "\(reason.rawValue)", "zmesh.peer": "\(peer.hexString)"])
         }
+    }
+
+    /// False (and counted) if this connection sent a heartbeat less than a quarter interval ago.
+    private func takeHeartbeat(from peer: [UInt8]) -> Bool {
+        let now = MonotonicTime.now()
+        if let last = lastHeartbeat[peer], last.advanced(by: configuration.heartbeat.interval / 4) > now {
+            stats.floodDropped += 1
+            if malformedLog.shouldLog(peer) {
+                logger.warning("dropped heartbeats: too many from one connection", metadata: ["zmesh.peer": "\(peer.hexString)"])
+            }
+            return false
+        }
+        if lastHeartbeat.count >= 2 * configuration.maxInstances { lastHeartbeat.removeAll(keepingCapacity: true) }
+        lastHeartbeat[peer] = now
+        return true
     }
 
     /// With a heartbeat policy (CURVE on): only the service node itself, by its key, may

@@ -4,6 +4,8 @@ public struct RegistryStats: Sendable, Equatable {
     public var heartbeats: UInt64 = 0
     /// Heartbeats refused (table full).
     public var refused: UInt64 = 0
+    /// Heartbeats dropped because one connection sent them faster than a quarter interval apart.
+    public var floodDropped: UInt64 = 0
     /// Heartbeats refused by the security policy (not from that service node's key).
     public var forbidden: UInt64 = 0
     /// Peers refused at the CURVE handshake.

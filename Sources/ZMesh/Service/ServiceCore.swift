@@ -15,6 +15,8 @@ actor ServiceCore {
 
     private struct InProgress {
         var routes: [[[UInt8]]]
+        /// The first route, kept when a cancel empties `routes` (for the per-client count).
+        var admittedRoute: [[UInt8]]? = nil
         let header: Header
         var payload: [UInt8]
         let deadline: MonotonicTime?
@@ -25,6 +27,8 @@ actor ServiceCore {
     private var router: ZMQSocketActor?
     private(set) var boundEndpoint: String?
     private var inProgress = IDTable<RequestID, InProgress>()
+    /// Requests in progress (running or queued) per client route: one client cannot take every slot.
+    private var perClient: [[[UInt8]]: Int] = [:]
     /// The last name looked up and its handler: most requests call the name the one before did.
     private var lastHandler: (name: String, handler: ServiceHandlers.Handler)?
     private var waiting = Deque<RequestID>()
@@ -186,6 +190,7 @@ actor ServiceCore {
         accepting = false
         for (_, entry) in inProgress.entries { entry.task?.cancel() }
         inProgress.removeAll()
+        perClient.removeAll()
         waiting.removeAll()
         if let sweepTimer { loop.cancelTimer(sweepTimer) }
         sweepTimer = nil
@@ -288,13 +293,18 @@ actor ServiceCore {
             handler = concurrent
         }
 
+        let client = envelope.routing
+        if perClient[client, default: 0] >= configuration.maxInFlightPerClient {
+            stats.overloaded += 1
+            replyError(route: envelope.routing, header: header, status: .overloaded,
+                       message: "this client already has \(configuration.maxInFlightPerClient) requests in progress at \(configuration.name), its limit; it did not run")
+            return
+        }
         if runningCount < configuration.maxConcurrentHandlers {
-            inProgress[id] = InProgress(routes: [envelope.routing], header: header, payload: [],
-                                        deadline: deadline, handler: handler, task: nil)
+            admit(id, InProgress(routes: [client], header: header, payload: [], deadline: deadline, handler: handler, task: nil))
             launch(id, header: header, payload: payload, deadline: deadline, handler: handler)
         } else if waiting.count < configuration.maxQueuedRequests {
-            inProgress[id] = InProgress(routes: [envelope.routing], header: header, payload: payload,
-                                        deadline: deadline, handler: handler, task: nil)
+            admit(id, InProgress(routes: [client], header: header, payload: payload, deadline: deadline, handler: handler, task: nil))
             waiting.append(id)
             armSweep()
         } else {
@@ -302,6 +312,22 @@ actor ServiceCore {
             replyError(route: envelope.routing, header: header, status: .overloaded,
                        message: "\(configuration.name) has \(runningCount) handlers running and \(waiting.count) requests queued; it did not run")
         }
+    }
+
+    private func admit(_ id: RequestID, _ entry: InProgress) {
+        inProgress[id] = entry
+        perClient[entry.routes[0], default: 0] += 1
+    }
+
+    /// Takes a request out of progress, and out of its client's count.
+    @discardableResult
+    private func release(_ id: RequestID) -> InProgress? {
+        guard let entry = inProgress.removeValue(forKey: id) else { return nil }
+        if let client = entry.routes.first ?? entry.admittedRoute {
+            let count = (perClient[client] ?? 1) - 1
+            perClient[client] = count > 0 ? count : nil
+        }
+        return entry
     }
 
     private func handler(named name: String) -> ServiceHandlers.Handler? {
@@ -317,9 +343,10 @@ actor ServiceCore {
         if let task = entry.task {
             // Its result is dropped when it finishes: the caller stopped waiting.
             task.cancel()
+            inProgress[id]?.admittedRoute = entry.routes.first
             inProgress[id]?.routes = []
         } else {
-            inProgress[id] = nil
+            release(id)
             waiting.removeAll { $0 == id }
             resumeDrainWaitersIfIdle()
         }
@@ -344,7 +371,7 @@ actor ServiceCore {
 
     private func finish(_ id: RequestID, _ outcome: HandlerOutcome) {
         runningCount -= 1
-        if let entry = inProgress.removeValue(forKey: id) {
+        if let entry = release(id) {
             let reply = makeReply(for: entry.header, outcome: outcome, routes: entry.routes.count)
             cache.store(id, reply)
             for route in entry.routes { send(route: route, reply: reply) }
@@ -385,7 +412,7 @@ actor ServiceCore {
     }
 
     private func expire(_ id: RequestID) {
-        guard let entry = inProgress.removeValue(forKey: id) else { return }
+        guard let entry = release(id) else { return }
         stats.expired += UInt64(entry.routes.count)
         for route in entry.routes {
             replyError(route: route, header: entry.header, status: .deadlineExceeded,

@@ -31,6 +31,9 @@ public final class ServiceNode: Service, Sendable {
         public var maxConcurrentHandlers: Int = 256
         /// Most requests waiting for a handler; beyond it callers get ``MeshError/Code/overloaded``.
         public var maxQueuedRequests: Int = 10_000
+        /// Most requests one client (one route) may have in progress here at once; beyond it
+        /// that client gets ``MeshError/Code/overloaded`` and others are served.
+        public var maxInFlightPerClient: Int = 1_000
         /// Replies kept for retries, by count.
         public var replyCacheEntries: Int = 10_000
         /// Replies kept for retries, by bytes.

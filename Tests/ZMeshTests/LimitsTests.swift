@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import ZMesh
+import ZeroMQ
+
+@Suite("Limits")
+struct LimitsTests {
+    @Test func oneClientCannotTakeEveryHandlerSlotAtAService() async throws {
+        let (node, endpoint) = try await startTestNode(configure: {
+            $0.maxInFlightPerClient = 3
+            $0.maxConcurrentHandlers = 10
+        })
+        let greedy = try makeClient([endpoint])
+        let polite = try makeClient([endpoint])
+        let calls = (0..<5).map { _ in Task { try await greedy.call("sleep", "400".bytes) } }
+        var overloaded = 0, served = 0
+        for call in calls {
+            do {
+                _ = try await call.value
+                served += 1
+            } catch let error as MeshError {
+                #expect(error.code == .overloaded)
+                #expect(error.message.contains("its limit"))
+                overloaded += 1
+            }
+        }
+        #expect(served == 3)
+        #expect(overloaded == 2)
+        // Another client is served meanwhile and after.
+        #expect(try await polite.call("sleep", "10".bytes).text == "10")
+        await greedy.shutdown()
+        await polite.shutdown()
+        await node.stop()
+    }
+
+    @Test func oneClientCannotHoldEveryPlaceAtABroker() async throws {
+        let fast = Topology.Heartbeat(interval: .milliseconds(200), liveness: 3)
+        var registryConfiguration = RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*", publish: "tcp://127.0.0.1:*")
+        registryConfiguration.heartbeat = fast
+        let registry = try RegistryNode(configuration: registryConfiguration, logger: testLogger)
+        let registryAddress = RegistryAddress(endpoint: try await registry.start(), publish: await registry.publishEndpoint)
+        let (service, _) = try await startTestNode(name: "sleep-1", configure: {
+            $0.registries = [registryAddress.endpoint]
+            $0.heartbeat = fast
+        }, handlers: BuiltinServices.sleep())
+        var brokerConfiguration = BrokerNode.Configuration(name: "broker-1", bind: "tcp://127.0.0.1:*")
+        brokerConfiguration.registries = [registryAddress]
+        brokerConfiguration.heartbeat = fast
+        brokerConfiguration.maxInFlightPerClient = 3
+        let broker = try BrokerNode(configuration: brokerConfiguration, logger: testLogger)
+        let front = try await broker.start()
+        #expect(await eventually { await broker.stats().readyByService["sleep"] == 1 })
+        let greedy = try MeshClient(configuration: .init(discovery: .brokers([front])), logger: testLogger)
+        let polite = try MeshClient(configuration: .init(discovery: .brokers([front])), logger: testLogger)
+        let calls = (0..<5).map { _ in Task { try await greedy.call("sleep", "400".bytes) } }
+        var overloaded = 0, served = 0
+        for call in calls {
+            do {
+                _ = try await call.value
+                served += 1
+            } catch let error as MeshError {
+                #expect(error.code == .overloaded)
+                overloaded += 1
+            }
+        }
+        #expect(served == 3)
+        #expect(overloaded == 2)
+        #expect(try await polite.call("sleep", "10".bytes).text == "10")
+        await greedy.shutdown()
+        await polite.shutdown()
+        await broker.stop()
+        await service.stop()
+        await registry.stop()
+    }
+
+    @Test func aHeartbeatFloodIsDroppedBeforeDecodingAndTheRegistryKeepsAnswering() async throws {
+        var configuration = RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*")
+        configuration.heartbeat = .init(interval: .seconds(1), liveness: 3)
+        let registry = try RegistryNode(configuration: configuration, logger: testLogger)
+        let endpoint = try await registry.start()
+        let flooder = try await RawPeer.connect(to: endpoint)
+        let announcement = Announcement(instance: "echo-1-flood", node: "echo-1", endpoint: "tcp://127.0.0.1:1",
+                                        services: ["echo"], load: 0, capacity: 1, intervalMilliseconds: 1000)
+        let header = Header(command: .heartbeat, requestID: RequestID(client: 0, sequence: 0)).encoded()
+        for _ in 0..<2_000 { try await flooder.send([[], header, announcement.encoded()]) }
+        #expect(await eventually { await registry.stats().floodDropped + registry.stats().heartbeats >= 2_000 })
+        let stats = await registry.stats()
+        #expect(stats.heartbeats <= 3)
+        #expect(stats.floodDropped >= 1_997)
+        // Still answering, with the one instance.
+        let client = try MeshClient(configuration: .init(discovery: .registries([RegistryAddress(endpoint: endpoint)])),
+                                    logger: testLogger)
+        let body = try await client.call("mesh.lookup", "echo".bytes)
+        #expect(try JSONDecoder().decode(LookupReply.self, from: Data(body)).instances.count == 1)
+        await client.shutdown()
+        await flooder.close()
+        await registry.stop()
+    }
+}
