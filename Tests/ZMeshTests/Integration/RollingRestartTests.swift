@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import ZMesh
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Graceful shutdown: SIGTERM drains a node (it leaves the registry at once, refuses new calls
+/// so clients send them elsewhere, finishes what it holds) and it exits 0. Restarting every
+/// echo instance in turn under load loses no call.
+@Suite("Rolling restart under load", .serialized)
+struct RollingRestartTests {
+    /// Calls `echo.count` with fresh keys until stopped; remembers every failure.
+    final class BackgroundLoad: @unchecked Sendable {
+        // @unchecked: `stop` and the counters are Locked; the task handle is set once in init.
+        let stop = Locked(false)
+        let succeeded = Locked(0)
+        let failures = Locked<[String]>([])
+        let wrong = Locked(0)
+        var task: Task<Void, Never>?
+
+        init(client: MeshClient, concurrency: Int) {
+            let stop = self.stop, succeeded = self.succeeded, failures = self.failures, wrong = self.wrong
+            task = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for worker in 0..<concurrency {
+                        group.addTask {
+                            var index = 0
+                            while !stop.value {
+                                index += 1
+                                do {
+                                    let reply = try await client.call("echo.count", "w\(worker)-\(index)".bytes,
+                                                                      options: CallOptions(timeout: .seconds(15)))
+                                    if reply.text == "1" { succeeded.update { $0 += 1 } } else { wrong.update { $0 += 1 } }
+                                } catch {
+                                    failures.update { $0.append("\(error)") }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        func finish() async {
+            stop.value = true
+            await task?.value
+        }
+    }
+
+    @Test(arguments: ["topologies/brokerless.yaml", "topologies/brokered.yaml"])
+    func restartingEveryEchoInstanceInTurnLosesNoCall(file: String) async throws {
+        let mesh = try await MeshUnderTest(file)
+        defer { Task { await mesh.down() } }
+        let client = try mesh.client()
+        let watcher = try MeshClient(configuration: .init(discovery: .registries(mesh.topology.registryAddresses)),
+                                     logger: testLogger)
+        let load = BackgroundLoad(client: client, concurrency: 16)
+        #expect(await eventually { load.succeeded.value >= 500 })
+
+        for node in ["echo-1", "echo-2"] {
+            let pid = try mesh.pid(of: node)
+            let before = load.succeeded.value
+            #expect(Glibc.kill(pid, SIGTERM) == 0)
+            // It leaves the registry at once (well before three heartbeats would evict it).
+            #expect(await eventually(timeout: .milliseconds(1_000)) {
+                await (try? watcher.instances(of: "echo"))?.contains(where: { $0.node == node }) == false
+            }, "\(node) did not leave the registry promptly")
+            // It exits, and with status 0.
+            #expect(await eventually(timeout: .seconds(15)) { Glibc.kill(pid, 0) != 0 || Self.isZombie(pid) })
+            #expect(mesh.log(of: node).contains("left the registries"))
+            // Calls kept succeeding while it was gone.
+            #expect(await eventually { load.succeeded.value > before + 200 })
+            try mesh.restart(node)
+            #expect(await eventually(timeout: .seconds(15)) {
+                await (try? watcher.instances(of: "echo"))?.contains(where: { $0.node == node }) == true
+            }, "\(node) did not come back")
+        }
+        #expect(await eventually { load.succeeded.value > 2_000 })
+        await load.finish()
+        #expect(load.failures.value.isEmpty, "\(load.failures.value.prefix(5))")
+        #expect(load.wrong.value == 0)
+        print("ROLLING \(mesh.topology.kind.rawValue): \(load.succeeded.value) calls, 0 lost, while echo-1 and echo-2 were restarted in turn")
+        await client.shutdown()
+        await watcher.shutdown()
+        await mesh.down()
+    }
+
+    @Test func aNodeStoppedWithSIGTERMExitsZeroAfterFinishingItsCalls() async throws {
+        let mesh = try await MeshUnderTest("Tests/Fixtures/busy.yaml")
+        defer { Task { await mesh.down() } }
+        let client = try mesh.client()
+        let held = Task { try await client.call("sleep", "1500".bytes, options: CallOptions(timeout: .seconds(20))) }
+        #expect(await eventually { await (try? client.instances(of: "sleep"))?.first?.load == 1 })
+        let pid = try mesh.pid(of: "sleep-1")
+        #expect(Glibc.kill(pid, SIGTERM) == 0)
+        // The call it held still gets its reply.
+        #expect(try await held.value.text == "1500")
+        #expect(await eventually(timeout: .seconds(15)) { Glibc.kill(pid, 0) != 0 || Self.isZombie(pid) })
+        #expect(mesh.log(of: "sleep-1").contains("node stopped"))
+        await client.shutdown()
+        await mesh.down()
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return status.split(separator: " ").dropFirst(2).first == "Z"
+    }
+}
