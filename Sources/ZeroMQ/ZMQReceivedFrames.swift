@@ -27,6 +27,11 @@ public struct ZMQReceivedFrames {
         socket.frameProperty(index, name)
     }
 
+    /// The file descriptor of the connection frame `index` came in on, if libzmq knows it.
+    public func sourceDescriptor(frame index: Int) -> Int32? {
+        socket.frameSourceDescriptor(index)
+    }
+
     /// Copies of every frame.
     public var all: [[UInt8]] { (0..<count).map(bytes) }
 }

@@ -284,6 +284,14 @@ public final class ZMQSocket {
         return String(cString: value)
     }
 
+    /// The file descriptor of the connection frame `index` came in on (`ZMQ_SRCFD`), to match
+    /// a peer with the monitor's disconnect events (whose value is that descriptor).
+    public func frameSourceDescriptor(_ index: Int) -> Int32? {
+        precondition(index >= 0 && index < receivedCount, "frame \(index) of \(receivedCount)")
+        let fd = zmq_msg_get(received + index, ZMQ_SRCFD)
+        return fd >= 0 ? fd : nil
+    }
+
     /// Gives the frames of the last ``receiveFrames()`` back to libzmq.
     public func releaseFrames() {
         for index in 0..<receivedCount { zmq_msg_close(received + index) }

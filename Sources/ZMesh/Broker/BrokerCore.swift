@@ -14,14 +14,32 @@ actor BrokerCore {
 
     /// A service instance as the broker sees it.
     struct Instance {
+        /// Where requests for it go.
+        enum Kind: Equatable {
+            /// A mesh service node, reached through the back end.
+            case service
+            /// Another broker's front end, announcing the services of its Majordomo workers;
+            /// only requests that came straight from a client go there (never broker to broker
+            /// to broker).
+            case broker
+            /// A Majordomo (MDP/0.2) worker connected to this broker's workers socket.
+            case worker
+        }
+
         let id: String
         let routingID: [UInt8]
         let endpoint: String
         var services: [String]
         var capacity: Int
+        var kind: Kind = .service
         var outstanding = 0
-        /// The back end's connection to it has finished its handshake.
+        /// The back end's connection to it has finished its handshake (workers: READY came).
         var ready = false
+        /// Workers: the descriptor of its connection, to match the monitor's disconnects.
+        var descriptor: Int32?
+        /// Workers: when it last sent anything, and when the broker last sent it anything.
+        var lastHeard = MonotonicTime.now()
+        var lastSent = MonotonicTime.now()
     }
 
     /// A request the broker holds: queued, or in flight at an instance. Keyed by its request
@@ -35,48 +53,54 @@ actor BrokerCore {
         var instance: String?
         var sent = 0
         var triedOn: [String] = []
+        /// An MDP/Client request: the reply goes back as MDP PARTIAL/FINAL.
+        var majordomo: String?
+        /// PARTIAL bodies from a worker, kept for a caller that cannot take them one by one.
+        var partials: [[UInt8]] = []
 
-        init(route: [[UInt8]], header: Header, body: [[UInt8]], service: String, deadline: MonotonicTime?) {
+        init(route: [[UInt8]], header: Header, body: [[UInt8]], service: String, deadline: MonotonicTime?,
+             majordomo: String? = nil) {
             self.route = route
             self.header = header
             self.body = body
             self.service = service
             self.deadline = deadline
+            self.majordomo = majordomo
         }
     }
 
     typealias FlightKey = RequestID
 
-    private var frontend: ZMQSocketActor?
-    private var backend: ZMQSocketActor?
+    var frontend: ZMQSocketActor?
+    var backend: ZMQSocketActor?
     private(set) var boundEndpoint: String?
-    private var registries: [ZMQSocketActor] = []
-    private var subscribers: [ZMQSocketActor] = []
+    var registries: [ZMQSocketActor] = []
+    var subscribers: [ZMQSocketActor] = []
     private var nextRegistry = 0
     private let lookupClient = UInt64.random(in: 1...UInt64.max)
     private var lookupSequence: UInt64 = 0
     private var lookupTimer: LoopTimerID?
     private var lookupSoon: LoopTimerID?
 
-    private var instances: [String: Instance] = [:]
+    var instances: [String: Instance] = [:]
     private var instanceByEndpoint: [String: String] = [:]
-    private var instancesByService: [String: [String]] = [:]
+    var instancesByService: [String: [String]] = [:]
     /// False until the first look-up answer: requests wait instead of failing.
-    private var resolved = false
+    var resolved = false
 
-    private var flights = IDTable<RequestID, Flight>(minimumCapacity: 1024)
+    var flights = IDTable<RequestID, Flight>(minimumCapacity: 1024)
     /// Requests held per client route.
-    private var perClient: [[[UInt8]]: Int] = [:]
-    private var queues: [String: Deque<FlightKey>] = [:]
-    private var queuedCount = 0
+    var perClient: [[[UInt8]]: Int] = [:]
+    var queues: [String: Deque<FlightKey>] = [:]
+    var queuedCount = 0
     private var sweepTimer: LoopTimerID?
-    private var accepting = true
+    var accepting = true
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
     private var lastServiceName: (name: String, service: String)?
     /// Removes a flight and takes it out of its client's count.
     @discardableResult
-    private func forget(_ key: RequestID) -> Flight? {
+    func forget(_ key: RequestID) -> Flight? {
         guard let flight = flights.removeValue(forKey: key) else { return nil }
         let count = (perClient[flight.route] ?? 1) - 1
         perClient[flight.route] = count > 0 ? count : nil
@@ -84,12 +108,24 @@ actor BrokerCore {
     }
 
     private var tieBreaker = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
-    private var stats = BrokerStats()
+    var stats = BrokerStats()
     private var authenticator: ZAPAuthenticator?
     private let refusals = RefusalWatch()
-    private var drops = DropCounters(role: "broker")
-    private var malformedLog = RateLimitedLog()
-    private var limits: Envelope.Limits
+    var drops = DropCounters(role: "broker")
+    var malformedLog = RateLimitedLog()
+    var limits: Envelope.Limits
+
+    // Majordomo (MDP/0.2) workers and clients: see BrokerCore+Majordomo.swift.
+    var workerSocket: ZMQSocketActor?
+    var workerByRoutingID: [[UInt8]: String] = [:]
+    var workerByDescriptor: [Int32: String] = [:]
+    var workerTimer: LoopTimerID?
+    /// Request ids the broker gives MDP clients' requests (they carry none).
+    let majordomoClientID = UInt64.random(in: 1...UInt64.max)
+    var majordomoSequence: UInt64 = 0
+    /// The instance id this broker announces its workers' services under.
+    lazy var announcedInstance = "\(configuration.name)-workers-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    var announcedServices: [String] = []
 
     init(loop: EventLoop, configuration: BrokerNode.Configuration, logger: Logger) {
         self.loop = loop
@@ -166,6 +202,7 @@ actor BrokerCore {
                 subscribers.append(subActor)
             }
         }
+        if let workers = configuration.workers { try startWorkers(at: workers) }
         lookUp()
         logger.info("broker listening", metadata: [
             "zmesh.endpoint": "\(boundEndpoint ?? "")",
@@ -200,6 +237,7 @@ actor BrokerCore {
             finishWithError(key, status: .unavailable,
                             message: "broker \(configuration.name) stopped", mayHaveRun: flight.instance != nil)
         }
+        stopWorkers()
         for timer in [lookupTimer, lookupSoon, sweepTimer].compactMap({ $0 }) { loop.cancelTimer(timer) }
         lookupTimer = nil
         lookupSoon = nil
@@ -231,6 +269,12 @@ actor BrokerCore {
     // MARK: From clients
 
     private func fromClient(_ frames: ZMQReceivedFrames) {
+        // MDP/0.2 clients share the front end: their first frame after the routing id is
+        // "MDPC02" where a native message has the empty delimiter.
+        if frames.count >= 2, frames.withFrame(1, { $0.elementsEqual(MDP.clientProtocol) }) {
+            majordomoClientRequest(frames)
+            return
+        }
         let envelope: Envelope
         switch Envelope.decode(frames, routed: true, limits: limits) {
         case .success(let decoded): envelope = decoded
@@ -253,8 +297,8 @@ actor BrokerCore {
         let key = header.requestID
         let route = envelope.routing
         stats.requests += 1
-        if header.name.hasPrefix("mesh.") {
-            answerLocally(route, header: header)
+        if header.name.hasPrefix("mesh.") || header.name.hasPrefix(MDP.managementPrefix) {
+            answerLocally(route, header: header, body: envelope.body)
             return
         }
         if let held = flights[key] {
@@ -314,7 +358,12 @@ actor BrokerCore {
         resumeDrainWaitersIfIdle()
     }
 
-    private func answerLocally(_ route: [[UInt8]], header: Header) {
+    func answerLocally(_ route: [[UInt8]], header: Header, body: [[UInt8]]) {
+        if header.name.hasPrefix(MDP.managementPrefix) {
+            reply(to: route, header: header, command: .reply, status: 0, body: management(header.name, body))
+            stats.replies += 1
+            return
+        }
         switch header.name {
         case "mesh.ping":
             reply(to: route, header: header, command: .reply, status: 0, body: Array("pong".utf8))
@@ -331,7 +380,7 @@ actor BrokerCore {
     // MARK: Routing
 
     /// Sends a held request to the best ready instance, queues it, or answers it with an error.
-    private func dispatch(_ key: FlightKey) {
+    func dispatch(_ key: FlightKey) {
         guard let flight = flights[key] else { return }
         if let deadline = flight.deadline, deadline <= .now() {
             finishWithError(key, status: .deadlineExceeded,
@@ -343,11 +392,21 @@ actor BrokerCore {
             return
         }
         let candidates = instancesByService[flight.service] ?? []
+        if candidates.isEmpty, flight.majordomo != nil {
+            // RFC 18: queue MDP requests for a service nobody serves yet; they expire at their deadline.
+            enqueue(key, flight)
+            return
+        }
         guard !candidates.isEmpty else {
             finishWithError(key, status: .unavailable, message: "no live instance of \(flight.service)", mayHaveRun: flight.sent > 0)
             return
         }
-        guard let chosen = choose(candidates, avoiding: flight.triedOn), let instance = instances[chosen] else {
+        let allowed = flight.route.count > 1 ? candidates.filter { instances[$0]?.kind != .broker } : candidates
+        guard !allowed.isEmpty else {
+            finishWithError(key, status: .unavailable, message: "no live instance of \(flight.service)", mayHaveRun: flight.sent > 0)
+            return
+        }
+        guard let chosen = choose(allowed, avoiding: flight.triedOn), let instance = instances[chosen] else {
             enqueue(key, flight)
             return
         }
@@ -385,7 +444,7 @@ actor BrokerCore {
         return best
     }
 
-    private func enqueue(_ key: FlightKey, _ flight: Flight) {
+    func enqueue(_ key: FlightKey, _ flight: Flight) {
         var queue = queues[flight.service, default: []]
         guard queue.count < configuration.maxQueuePerService else {
             forget(key)
@@ -398,7 +457,7 @@ actor BrokerCore {
         queuedCount += 1
     }
 
-    private func dispatchQueued(for services: [String]) {
+    func dispatchQueued(for services: [String]) {
         for service in services {
             while let key = queues[service]?.first {
                 guard let instance = (instancesByService[service] ?? []).first(where: {
@@ -458,6 +517,13 @@ actor BrokerCore {
             flight.triedOn.append(instanceID)
             stats.redispatched += 1
             dispatch(key)
+        } else if let service = flight.majordomo, flight.route.count == 1 {
+            // An MDP client's request, answered by a mesh service: FINAL.
+            forget(key)
+            stats.replies += 1
+            let body = ((delimiter + 2)..<frames.count).map { frames.bytes($0) }
+            replyMajordomo(to: flight.route, service: service, status: header.command == .error ? header.status : nil,
+                           body: header.command == .error ? body : (body.isEmpty ? [[]] : body))
         } else {
             forget(key)
             stats.replies += 1
@@ -503,7 +569,7 @@ actor BrokerCore {
 
     /// Re-dispatches the requests in flight at an instance that is gone: idempotent ones to
     /// another instance, others answered `unavailable` (they may have run).
-    private func failOver(from id: String) {
+    func failOver(from id: String) {
         instances[id]?.outstanding = 0
         let affected = flights.entries.filter { $0.value.instance == id }.map(\.key).sorted { $0.sequence < $1.sequence }
         for key in affected {
@@ -563,8 +629,12 @@ actor BrokerCore {
 
     /// Makes the instance table match the registry's live instances.
     private func apply(_ live: [InstanceInfo]) {
+        // Not this broker's own announcement of its workers.
+        let live = live.filter { !($0.role == "broker" && $0.node == configuration.name) }
         let wanted = Dictionary(live.map { ($0.instance, $0) }, uniquingKeysWith: { first, _ in first })
-        for id in instances.keys.sorted() where wanted[id] == nil { remove(id, reason: "no longer live in the registry") }
+        for id in instances.keys.sorted() where wanted[id] == nil && instances[id]?.kind != .worker {
+            remove(id, reason: "no longer live in the registry")
+        }
         for info in live.sorted(by: { $0.instance < $1.instance }) {
             if instances[info.instance] != nil {
                 instances[info.instance]?.services = info.services
@@ -574,11 +644,7 @@ actor BrokerCore {
             if let previous = instanceByEndpoint[info.endpoint] { remove(previous, reason: "replaced at its endpoint") }
             add(info)
         }
-        instancesByService = [:]
-        for (id, instance) in instances {
-            for service in instance.services { instancesByService[service, default: []].append(id) }
-        }
-        for service in instancesByService.keys { instancesByService[service]?.sort() }
+        rebuildServiceIndex()
         let firstAnswer = !resolved
         resolved = true
         if firstAnswer {
@@ -605,15 +671,30 @@ actor BrokerCore {
             return
         }
         instances[info.instance] = Instance(id: info.instance, routingID: routingID, endpoint: info.endpoint,
-                                            services: info.services, capacity: info.capacity)
+                                            services: info.services, capacity: info.capacity,
+                                            kind: info.role == "broker" ? .broker : .service)
         instanceByEndpoint[info.endpoint] = info.instance
         logger.info("instance added", metadata: ["zmesh.instance": "\(info.instance)", "zmesh.endpoint": "\(info.endpoint)"])
     }
 
-    private func remove(_ id: String, reason: String) {
+    /// Service name -> every instance that serves it: service nodes, other brokers, workers.
+    func rebuildServiceIndex() {
+        instancesByService = [:]
+        for (id, instance) in instances {
+            for service in instance.services { instancesByService[service, default: []].append(id) }
+        }
+        for service in instancesByService.keys { instancesByService[service]?.sort() }
+    }
+
+    func remove(_ id: String, reason: String) {
         guard let instance = instances.removeValue(forKey: id) else { return }
-        if instanceByEndpoint[instance.endpoint] == id { instanceByEndpoint[instance.endpoint] = nil }
-        try? backend?.assumeIsolated { try $0.disconnect(instance.endpoint) }
+        if instance.kind == .worker {
+            workerByRoutingID[instance.routingID] = nil
+            if let fd = instance.descriptor, workerByDescriptor[fd] == id { workerByDescriptor[fd] = nil }
+        } else {
+            if instanceByEndpoint[instance.endpoint] == id { instanceByEndpoint[instance.endpoint] = nil }
+            try? backend?.assumeIsolated { try $0.disconnect(instance.endpoint) }
+        }
         logger.info("instance removed", metadata: ["zmesh.instance": "\(id)", "zmesh.reason": "\(reason)"])
         instancesByService = instancesByService.mapValues { $0.filter { $0 != id } }
         failOver(from: id)
@@ -621,7 +702,7 @@ actor BrokerCore {
 
     // MARK: Deadlines
 
-    private func armSweep() {
+    func armSweep() {
         guard sweepTimer == nil else { return }
         sweepTimer = loop.schedule(after: .milliseconds(50)) { [weak self] in self?.assumeIsolated { $0.sweep() } }
     }
@@ -652,7 +733,7 @@ actor BrokerCore {
 
     // MARK: Replies and errors
 
-    private func finishWithError(_ key: FlightKey, status: StatusCode, message: String, mayHaveRun: Bool) {
+    func finishWithError(_ key: FlightKey, status: StatusCode, message: String, mayHaveRun: Bool) {
         guard let flight = forget(key) else { return }
         if let id = flight.instance { instances[id]?.outstanding -= 1 }
         reply(to: flight.route, header: flight.header, command: .error, status: status.rawValue, body: Array(message.utf8),
@@ -669,14 +750,18 @@ actor BrokerCore {
         stats.errors += 1
     }
 
-    private func overload(_ route: [[UInt8]], header: Header, why: String) {
+    func overload(_ route: [[UInt8]], header: Header, why: String) {
         stats.overloaded += 1
         reply(to: route, header: header, command: .error, status: StatusCode.overloaded.rawValue,
               body: Array("\(why); it did not run".utf8))
     }
 
-    private func reply(to route: [[UInt8]], header request: Header, command: Command, status: UInt16, body: [UInt8],
+    func reply(to route: [[UInt8]], header request: Header, command: Command, status: UInt16, body: [UInt8],
                        flags: Header.Flags = []) {
+        if let service = majordomoService(of: request, route: route) {
+            replyMajordomo(to: route, service: service, status: command == .reply ? nil : status, body: [body])
+            return
+        }
         var header = Header(command: command, requestID: request.requestID)
         header.attempt = request.attempt
         header.status = status
@@ -686,7 +771,10 @@ actor BrokerCore {
     }
 
     @discardableResult
-    private func send(toInstance instance: Instance, route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool {
+    func send(toInstance instance: Instance, route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool {
+        if instance.kind == .worker {
+            return sendToWorker(instance, header: header, body: body)
+        }
         guard let backend else { return false }
         var routing = [[UInt8]]()
         routing.reserveCapacity(route.count + 1)
@@ -708,21 +796,21 @@ actor BrokerCore {
     }
 
     /// `kv` for `kv.get`, remembering the last answer (most requests repeat the name before).
-    private func serviceName(of name: String) -> String {
+    func serviceName(of name: String) -> String {
         if let last = lastServiceName, last.name == name { return last.service }
         let service = ServiceHandlers.serviceName(of: name)
         lastServiceName = (name, service)
         return service
     }
 
-    private func drop(_ reason: MalformedReason, peer: [UInt8]) {
+    func drop(_ reason: MalformedReason, peer: [UInt8]) {
         drops.record(reason)
         if malformedLog.shouldLog(peer) {
             logger.warning("dropped malformed message", metadata: ["zmesh.reason": "\(reason.rawValue)", "zmesh.peer": "\(peer.hexString)"])
         }
     }
 
-    private func resumeDrainWaitersIfIdle() {
+    func resumeDrainWaitersIfIdle() {
         if flights.isEmpty { resumeDrainWaiters() }
     }
 

@@ -38,6 +38,9 @@ public final class BrokerNode: Service, Sendable {
         public var workers: String?
         /// CURVE encryption and authentication; nil for none.
         public var curve: CurveSettings?
+        /// How long an MDP client's request may wait for a worker or service (MDP requests
+        /// carry no deadline; RFC 18 asks brokers to expire them after a configurable time).
+        public var majordomoRequestTimeout: Duration = .seconds(10)
         /// How long a graceful stop waits for requests in flight.
         public var gracePeriod: Duration = .seconds(10)
 

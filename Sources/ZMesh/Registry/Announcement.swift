@@ -17,9 +17,11 @@ struct Announcement: Codable, Sendable, Equatable {
     var capacity: Int
     /// Its heartbeat interval in milliseconds.
     var intervalMilliseconds: Int
+    /// "broker" for a broker announcing its Majordomo workers' services; absent for service nodes.
+    var role: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case instance, node, endpoint, services, load, capacity
+        case instance, node, endpoint, services, load, capacity, role
         case intervalMilliseconds = "interval_ms"
     }
 
@@ -42,7 +44,7 @@ struct Announcement: Codable, Sendable, Equatable {
               Endpoint.problem(with: endpoint, allowWildcardPort: false) == nil,
               !services.isEmpty, services.count <= 64,
               services.allSatisfy({ Header.isValidName($0) && !$0.contains(".") }),
-              load >= 0, capacity >= 0, intervalMilliseconds > 0 else { return false }
+              load >= 0, capacity >= 0, intervalMilliseconds > 0, role == nil || role == "broker" else { return false }
         return true
     }
 }

@@ -28,9 +28,11 @@ public struct InstanceInfo: Codable, Sendable, Equatable {
     public var health: Health
     /// Milliseconds since its last heartbeat (or since it left), as of this answer.
     public var lastHeartbeatMillisecondsAgo: Int
+    /// "broker" for a broker's front end standing for its Majordomo workers; nil for service nodes.
+    public var role: String?
 
     enum CodingKeys: String, CodingKey {
-        case instance, node, endpoint, services, load, capacity, health
+        case instance, node, endpoint, services, load, capacity, health, role
         case lastHeartbeatMillisecondsAgo = "last_heartbeat_ms_ago"
     }
 }

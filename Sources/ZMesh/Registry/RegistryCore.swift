@@ -154,7 +154,7 @@ actor RegistryCore {
     private func allowed(_ announcement: Announcement, from peer: String?) -> Bool {
         guard let policy = configuration.heartbeatPolicy else { return true }
         if let peer, peer == announcement.node, let services = policy[peer],
-           Set(announcement.services).isSubset(of: services) {
+           services.contains("*") ? announcement.role == "broker" : Set(announcement.services).isSubset(of: services) {
             return true
         }
         stats.forbidden += 1

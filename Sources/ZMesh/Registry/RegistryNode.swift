@@ -29,7 +29,8 @@ public final class RegistryNode: Service, Sendable {
         public var curve: CurveSettings?
         /// With CURVE: service node name -> the services it may announce. A heartbeat is taken
         /// only from a connection authenticated as a node listed here, announcing itself and
-        /// only its own services, so no one can register a fake instance.
+        /// only its own services, so no one can register a fake instance. `["*"]` lets a broker
+        /// announce the services of its Majordomo workers.
         public var heartbeatPolicy: [String: Set<String>]?
 
         public init(name: String, bind: String, publish: String? = nil) {

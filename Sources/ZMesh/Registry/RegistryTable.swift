@@ -108,6 +108,7 @@ struct RegistryTable {
     private func info(_ announcement: Announcement, health: InstanceInfo.Health, since: MonotonicTime, now: MonotonicTime) -> InstanceInfo {
         InstanceInfo(instance: announcement.instance, node: announcement.node, endpoint: announcement.endpoint,
                      services: announcement.services, load: announcement.load, capacity: announcement.capacity,
-                     health: health, lastHeartbeatMillisecondsAgo: Int(since.nanoseconds(until: now) / 1_000_000))
+                     health: health, lastHeartbeatMillisecondsAgo: Int(since.nanoseconds(until: now) / 1_000_000),
+                     role: announcement.role)
     }
 }

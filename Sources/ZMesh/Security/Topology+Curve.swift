@@ -64,6 +64,9 @@ extension Topology {
     /// heartbeat only from a connection authenticated as that service node, for those services.
     public var heartbeatPolicy: [String: Set<String>]? {
         guard security != nil else { return nil }
-        return Dictionary(services.map { ($0.name, Set($0.services)) }, uniquingKeysWith: { $0.union($1) })
+        var policy = Dictionary(services.map { ($0.name, Set($0.services)) }, uniquingKeysWith: { $0.union($1) })
+        // Brokers with a Majordomo workers endpoint announce whatever their workers serve.
+        for broker in brokers where broker.workers != nil { policy[broker.name] = ["*"] }
+        return policy
     }
 }

@@ -1,0 +1,68 @@
+/// Majordomo Protocol 0.2 (ZeroMQ RFC 18) and the Majordomo Management Interface (RFC 8), as
+/// the broker speaks them: frames after the ROUTER's routing id. See docs/INTEROP.md.
+enum MDP {
+    /// "MDPC02": MDP/Client v0.2.
+    static let clientProtocol: [UInt8] = Array("MDPC02".utf8)
+    /// "MDPW02": MDP/Worker v0.2.
+    static let workerProtocol: [UInt8] = Array("MDPW02".utf8)
+
+    /// MDP/Client commands.
+    enum ClientCommand: UInt8 {
+        case request = 0x01
+        case partial = 0x02
+        case final = 0x03
+    }
+
+    /// MDP/Worker commands.
+    enum WorkerCommand: UInt8 {
+        case ready = 0x01
+        case request = 0x02
+        case partial = 0x03
+        case final = 0x04
+        case heartbeat = 0x05
+        case disconnect = 0x06
+    }
+
+    /// The MMI namespace: names the broker answers itself.
+    static let managementPrefix = "mmi."
+
+    /// MMI status codes, as reply bodies.
+    enum Status {
+        static let found: [UInt8] = Array("200".utf8)
+        static let notFound: [UInt8] = Array("404".utf8)
+        static let notImplemented: [UInt8] = Array("501".utf8)
+    }
+
+    /// A service name: RFC 18 calls it a "printable string". Printable ASCII, 1 to 255 bytes.
+    static func serviceName(_ bytes: [UInt8]) -> String? {
+        guard !bytes.isEmpty, bytes.count <= 255, bytes.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Frames after the routing id: `[MDPC02] [command] [service] [body...]`.
+    static func clientMessage(_ command: ClientCommand, service: String, body: [[UInt8]]) -> [[UInt8]] {
+        [clientProtocol, [command.rawValue], Array(service.utf8)] + body
+    }
+
+    /// Frames after the routing id: `[MDPW02] [command] ...`.
+    static func workerMessage(_ command: WorkerCommand, _ rest: [[UInt8]] = []) -> [[UInt8]] {
+        [workerProtocol, [command.rawValue]] + rest
+    }
+
+    /// The one client-address frame the broker puts in a worker REQUEST: the request id the
+    /// broker tracks the request by (16 bytes), which the worker hands back in PARTIAL and FINAL.
+    static func address(of id: RequestID) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        bytes.appendBigEndian(id.client)
+        bytes.appendBigEndian(id.sequence)
+        return bytes
+    }
+
+    static func requestID(fromAddress bytes: [UInt8]) -> RequestID? {
+        guard bytes.count == 16 else { return nil }
+        return bytes.withUnsafeBytes { raw in
+            RequestID(client: raw.loadBigEndian(UInt64.self, at: 0), sequence: raw.loadBigEndian(UInt64.self, at: 8))
+        }
+    }
+}
