@@ -1,0 +1,395 @@
+import Histogram
+import Synchronization
+import ZMesh
+import ZeroMQ
+
+/// Runs a mixed closed-loop load by name for a fixed time: `concurrency` workers each pick
+/// an operation from the mix, call, check the reply, and go again.
+///
+/// Every request is unique (a run id, the worker and a sequence number), so every reply can
+/// be checked exactly:
+/// - `echo` must return its payload;
+/// - `echo.count KEY` must return "1" (a fresh key counted once on the instance that ran it;
+///   any larger number means the call ran twice there);
+/// - `kv.put KEY=VALUE` must return "OK", then `kv.get KEY` the value, then `kv.delete KEY`
+///   "OK" (the delete keeps the store's memory flat over a long run).
+///
+/// New operations start until `seconds` have passed; calls then in flight run to their end
+/// (at most one call timeout more), so the run is bounded in time.
+struct LoadRunner {
+    /// The client every call goes through; its loop runs the callers.
+    let client: MeshClient
+    /// Seconds to keep starting operations.
+    let seconds: Double
+    /// Callers, each with one call in flight at a time.
+    let concurrency: Int
+    /// Seconds between progress snapshots.
+    let reportEvery: Double
+    /// Options of every call (timeout, idempotent, attempts).
+    let options: CallOptions
+    /// Which operations, how often.
+    let mix: LoadMix
+    /// Called with each progress snapshot, from a task off the client's loop.
+    let onProgress: @Sendable (LoadProgress) -> Void
+
+    /// Runs the load to its end and returns the totals.
+    func run() async -> LoadSummary {
+        let tally = LoadTally()
+        let rssStart = BenchRunner.residentKiB()
+        let started = MonotonicTime.now()
+        let end = started.advanced(by: .milliseconds(Int64(seconds * 1000)))
+        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let client = client, concurrency = concurrency, options = options, mix = mix
+        let reportEvery = reportEvery, onProgress = onProgress
+
+        await withTaskGroup(of: Void.self) { group in
+            // Progress: off the loop, so formatting and printing never delay calls.
+            group.addTask {
+                var last = LoadProgress.Mark(time: started, calls: 0)
+                while !tally.finished.load(ordering: .acquiring) {
+                    let next = last.time.advanced(by: .milliseconds(Int64(reportEvery * 1000)))
+                    // Sleep in short steps so the end of the load is noticed promptly.
+                    while !tally.finished.load(ordering: .acquiring), MonotonicTime.now() < next {
+                        try? await Task.sleep(for: .milliseconds(min(100, max(1, MonotonicTime.now().nanoseconds(until: next) / 1_000_000))))
+                    }
+                    if tally.finished.load(ordering: .acquiring) { break }
+                    let stats = await client.stats()
+                    let progress = tally.progress(since: last, started: started, retries: stats.retries)
+                    last = progress.mark
+                    onProgress(progress)
+                }
+            }
+            // The callers: on the client's loop, so calls start and resume with no thread hand-off.
+            group.addTask {
+                await withTaskExecutorPreference(client.loop) {
+                    await withTaskGroup(of: Void.self) { workers in
+                        for worker in 0..<concurrency {
+                            workers.addTask {
+                                var caller = LoadCaller(client: client, options: options, tally: tally,
+                                                        prefix: "\(runID)-\(worker)", end: end,
+                                                        random: LoadRandom(seed: UInt64.random(in: 0...UInt64.max)))
+                                await caller.run(mix: mix)
+                            }
+                        }
+                    }
+                }
+                tally.finished.store(true, ordering: .releasing)
+            }
+        }
+        let elapsed = Double(started.nanoseconds(until: .now())) / 1e9
+        let stats = await client.stats()
+        return tally.summary(elapsed: elapsed, retries: stats.retries, lateReplies: stats.lateReplies,
+                             rssStartKiB: rssStart, rssEndKiB: BenchRunner.residentKiB())
+    }
+}
+
+/// The weighted mix of operations, parsed from `echo=5,count=3,kv=2`.
+struct LoadMix: Sendable, CustomStringConvertible {
+    /// One kind of operation the load makes.
+    enum Operation: String, CaseIterable, Sendable {
+        /// `echo` with a unique payload, which must come back unchanged.
+        case echo
+        /// `echo.count` with a unique key, which must answer "1".
+        case count
+        /// `kv.put`, `kv.get` and `kv.delete` of a unique key (three calls).
+        case kv
+    }
+
+    /// Each operation's weight; zero weights are left out.
+    let weights: [(Operation, Int)]
+    private let total: Int
+
+    /// The default: half echo, 30 % echo.count, 20 % kv sequences.
+    static let standard = LoadMix(weights: [(.echo, 5), (.count, 3), (.kv, 2)])
+
+    private init(weights: [(Operation, Int)]) {
+        self.weights = weights.filter { $0.1 > 0 }
+        total = self.weights.reduce(0) { $0 + $1.1 }
+    }
+
+    /// Parses `NAME=WEIGHT,...` with names echo, count and kv, or says what is wrong with it.
+    static func parse(_ text: String) -> Result<LoadMix, LoadMixError> {
+        var weights: [(Operation, Int)] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let pair = part.split(separator: "=", omittingEmptySubsequences: false)
+            guard pair.count == 2, let operation = Operation(rawValue: pair[0].trimmingSpaces),
+                  let weight = Int(pair[1].trimmingSpaces), weight >= 0 else {
+                return .failure(LoadMixError(message: "expected NAME=WEIGHT with NAME one of echo, count, kv and WEIGHT a whole number, got \"\(part)\""))
+            }
+            guard !weights.contains(where: { $0.0 == operation }) else {
+                return .failure(LoadMixError(message: "\(operation.rawValue) is given twice"))
+            }
+            weights.append((operation, weight))
+        }
+        let mix = LoadMix(weights: weights)
+        guard mix.total > 0 else { return .failure(LoadMixError(message: "at least one weight must be above 0")) }
+        return .success(mix)
+    }
+
+    /// Picks an operation with probability proportional to its weight.
+    func pick(_ random: inout LoadRandom) -> Operation {
+        var roll = Int(random.next() % UInt64(total))
+        for (operation, weight) in weights {
+            if roll < weight { return operation }
+            roll -= weight
+        }
+        return weights[weights.count - 1].0
+    }
+
+    /// The mix as `--mix` takes it.
+    var description: String { weights.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: ",") }
+}
+
+/// A `--mix` value that does not parse.
+struct LoadMixError: Error, CustomStringConvertible {
+    /// What is wrong with it.
+    let message: String
+    /// The message.
+    var description: String { message }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}
+
+/// SplitMix64: a cheap per-worker generator for picking operations (no syscall per call).
+struct LoadRandom {
+    private var state: UInt64
+
+    /// A generator whose sequence depends only on `seed`.
+    init(seed: UInt64) { state = seed }
+
+    /// The next 64 random bits.
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// One worker: makes operations until the end time, recording each call's outcome.
+private struct LoadCaller {
+    let client: MeshClient
+    let options: CallOptions
+    let tally: LoadTally
+    let prefix: String
+    let end: MonotonicTime
+    var random: LoadRandom
+    var sequence = 0
+
+    /// What a reply must be.
+    enum Expectation {
+        /// Exactly these bytes.
+        case exactly([UInt8])
+        /// "1": the call ran once on its instance.
+        case countedOnce
+    }
+
+    mutating func run(mix: LoadMix) async {
+        while MonotonicTime.now() < end {
+            sequence += 1
+            switch mix.pick(&random) {
+            case .echo:
+                let payload = Array("echo-\(prefix)-\(sequence)".utf8)
+                _ = await call("echo", payload, .exactly(payload))
+            case .count:
+                _ = await call("echo.count", Array("count-\(prefix)-\(sequence)".utf8), .countedOnce)
+            case .kv:
+                // Each step only if the one before ended right (a get after a failed put proves
+                // nothing) and the time is not up (keeps the run bounded by one call timeout).
+                let key = "kv-\(prefix)-\(sequence)"
+                let value = Array("value-\(sequence)-\(random.next() % 1_000_000)".utf8)
+                guard await call("kv.put", Array("\(key)=".utf8) + value, .exactly(Array("OK".utf8))),
+                      MonotonicTime.now() < end,
+                      await call("kv.get", Array(key.utf8), .exactly(value)),
+                      MonotonicTime.now() < end else { continue }
+                _ = await call("kv.delete", Array(key.utf8), .exactly(Array("OK".utf8)))
+            }
+        }
+    }
+
+    /// Makes one call and records how it ended; true if it got its correct reply.
+    private func call(_ name: String, _ payload: [UInt8], _ expectation: Expectation) async -> Bool {
+        let started = MonotonicTime.now()
+        let outcome: LoadTally.Outcome
+        do {
+            let reply = try await client.call(name, payload, options: options)
+            switch expectation {
+            case .exactly(let expected):
+                outcome = reply == expected ? .ok(latency: started.nanoseconds(until: .now())) : .wrong(ranTwice: false)
+            case .countedOnce:
+                let count = Int(String(decoding: reply, as: UTF8.self))
+                if count == 1 {
+                    outcome = .ok(latency: started.nanoseconds(until: .now()))
+                } else {
+                    outcome = .wrong(ranTwice: (count ?? 0) > 1)
+                }
+            }
+        } catch {
+            outcome = .failed(error.code)
+        }
+        tally.record(outcome, name: name)
+        if case .ok = outcome { return true }
+        return false
+    }
+}
+
+/// The counters every worker adds to; the progress task reads and resets the period's part.
+final class LoadTally: Sendable {
+    /// How one call ended.
+    enum Outcome {
+        /// The correct reply, after this many nanoseconds.
+        case ok(latency: UInt64)
+        /// A reply that is not the correct one; `ranTwice` when an `echo.count` answered above 1.
+        case wrong(ranTwice: Bool)
+        /// A ``MeshError``.
+        case failed(MeshError.Code)
+    }
+
+    /// Set once every worker has returned.
+    let finished = Atomic<Bool>(false)
+    private let state = Mutex(State())
+
+    /// Latencies up to a minute, three significant digits.
+    static func makeHistogram() -> Histogram<UInt64> {
+        Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    }
+
+    private struct State: ~Copyable {
+        var calls = 0
+        var ok = 0
+        var wrong = 0
+        var ranTwice = 0
+        var errors: [String: Int] = [:]
+        var byName: [String: LoadCounts.PerName] = [:]
+        var overall = LoadTally.makeHistogram()
+        var period = LoadTally.makeHistogram()
+    }
+
+    /// Counts one ended call of `name`.
+    func record(_ outcome: Outcome, name: String) {
+        state.withLock { state in
+            state.calls += 1
+            state.byName[name, default: LoadCounts.PerName()].calls += 1
+            switch outcome {
+            case .ok(let latency):
+                state.ok += 1
+                let clamped = min(latency, state.overall.highestTrackableValue)
+                _ = state.overall.record(clamped)
+                _ = state.period.record(clamped)
+            case .wrong(let ranTwice):
+                state.wrong += 1
+                if ranTwice { state.ranTwice += 1 }
+                state.byName[name, default: LoadCounts.PerName()].lost += 1
+            case .failed(let code):
+                state.errors[code.rawValue, default: 0] += 1
+                state.byName[name, default: LoadCounts.PerName()].lost += 1
+            }
+        }
+    }
+
+    /// The totals so far and the period since `last`; starts a new period.
+    func progress(since last: LoadProgress.Mark, started: MonotonicTime, retries: UInt64) -> LoadProgress {
+        let now = MonotonicTime.now()
+        return state.withLock { state in
+            let period = Double(last.time.nanoseconds(until: now)) / 1e9
+            let progress = LoadProgress(
+                elapsed: Double(started.nanoseconds(until: now)) / 1e9,
+                counts: LoadCounts(calls: state.calls, ok: state.ok, errors: state.errors, wrong: state.wrong, ranTwice: state.ranTwice, byName: state.byName),
+                callsPerSecond: period > 0 ? Double(state.calls - last.calls) / period : 0,
+                periodP99Microseconds: state.period.totalCount > 0 ? Double(state.period.valueAtPercentile(99)) / 1000 : nil,
+                retries: retries,
+                mark: LoadProgress.Mark(time: now, calls: state.calls))
+            state.period.reset()
+            return progress
+        }
+    }
+
+    /// The totals at the end.
+    func summary(elapsed: Double, retries: UInt64, lateReplies: UInt64, rssStartKiB: Int, rssEndKiB: Int) -> LoadSummary {
+        state.withLock { state in
+            LoadSummary(
+                elapsed: elapsed,
+                counts: LoadCounts(calls: state.calls, ok: state.ok, errors: state.errors, wrong: state.wrong, ranTwice: state.ranTwice, byName: state.byName),
+                histogram: state.overall, retries: retries, lateReplies: lateReplies,
+                rssStartKiB: rssStartKiB, rssEndKiB: rssEndKiB)
+        }
+    }
+}
+
+/// Call counts: every call made ends in exactly one of ok, an error, or a wrong reply.
+struct LoadCounts: Sendable {
+    /// Calls made (each ended, in one of the ways below).
+    let calls: Int
+    /// Calls that got their correct reply.
+    let ok: Int
+    /// Calls that ended in a ``MeshError``, by ``MeshError/Code`` raw value.
+    let errors: [String: Int]
+    /// Calls whose reply was not the correct one (`ranTwice` included).
+    let wrong: Int
+    /// `echo.count` calls answered with a count above 1: the call ran twice on one instance.
+    let ranTwice: Int
+
+    /// Calls and lost calls per called name (`echo`, `echo.count`, `kv.put`, ...).
+    let byName: [String: PerName]
+
+    /// Every call that did not end in its correct reply: errors plus wrong replies.
+    var lost: Int { errors.values.reduce(0, +) + wrong }
+
+    /// The calls of one name.
+    struct PerName: Sendable {
+        /// Calls made.
+        var calls = 0
+        /// Calls that did not end in their correct reply.
+        var lost = 0
+    }
+}
+
+/// A snapshot every `--report-every` seconds.
+struct LoadProgress: Sendable {
+    /// Where a period started.
+    struct Mark: Sendable {
+        let time: MonotonicTime
+        let calls: Int
+    }
+
+    /// Seconds since the load started.
+    let elapsed: Double
+    /// Totals so far.
+    let counts: LoadCounts
+    /// Calls ended per second over the last period.
+    let callsPerSecond: Double
+    /// p99 latency of the correct replies of the last period, if it had any.
+    let periodP99Microseconds: Double?
+    /// The client's re-sends so far (after an instance or broker died).
+    let retries: UInt64
+    /// The end of this period: the start of the next.
+    let mark: Mark
+}
+
+/// The totals of a whole run.
+struct LoadSummary: Sendable {
+    /// Seconds from the start to the last call's end.
+    let elapsed: Double
+    /// Totals.
+    let counts: LoadCounts
+    /// Latencies of the calls that got their correct reply.
+    let histogram: Histogram<UInt64>
+    /// The client's re-sends after an instance or broker died.
+    let retries: UInt64
+    /// Replies that came after their call had ended (a retry's twin, or after a timeout).
+    let lateReplies: UInt64
+    /// This process's resident set size at the start, in KiB.
+    let rssStartKiB: Int
+    /// And at the end.
+    let rssEndKiB: Int
+
+    /// A percentile of the latency, in microseconds (0 with no correct reply).
+    func microseconds(_ percentile: Double) -> Double {
+        histogram.totalCount > 0 ? Double(histogram.valueAtPercentile(percentile)) / 1000 : 0
+    }
+}
