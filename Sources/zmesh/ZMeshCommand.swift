@@ -8,6 +8,6 @@ struct ZMeshCommand: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 success; \(ExitCodes.table)
             """,
-        subcommands: [NodeCommand.self, CallCommand.self, StatusCommand.self, BenchCommand.self, LoadCommand.self, NodesCommand.self, ServeCommand.self]
+        subcommands: [NodeCommand.self, CallCommand.self, StatusCommand.self, BenchCommand.self, LoadCommand.self, KeygenCommand.self, NodesCommand.self, ServeCommand.self]
     )
 }

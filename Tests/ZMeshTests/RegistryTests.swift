@@ -246,18 +246,22 @@ struct RegistryDiscoveryTests {
     @Test func garbageAtTheRegistryIsCountedAndItKeepsAnswering() async throws {
         let (registry, address) = try await startRegistry()
         let one = try await startService("echo-1", registries: [address])
-        let peer = try await RawPeer.connect(to: address.endpoint)
+        // One connection per message: the registry takes one heartbeat per connection per
+        // quarter interval and drops the rest as a flood before looking at them.
+        var peers: [RawPeer] = []
         let heartbeat = Header(command: .heartbeat, requestID: RequestID(client: 0, sequence: 0)).encoded()
-        try await peer.send([[], heartbeat, Array("{\"instance\":1}".utf8)])
-        try await peer.send([[], heartbeat])
-        try await peer.send([[], Array("junk".utf8)])
-        try await peer.send([Array("no delimiter".utf8)])
+        for frames: [[UInt8]] in [[[], heartbeat, Array("{\"instance\":1}".utf8)], [[], heartbeat], [[], Array("junk".utf8)],
+                                  [Array("no delimiter".utf8)]] {
+            let peer = try await RawPeer.connect(to: address.endpoint)
+            try await peer.send(frames)
+            peers.append(peer)
+        }
         #expect(await eventually { await registry.stats().malformedTotal == 4 })
         #expect(await eventually { await registry.instances().count == 1 })
         let client = try registryClient([address])
         #expect(try await client.call("echo", [5]) == [5])
         #expect(await registry.instances().count == 1)
-        await peer.close()
+        for peer in peers { await peer.close() }
         await client.shutdown()
         await one.stop()
         await registry.stop()

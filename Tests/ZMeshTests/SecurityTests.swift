@@ -144,14 +144,18 @@ struct SecurityTests {
         let service = try await fixture.service(0)
         #expect(await eventually { await registry.instances(of: "echo").count == 1 })
         let trap = "tcp://127.0.0.1:1"
-        // An allowed client key announcing a new instance, or posing as echo-1 or echo-2.
-        let client = try await fixture.rawRegistryPeer("ops")
-        try await client.announce(node: "echo-9", services: ["echo"], endpoint: trap)
-        try await client.announce(node: "echo-1", services: ["echo"], endpoint: trap)
-        try await client.announce(node: "echo-2", services: ["echo"], endpoint: trap)
+        // An allowed client key announcing a new instance, or posing as echo-1 or echo-2 (a
+        // connection each: the registry drops a second heartbeat within a quarter interval).
+        var peers: [RawPeer] = []
+        for node in ["echo-9", "echo-1", "echo-2"] {
+            let client = try await fixture.rawRegistryPeer("ops")
+            try await client.announce(node: node, services: ["echo"], endpoint: trap)
+            peers.append(client)
+        }
         // A real service node's key announcing a service that is not its own.
         let echoKey = try await fixture.rawRegistryPeer("echo-1")
         try await echoKey.announce(node: "echo-1", services: ["kv"], endpoint: trap)
+        peers.append(echoKey)
         #expect(await eventually { await registry.stats().forbidden == 4 })
         // A key the mesh does not know does not even get a connection.
         let stranger = try await fixture.rawRegistryPeer("intruder")
@@ -161,7 +165,7 @@ struct SecurityTests {
         let instances = await registry.instances()
         #expect(instances.map(\.node) == ["echo-1"])
         #expect(instances.map(\.endpoint) == [fixture.serviceEndpoints[0]])
-        for peer in [client, echoKey, stranger] { await peer.close() }
+        for peer in peers + [stranger] { await peer.close() }
         await service.stop()
         await registry.stop()
     }

@@ -33,7 +33,7 @@ public final class ServiceNode: Service, Sendable {
         public var maxQueuedRequests: Int = 10_000
         /// Most requests one client (one route) may have in progress here at once; beyond it
         /// that client gets ``MeshError/Code/overloaded`` and others are served.
-        public var maxInFlightPerClient: Int = 1_000
+        public var maxInFlightPerClient: Int = 10_000
         /// Replies kept for retries, by count.
         public var replyCacheEntries: Int = 10_000
         /// Replies kept for retries, by bytes.

@@ -208,8 +208,16 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         exited.store(true, ordering: .releasing)
     }
 
+    /// Looks at dirty sockets until none is left dirty (a handler that sent on another socket
+    /// makes that one dirty: it is looked at in the same wake-up, not after an extra wait),
+    /// at most a few rounds so one busy pair of sockets cannot starve jobs and timers.
     private func serviceDirtySockets() {
-        guard !dirty.isEmpty else { return }
+        for _ in 0..<4 where !dirty.isEmpty {
+            serviceDirtyRound()
+        }
+    }
+
+    private func serviceDirtyRound() {
         let batch = dirty
         dirty.removeAll(keepingCapacity: true)
         for id in batch {
