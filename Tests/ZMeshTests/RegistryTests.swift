@@ -267,3 +267,88 @@ struct RegistryDiscoveryTests {
         await registry.stop()
     }
 }
+
+/// A registry that restarts knows nothing until heartbeats reach it again: its answers must
+/// not make clients and brokers forget instances that are alive.
+@Suite("A restarted registry")
+struct RegistryRestartTests {
+    static let fast = Topology.Heartbeat(interval: .milliseconds(200), liveness: 3)
+
+    private func registry(at endpoint: String, heartbeat: Topology.Heartbeat = fast) async throws -> RegistryNode {
+        var configuration = RegistryNode.Configuration(name: "registry-1", bind: endpoint)
+        configuration.heartbeat = heartbeat
+        let node = try RegistryNode(configuration: configuration, logger: testLogger)
+        try await node.start()
+        return node
+    }
+
+    /// Stops the registry for 1.5 s (long enough for the nodes' reconnect back-off to grow, as
+    /// after a crash), restarts it, all under `calls`, which keep calling until 2.5 s after the
+    /// restart; returns their failures.
+    private func restartUnderLoad(_ endpoint: String, registry: RegistryNode, heartbeat: Topology.Heartbeat = fast,
+                                  calls: @escaping @Sendable () async throws -> Void) async throws -> [String] {
+        let failures = Locked<[String]>([])
+        let stop = Locked(false)
+        let load = Task {
+            while !stop.value {
+                do { try await calls() } catch { failures.update { $0.append("\(error)") } }
+            }
+        }
+        await registry.stop()
+        let down = ContinuousClock.now + .milliseconds(1_500)
+        while ContinuousClock.now < down { try await Task.sleep(for: .milliseconds(50)) }
+        let restarted = try await self.registry(at: endpoint, heartbeat: heartbeat)
+        let until = ContinuousClock.now + .milliseconds(2_500)
+        while ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(50)) }
+        stop.value = true
+        await load.value
+        await restarted.stop()
+        return failures.value
+    }
+
+    @Test func clientsKeepCallingThroughIt() async throws {
+        let endpoint = "tcp://127.0.0.1:\(try freePorts(1)[0])"
+        let first = try await registry(at: endpoint)
+        let (service, _) = try await startTestNode(name: "echo-1", configure: {
+            $0.registries = [endpoint]
+            $0.heartbeat = Self.fast
+        }, handlers: BuiltinServices.echo(nodeName: "echo-1"))
+        #expect(await eventually { await first.instances().count == 1 })
+        var configuration = MeshClient.Configuration(discovery: .registries([RegistryAddress(endpoint: endpoint)]))
+        configuration.refreshInterval = .milliseconds(100)   // asks the new registry at once, often
+        let client = try MeshClient(configuration: configuration, logger: testLogger)
+        _ = try await client.call("echo", [1])
+        let failures = try await restartUnderLoad(endpoint, registry: first) {
+            _ = try await client.call("echo", [2], options: CallOptions(timeout: .seconds(5)))
+        }
+        #expect(failures.count == 0, "\(failures.count) calls failed: \(failures.prefix(3))")
+        await client.shutdown()
+        await service.stop()
+    }
+
+    @Test func brokersKeepRoutingThroughIt() async throws {
+        // The service heartbeats slowly and the broker asks often, so after the restart the
+        // broker surely hears the new registry before the service has told it anything.
+        let slow = Topology.Heartbeat(interval: .milliseconds(800), liveness: 3)
+        let endpoint = "tcp://127.0.0.1:\(try freePorts(1)[0])"
+        let first = try await registry(at: endpoint, heartbeat: slow)
+        let (service, _) = try await startTestNode(name: "echo-1", configure: {
+            $0.registries = [endpoint]
+            $0.heartbeat = slow
+        }, handlers: BuiltinServices.echo(nodeName: "echo-1"))
+        var brokerConfiguration = BrokerNode.Configuration(name: "broker-1", bind: "tcp://127.0.0.1:*")
+        brokerConfiguration.registries = [RegistryAddress(endpoint: endpoint)]
+        brokerConfiguration.heartbeat = Self.fast
+        let broker = try BrokerNode(configuration: brokerConfiguration, logger: testLogger)
+        let front = try await broker.start()
+        #expect(await eventually { await broker.stats().readyByService["echo"] == 1 })
+        let client = try MeshClient(configuration: .init(discovery: .brokers([front])), logger: testLogger)
+        let failures = try await restartUnderLoad(endpoint, registry: first, heartbeat: slow) {
+            _ = try await client.call("echo", [3], options: CallOptions(timeout: .seconds(5)))
+        }
+        #expect(failures.count == 0, "\(failures.count) calls failed: \(failures.prefix(3))")
+        await client.shutdown()
+        await broker.stop()
+        await service.stop()
+    }
+}

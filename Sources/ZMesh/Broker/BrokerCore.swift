@@ -624,15 +624,16 @@ actor BrokerCore {
             drops.record(.badBody)
             return
         }
-        apply(answer.instances.filter { $0.health == .live })
+        apply(answer.instances.filter { $0.health == .live }, complete: answer.complete)
     }
 
-    /// Makes the instance table match the registry's live instances.
-    private func apply(_ live: [InstanceInfo]) {
+    /// Makes the instance table match the registry's live instances. An incomplete answer
+    /// (from a registry that just started) only adds: it may not have heard the others yet.
+    private func apply(_ live: [InstanceInfo], complete: Bool) {
         // Not this broker's own announcement of its workers.
         let live = live.filter { !($0.role == "broker" && $0.node == configuration.name) }
         let wanted = Dictionary(live.map { ($0.instance, $0) }, uniquingKeysWith: { first, _ in first })
-        for id in instances.keys.sorted() where wanted[id] == nil && instances[id]?.kind != .worker {
+        for id in instances.keys.sorted() where complete && wanted[id] == nil && instances[id]?.kind != .worker {
             remove(id, reason: "no longer live in the registry")
         }
         for info in live.sorted(by: { $0.instance < $1.instance }) {

@@ -504,7 +504,7 @@ actor ClientCore {
                 lookupFailed(service, "a registry sent an answer that does not decode")
                 return
             }
-            apply(service, answer.instances)
+            apply(service, answer.instances, complete: answer.complete)
         case .failure(let error):
             resolutions[service, default: Resolution()].refused = error.code == .forbidden
             lookupFailed(service, error.code == .forbidden ? "the registries refused this client (\(error.message))"
@@ -525,9 +525,13 @@ actor ClientCore {
         }
     }
 
-    private func apply(_ service: String, _ instances: [InstanceInfo]) {
-        let endpoints = instances.filter { $0.health == .live && $0.services.contains(service) }.map(\.endpoint).sorted()
+    /// Takes a registry's answer. An incomplete one (a registry that just started) can only
+    /// add instances: it may not have heard the others yet.
+    private func apply(_ service: String, _ instances: [InstanceInfo], complete: Bool) {
+        var endpoints = instances.filter { $0.health == .live && $0.services.contains(service) }.map(\.endpoint)
         let old = resolutions[service]?.endpoints
+        if !complete, let old { endpoints = Array(Set(endpoints).union(old)) }
+        endpoints.sort()
         resolutions[service, default: Resolution()].endpoints = endpoints
         resolutions[service]?.connections = endpoints.compactMap { endpoint in
             if let id = instanceConnections[endpoint], let connection = connections[id] { return connection }
@@ -574,7 +578,7 @@ actor ClientCore {
         }
         let service = String(decoding: frames[0].dropFirst(4), as: UTF8.self)
         guard resolutions[service] != nil else { return }   // not a service this client calls
-        apply(service, answer.instances)
+        apply(service, answer.instances, complete: answer.complete)
     }
 
     /// Re-asks registries about every known service: the safety net under change events.

@@ -43,4 +43,22 @@ public struct LookupReply: Codable, Sendable, Equatable {
     public var registry: String
     /// Instances: live ones for `mesh.lookup`; live and recently gone for `mesh.status`.
     public var instances: [InstanceInfo]
+    /// False while the registry is new (just started or restarted) and may not have heard
+    /// every live instance yet: such an answer adds instances but must not remove any.
+    public var complete: Bool
+
+    public init(registry: String, instances: [InstanceInfo], complete: Bool = true) {
+        self.registry = registry
+        self.instances = instances
+        self.complete = complete
+    }
+
+    enum CodingKeys: String, CodingKey { case registry, instances, complete }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        registry = try container.decode(String.self, forKey: .registry)
+        instances = try container.decode([InstanceInfo].self, forKey: .instances)
+        complete = try container.decodeIfPresent(Bool.self, forKey: .complete) ?? true
+    }
 }

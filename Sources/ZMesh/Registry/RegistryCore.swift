@@ -27,6 +27,15 @@ actor RegistryCore {
     /// When each connection's last heartbeat was taken: more than one per quarter interval is
     /// a flood, dropped before its JSON is decoded.
     private var lastHeartbeat: [[UInt8]: MonotonicTime] = [:]
+    /// When this registry started: until every live instance has had time to heartbeat to it
+    /// (a reconnect back-off plus an interval), its answers are marked incomplete.
+    private var startedAt = MonotonicTime.now()
+
+    /// True once the registry has been up long enough to have heard every live instance.
+    private var warm: Bool {
+        let settle = max(configuration.heartbeat.expiry, .seconds(2))
+        return startedAt.advanced(by: settle) <= .now()
+    }
 
     init(loop: EventLoop, configuration: RegistryNode.Configuration, logger: Logger) {
         self.loop = loop
@@ -37,6 +46,7 @@ actor RegistryCore {
 
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
+        startedAt = .now()
         if let curve = configuration.curve {
             let zap = try ZAPAuthenticator(loop: loop, trusted: curve.trusted, logger: logger)
             try zap.assumeIsolated { try $0.start() }
@@ -214,7 +224,7 @@ actor RegistryCore {
             return
         }
         stats.lookups += 1
-        let answer = LookupReply(registry: configuration.name, instances: instances)
+        let answer = LookupReply(registry: configuration.name, instances: instances, complete: warm)
         reply(to: envelope, command: .reply, status: 0, body: (try? Array(JSONEncoder().encode(answer))) ?? [])
     }
 
@@ -256,7 +266,8 @@ actor RegistryCore {
         guard let publisher, !change.isEmpty else { return }
         let now = MonotonicTime.now()
         for service in change.services.sorted() {
-            let answer = LookupReply(registry: configuration.name, instances: table.liveInstances(of: service, now: now))
+            let answer = LookupReply(registry: configuration.name, instances: table.liveInstances(of: service, now: now),
+                                     complete: warm)
             guard let body = try? Array(JSONEncoder().encode(answer)) else { continue }
             _ = publisher.assumeIsolated { try? $0.send([Array("svc:\(service)".utf8), body]) }
             stats.published += 1
