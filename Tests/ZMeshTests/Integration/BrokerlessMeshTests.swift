@@ -8,7 +8,7 @@ import Glibc
 
 /// Broker-less meshes started by scripts/mesh-up.sh from topology files: real processes,
 /// real kill -9.
-@Suite("Broker-less mesh from a topology file", .serialized)
+@Suite("Broker-less mesh from a topology file", .serialized, .oneMeshAtATime)
 struct BrokerlessMeshTests {
     @Test func withTwoRegistriesKillingOneLeavesCallsByNameWorking() async throws {
         let mesh = try await MeshUnderTest("Tests/Fixtures/two-registries.yaml")

@@ -3,7 +3,7 @@ import Testing
 @testable import ZMesh
 
 /// The Greeter example, run as nodes of topologies/greeter.yaml by scripts/mesh-up.sh.
-@Suite("Examples", .serialized)
+@Suite("Examples", .serialized, .oneMeshAtATime)
 struct ExampleTests {
     struct HelloRequest: Codable { let name: String }
     struct HelloReply: Codable { let message: String; let servedBy: String }

@@ -8,7 +8,7 @@ import Glibc
 
 /// The same scenarios against both topologies: the topology file decides, the test code
 /// (like users' code) does not change. Real processes from scripts/mesh-up.sh, real kill -9.
-@Suite("Mesh scenarios, brokered and broker-less", .serialized)
+@Suite("Mesh scenarios, brokered and broker-less", .serialized, .oneMeshAtATime)
 struct MeshScenarioTests {
     static let topologies = ["topologies/brokerless.yaml", "topologies/brokered.yaml"]
 
@@ -178,7 +178,7 @@ struct MeshScenarioTests {
     }
 }
 
-@Suite("Brokered mesh from a topology file", .serialized)
+@Suite("Brokered mesh from a topology file", .serialized, .oneMeshAtATime)
 struct BrokeredMeshTests {
     @Test func killingOneOfTwoBrokersUnderLoadLosesNoCall() async throws {
         let mesh = try await MeshUnderTest("topologies/ha.yaml")

@@ -8,7 +8,7 @@ import Glibc
 /// Graceful shutdown: SIGTERM drains a node (it leaves the registry at once, refuses new calls
 /// so clients send them elsewhere, finishes what it holds) and it exits 0. Restarting every
 /// echo instance in turn under load loses no call.
-@Suite("Rolling restart under load", .serialized)
+@Suite("Rolling restart under load", .serialized, .oneMeshAtATime)
 struct RollingRestartTests {
     /// Calls `echo.count` with fresh keys until stopped; remembers every failure.
     final class BackgroundLoad: @unchecked Sendable {

@@ -3,7 +3,7 @@ import Testing
 @testable import ZMesh
 
 /// CURVE meshes started by scripts/mesh-up.sh, keys made by zmesh keygen.
-@Suite("Secured meshes from topology files", .serialized)
+@Suite("Secured meshes from topology files", .serialized, .oneMeshAtATime)
 struct SecureMeshTests {
     /// A copy of `fixture` in a fresh directory, with keys for every node and client, plus an
     /// "intruder" key pair in the same directory that the file does not list.

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Real `zmesh serve` processes called from Swift and from `zmesh call`.
-@Suite("zmesh serve and zmesh call as processes", .serialized)
+@Suite("zmesh serve and zmesh call as processes", .serialized, .oneMeshAtATime)
 struct ServeProcessTests {
     @Test func serveAnswersCallsFromSwiftAndTheCommandLine() async throws {
         let zmesh = try Repository.zmeshBinary()
