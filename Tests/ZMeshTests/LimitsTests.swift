@@ -78,7 +78,7 @@ struct LimitsTests {
         configuration.heartbeat = .init(interval: .seconds(1), liveness: 3)
         let registry = try RegistryNode(configuration: configuration, logger: testLogger)
         let endpoint = try await registry.start()
-        let flooder = try await RawPeer.connect(to: endpoint)
+        let flooder = try await RawPeer.connect(to: endpoint, routingID: "echo-1-flood")
         let announcement = Announcement(instance: "echo-1-flood", node: "echo-1", endpoint: "tcp://127.0.0.1:1",
                                         services: ["echo"], load: 0, capacity: 1, intervalMilliseconds: 1000)
         let header = Header(command: .heartbeat, requestID: RequestID(client: 0, sequence: 0)).encoded()
@@ -94,6 +94,36 @@ struct LimitsTests {
         #expect(try JSONDecoder().decode(LookupReply.self, from: Data(body)).instances.count == 1)
         await client.shutdown()
         await flooder.close()
+        await registry.stop()
+    }
+
+    @Test func aConnectionAnnouncesOnlyTheInstanceItIsNamedAfter() async throws {
+        var configuration = RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*")
+        configuration.heartbeat = .init(interval: .milliseconds(200), liveness: 3)
+        let registry = try RegistryNode(configuration: configuration, logger: testLogger)
+        let endpoint = try await registry.start()
+        let header = Header(command: .heartbeat, requestID: RequestID(client: 0, sequence: 0)).encoded()
+        func announcement(_ instance: String) -> [UInt8] {
+            Announcement(instance: instance, node: "echo-1", endpoint: "tcp://127.0.0.1:\(1000 + instance.count)",
+                         services: ["echo"], load: 0, capacity: 1, intervalMilliseconds: 200).encoded()
+        }
+        // Named "echo-1-a": its own instance is taken; phantoms from the same connection are not.
+        let peer = try await RawPeer.connect(to: endpoint, routingID: "echo-1-a")
+        try await peer.send([[], header, announcement("echo-1-a")])
+        for index in 0..<20 {
+            // One connection each would be needed to get past the flood guard; these share one,
+            // so what reaches the check is counted as spoofed or dropped as a flood.
+            try await peer.send([[], header, announcement("phantom-\(index)")])
+        }
+        // A connection with no name of ours announcing anything: refused.
+        let anonymous = try await RawPeer.connect(to: endpoint)
+        try await anonymous.send([[], header, announcement("echo-1-b")])
+        #expect(await eventually { await registry.stats().spoofed >= 1 })
+        #expect(await eventually { await registry.instances().map(\.instance) == ["echo-1-a"] })
+        let stats = await registry.stats()
+        #expect(stats.heartbeats == 1)
+        await peer.close()
+        await anonymous.close()
         await registry.stop()
     }
 }

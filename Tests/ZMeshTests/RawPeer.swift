@@ -6,10 +6,14 @@ struct RawPeer {
     let loop: EventLoop
     let socket: ZMQSocketActor
 
-    static func connect(to endpoint: String) async throws -> RawPeer {
+    /// - Parameter routingID: the name the peer's ROUTER gives this connection (a registry takes
+    ///   announcements only of the instance a connection is named after).
+    static func connect(to endpoint: String, routingID: String? = nil) async throws -> RawPeer {
         let loop = try EventLoop(name: "raw-peer")
         // A linger, so what the test sent still leaves when it closes the peer right after.
-        let socket = try await ZMQSocketActor.make(on: loop, type: .dealer, options: [.linger(milliseconds: 2_000)])
+        var options: [ZMQSocketOption] = [.linger(milliseconds: 2_000)]
+        if let routingID { options.append(.routingID(Array(routingID.utf8))) }
+        let socket = try await ZMQSocketActor.make(on: loop, type: .dealer, options: options)
         try await socket.connect(endpoint)
         return RawPeer(loop: loop, socket: socket)
     }

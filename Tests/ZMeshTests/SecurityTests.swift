@@ -64,10 +64,11 @@ struct SecureFixture {
         return try MeshClient(configuration: configuration, logger: testLogger)
     }
 
-    /// A DEALER to the registry with `key`'s CURVE identity, to send hand-made announcements.
-    func rawRegistryPeer(_ key: String) async throws -> RawPeer {
+    /// A DEALER to the registry with `key`'s CURVE identity, named `routingID`, to send
+    /// hand-made announcements (of the instance it is named after).
+    func rawRegistryPeer(_ key: String, routingID: String) async throws -> RawPeer {
         let loop = try EventLoop(name: "raw-curve")
-        let options = try settings(key).clientOptions(for: registryEndpoint) ?? []
+        let options = (try settings(key).clientOptions(for: registryEndpoint) ?? []) + [.routingID(Array(routingID.utf8))]
         let socket = try await ZMQSocketActor.make(on: loop, type: .dealer, options: options + [.linger(milliseconds: 1000)])
         try await socket.connect(registryEndpoint)
         return RawPeer(loop: loop, socket: socket)
@@ -75,8 +76,8 @@ struct SecureFixture {
 }
 
 extension RawPeer {
-    func announce(node: String, services: [String], endpoint: String) async throws {
-        let announcement = Announcement(instance: "\(node)-fake", node: node, endpoint: endpoint, services: services,
+    func announce(node: String, services: [String], endpoint: String, instance: String? = nil) async throws {
+        let announcement = Announcement(instance: instance ?? "\(node)-fake", node: node, endpoint: endpoint, services: services,
                                         load: 0, capacity: 1, intervalMilliseconds: 250)
         let header = Header(command: .heartbeat, requestID: RequestID(client: 0, sequence: 0))
         try await send([[], header.encoded(), announcement.encoded()])
@@ -148,17 +149,18 @@ struct SecurityTests {
         // connection each: the registry drops a second heartbeat within a quarter interval).
         var peers: [RawPeer] = []
         for node in ["echo-9", "echo-1", "echo-2"] {
-            let client = try await fixture.rawRegistryPeer("ops")
+            let client = try await fixture.rawRegistryPeer("ops", routingID: "\(node)-fake")
             try await client.announce(node: node, services: ["echo"], endpoint: trap)
             peers.append(client)
         }
         // A real service node's key announcing a service that is not its own.
-        let echoKey = try await fixture.rawRegistryPeer("echo-1")
-        try await echoKey.announce(node: "echo-1", services: ["kv"], endpoint: trap)
+        // (Its own connection and instance name: a ROUTER refuses a second peer of one name.)
+        let echoKey = try await fixture.rawRegistryPeer("echo-1", routingID: "echo-1-kv")
+        try await echoKey.announce(node: "echo-1", services: ["kv"], endpoint: trap, instance: "echo-1-kv")
         peers.append(echoKey)
         #expect(await eventually { await registry.stats().forbidden == 4 })
         // A key the mesh does not know does not even get a connection.
-        let stranger = try await fixture.rawRegistryPeer("intruder")
+        let stranger = try await fixture.rawRegistryPeer("intruder", routingID: "echo-9-fake")
         try await stranger.announce(node: "echo-9", services: ["echo"], endpoint: trap)
         #expect(await eventually { await registry.stats().refusedPeers >= 1 })
         // Only the genuine echo-1 is registered, at its own endpoint.

@@ -180,8 +180,10 @@ actor BrokerCore {
 
         for registry in configuration.registries {
             let socket = try loop.makeSocket(.dealer)
+            // Named after the instance this broker announces its workers under (see the registry's
+            // one-connection-one-instance rule).
             try socket.set([.immediate(true), .sendHighWaterMark(16), .reconnectInterval(milliseconds: 100),
-                            .reconnectIntervalMax(milliseconds: 1000)])
+                            .reconnectIntervalMax(milliseconds: 1000), .routingID(Array(announcedInstance.utf8))])
             try CurveSettings.secure(socket, with: configuration.curve, connectingTo: registry.endpoint)
             let actor = try ZMQSocketActor(loop: loop, socket: socket)
             try actor.assumeIsolated { dealer in

@@ -53,8 +53,11 @@ actor RegistryCore {
             authenticator = zap
         }
         let socket = try loop.makeSocket(.router)
+        // ZMTP heartbeats drop a dead node's connection within 1.5 s, which frees its routing id
+        // (its instance id) for the node's next connection.
         try socket.set([.routerMandatory(true), .maxMessageSize(Int64(configuration.maxMessageBytes)),
-                        .sendHighWaterMark(10_000), .receiveHighWaterMark(10_000)])
+                        .sendHighWaterMark(10_000), .receiveHighWaterMark(10_000),
+                        .heartbeatInterval(milliseconds: 500), .heartbeatTimeout(milliseconds: 1_500)])
         if let curve = configuration.curve { try socket.set(curve.serverOptions) }
         let actor = try ZMQSocketActor(loop: loop, socket: socket)
         if configuration.curve != nil { try refusals.watch(actor, role: "registry", logger: logger) }
@@ -123,6 +126,17 @@ actor RegistryCore {
             if envelope.header.command == .heartbeat, !takeHeartbeat(from: envelope.routing.first ?? []) { return }
             guard let announcement = Announcement.decode(envelope.body) else {
                 drop(.badBody, peer: envelope.routing.first ?? [])
+                return
+            }
+            // One connection announces one instance: the one it is named after. So a peer
+            // cannot register many phantom instances, nor speak for another's.
+            guard envelope.routing.count == 1, envelope.routing[0].elementsEqual(announcement.instance.utf8) else {
+                stats.spoofed += 1
+                if forbiddenLog.shouldLog(envelope.routing.first ?? []) {
+                    logger.warning("refused an announcement: not from the connection named after its instance", metadata: [
+                        "zmesh.peer": "\((envelope.routing.first ?? []).hexString)", "zmesh.announced_instance": "\(announcement.instance)",
+                    ])
+                }
                 return
             }
             guard allowed(announcement, from: peer) else { return }

@@ -8,6 +8,9 @@ public struct RegistryStats: Sendable, Equatable {
     public var floodDropped: UInt64 = 0
     /// Heartbeats refused by the security policy (not from that service node's key).
     public var forbidden: UInt64 = 0
+    /// Announcements refused because they did not come from the connection named after their
+    /// instance (a node names its registry connection after its instance id).
+    public var spoofed: UInt64 = 0
     /// Peers refused at the CURVE handshake.
     public var refusedPeers: UInt64 = 0
     /// Look-ups answered.

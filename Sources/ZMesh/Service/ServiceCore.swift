@@ -121,8 +121,11 @@ actor ServiceCore {
         guard !configuration.registries.isEmpty else { return }
         for registry in configuration.registries {
             let socket = try loop.makeSocket(.dealer)
+            // The routing id is the instance id: a registry takes announcements of an instance
+            // only from the connection named after it (one connection, one instance).
             try socket.set([.immediate(true), .sendHighWaterMark(16), .linger(milliseconds: 500),
-                            .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
+                            .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000),
+                            .routingID(Array(instanceID.utf8))])
             if let curve = configuration.curve {
                 guard let options = curve.clientOptions(for: registry) else {
                     throw SecurityError("no public key is known for the registry at \(registry)")
