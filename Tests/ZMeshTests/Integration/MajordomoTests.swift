@@ -1,0 +1,522 @@
+import Foundation
+import Testing
+@testable import ZMesh
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Majordomo (MDP/0.2, ZeroMQ RFC 18; MMI, RFC 8) against the real broker, with peers written
+/// in Python from the RFC texts alone (Tests/Peers/mdp.py and the command-line peers around
+/// it): they check every frame they get, so a reply that breaks the spec fails the test that
+/// saw it. What ZMesh adds to the spec (status frames, expiry, dot-names, workers announced
+/// to registries) is in docs/INTEROP.md.
+@Suite("Majordomo interoperability", .serialized, .oneMeshAtATime)
+struct MajordomoTests {
+    static let topologies = ["topologies/brokered.yaml", "topologies/ha.yaml"]
+
+    // MARK: - MDP clients calling Swift services
+
+    @Test(arguments: topologies)
+    func anMDPClientCallsSwiftServicesThroughEveryBroker(file: String) async throws {
+        try await MDP.requirePyzmq()
+        let mesh = try await MeshUnderTest(file)
+        defer { Task { await mesh.down() } }
+        let run = UUID().uuidString.prefix(8)
+        for (index, broker) in mesh.topology.brokers.enumerated() {
+            let body = "hello-\(broker.name)-\(run)"
+            let echo = try await MDP.request(broker.bind, "echo", [body])
+            #expect(echo.final == [body], "echo through \(broker.name): \(echo)")
+            #expect(echo.partials.isEmpty, "echo through \(broker.name): \(echo)")
+
+            let key = "mdp-\(run)-\(index)"
+            let put = try await MDP.request(broker.bind, "kv.put", ["\(key)=value-\(index)"])
+            #expect(put.final == ["OK"], "kv.put through \(broker.name): \(put)")
+            // Read it back through every broker: one kv, whichever broker the client uses.
+            for other in mesh.topology.brokers {
+                let get = try await MDP.request(other.bind, "kv.get", [key])
+                #expect(get.final == ["value-\(index)"], "kv.get through \(other.name) after kv.put through \(broker.name): \(get)")
+            }
+            // A missing key is an application error: FINAL [status, message].
+            let missing = try await MDP.request(broker.bind, "kv.get", ["no-such-key-\(run)"])
+            let status = missing.final.first.flatMap { Int($0) }
+            #expect(missing.final.count == 2 && status != nil && status! >= 400,
+                    "kv.get of a missing key through \(broker.name) should be FINAL [status >= 400, message]: \(missing)")
+        }
+        await mesh.down()
+    }
+
+    // MARK: - An MDP worker serving native and MDP clients
+
+    @Test(arguments: topologies)
+    func anMDPWorkerServesNativeAndMDPClients(file: String) async throws {
+        try await MDP.requirePyzmq()
+        let mesh = try await MeshUnderTest(file)
+        defer { Task { await mesh.down() } }
+        let home = mesh.topology.brokers[0]
+        let worker = try MDP.worker(try #require(home.workers), "upper", mode: "upper", name: "upper-1")
+        try await MDP.waitForReady(worker)
+
+        for broker in mesh.topology.brokers {
+            // Native Swift client through this broker (in ha.yaml broker-2 forwards to broker-1).
+            let client = try mesh.client { $0.discovery = .brokers([broker.bind]) }
+            let body = "native via \(broker.name)"
+            let served = await eventually(timeout: .seconds(20)) {
+                (try? await client.call("upper", body.bytes, options: CallOptions(timeout: .seconds(2))))?.text == body.uppercased()
+            }
+            #expect(served, "a native call to the MDP worker's service through \(broker.name) never succeeded")
+            #expect(try await client.call("upper", "again".bytes).text == "AGAIN")
+            await client.shutdown()
+
+            // MDP client through the same broker.
+            let reply = try await MDP.request(broker.bind, "upper", ["mdp via \(broker.name)"])
+            #expect(reply.final == ["MDP VIA \(broker.name.uppercased())"], "\(reply)")
+            #expect(reply.partials.isEmpty)
+            let mmi = try await MDP.request(broker.bind, "mmi.service", ["upper"])
+            #expect(mmi.final == ["200"], "mmi.service upper through \(broker.name) with a worker up: \(mmi)")
+        }
+        MDP.expectClean(worker, requests: 3 * mesh.topology.brokers.count)
+
+        // The worker says DISCONNECT on shutdown; the broker then has no worker for the name.
+        await worker.stop()
+        #expect(worker.log.contains("STOPPED"), "the worker did not stop cleanly:\n\(worker.log)")
+        let gone = await eventually(timeout: .seconds(10)) {
+            (try? await MDP.request(home.bind, "mmi.service", ["upper"]))?.final == ["404"]
+        }
+        #expect(gone, "mmi.service upper still not 404 on \(home.name) 10 s after its only worker sent DISCONNECT")
+        await mesh.down()
+    }
+
+    // MARK: - PARTIAL
+
+    @Test(arguments: topologies)
+    func partialsReachTheMDPClientBeforeTheFinal(file: String) async throws {
+        try await MDP.requirePyzmq()
+        let mesh = try await MeshUnderTest(file)
+        defer { Task { await mesh.down() } }
+        let home = mesh.topology.brokers[0]
+        let worker = try MDP.worker(try #require(home.workers), "parts", mode: "partials", name: "parts-1")
+        try await MDP.waitForReady(worker)
+        try await MDP.waitUntilServed(mesh, "parts")
+
+        let reply = try await MDP.request(home.bind, "parts", ["job"])
+        #expect(reply.partials == [["parts-1:part-1"], ["parts-1:part-2"]], "\(reply)")
+        #expect(reply.final == ["parts-1:final:job"], "\(reply)")
+
+        // Through the other broker (ha.yaml), which forwards to broker-1: the reply comes back
+        // the same way, PARTIALs as PARTIALs and the FINAL as the worker's FINAL.
+        for broker in mesh.topology.brokers.dropFirst() {
+            let forwarded = try await MDP.request(broker.bind, "parts", ["far"])
+            print("MDP-PARTIALS through \(broker.name) (worker on \(home.name)): \(forwarded)")
+            #expect(forwarded.partials == [["parts-1:part-1"], ["parts-1:part-2"]], "through \(broker.name): \(forwarded)")
+            #expect(forwarded.final == ["parts-1:final:far"], "through \(broker.name): \(forwarded)")
+        }
+        MDP.expectClean(worker, requests: mesh.topology.brokers.count)
+        await worker.stop()
+        await mesh.down()
+    }
+
+    // MARK: - Failover
+
+    @Test(arguments: topologies)
+    func aRequestWhoseWorkerIsKilledIsAnsweredByAnother(file: String) async throws {
+        try await MDP.requirePyzmq()
+        let mesh = try await MeshUnderTest(file)
+        defer { Task { await mesh.down() } }
+        let home = mesh.topology.brokers[0]
+        let workers = try #require(home.workers)
+        var pool = [try MDP.worker(workers, "slow", mode: "slow", name: "slow-a", delayMs: 1500),
+                    try MDP.worker(workers, "slow", mode: "slow", name: "slow-b", delayMs: 1500)]
+        for worker in pool { try await MDP.waitForReady(worker) }
+        try await MDP.waitUntilServed(mesh, "slow")
+
+        // An MDP client, through every broker (in ha.yaml broker-2 forwards to broker-1).
+        for broker in mesh.topology.brokers {
+            let job = "mdp-job-\(UUID().uuidString.prefix(8))"
+            let client = try MDP.backgroundRequest(broker.bind, "slow", [job], timeout: 25)
+            let (victim, survivor) = try await MDP.killTheOneThatGot(job, of: pool)
+            let exited = await client.waitForExit(timeout: .seconds(30))
+            let reply = try MDP.parse(client.log, status: exited ?? -1)
+            #expect(exited == 0, "the MDP client did not get its FINAL after \(victim.name) was killed: \(client.log)")
+            #expect(reply.final == ["\(survivor.name):\(job)"],
+                    "through \(broker.name): \(victim.name) was killed holding \(job); expected \(survivor.name) to answer: \(reply)")
+            await client.stop()
+            // Replace the killed worker for the next round.
+            pool = [survivor, try MDP.worker(workers, "slow", mode: "slow", name: "\(victim.name)-\(broker.name)", delayMs: 1500)]
+            try await MDP.waitForReady(pool[1])
+        }
+
+        // The same with a native Swift client.
+        for broker in mesh.topology.brokers {
+            let native = try mesh.client { $0.discovery = .brokers([broker.bind]) }
+            let job = "native-job-\(UUID().uuidString.prefix(8))"
+            let pending = Task { try await native.call("slow", job.bytes, options: CallOptions(timeout: .seconds(25))).text }
+            let (victim, survivor) = try await MDP.killTheOneThatGot(job, of: pool)
+            let answer = await pending.result
+            switch answer {
+            case .success(let text):
+                #expect(text == "\(survivor.name):\(job)", "native through \(broker.name): \(victim.name) was killed; got \(text)")
+            case .failure(let error):
+                Issue.record("native call through \(broker.name) failed after \(victim.name) was killed: \(error)")
+            }
+            await native.shutdown()
+            pool = [survivor, try MDP.worker(workers, "slow", mode: "slow", name: "\(victim.name)-n-\(broker.name)", delayMs: 1500)]
+            try await MDP.waitForReady(pool[1])
+        }
+        for worker in pool {
+            #expect(!worker.log.contains("VIOLATION"), "\(worker.name) saw the broker break RFC 18:\n\(worker.log)")
+            #expect(!worker.log.contains("RECONNECT"), "\(worker.name) lost the broker while it was up:\n\(worker.log)")
+            await worker.stop()
+        }
+        await mesh.down()
+    }
+
+    // MARK: - Queueing and expiry
+
+    @Test(arguments: topologies)
+    func aRequestForAServiceNobodyServesWaitsForAWorkerOrExpires(file: String) async throws {
+        try await MDP.requirePyzmq()
+        let mesh = try await MeshUnderTest(file)
+        defer { Task { await mesh.down() } }
+        let home = mesh.topology.brokers[0]
+        let entry = mesh.topology.brokers.last!   // broker-2 in ha.yaml: the worker will be on broker-1
+        let queued = try MDP.backgroundRequest(entry.bind, "late", ["waited"], timeout: 20)
+        try await MDP.waitForSent(queued)
+
+        // RFC 18: the broker SHOULD queue it. Meanwhile it serves everyone else as usual.
+        let client = try mesh.client { $0.discovery = .brokers([entry.bind]) }
+        let started = ContinuousClock.now
+        let native = try? await client.call("echo", "meanwhile".bytes, options: CallOptions(timeout: .seconds(5)))
+        let nativeTook = ContinuousClock.now - started
+        #expect(native?.text == "meanwhile", "a native echo through \(entry.name) failed while an MDP request was queued")
+        #expect(nativeTook < .seconds(2), "a native echo took \(nativeTook) while an MDP request was queued at \(entry.name)")
+        let mdpStarted = ContinuousClock.now
+        let echo = try await MDP.request(entry.bind, "echo", ["meanwhile"], timeout: 5)
+        let mdpTook = ContinuousClock.now - mdpStarted
+        #expect(echo.final == ["meanwhile"], "\(echo)")
+        #expect(mdpTook < .seconds(2), "an MDP echo took \(mdpTook) while another MDP request was queued at \(entry.name)")
+
+        // A worker appears (on broker-1): the queued request is served.
+        let worker = try MDP.worker(try #require(home.workers), "late", mode: "upper", name: "late-1")
+        try await MDP.waitForReady(worker)
+        let exited = await queued.waitForExit(timeout: .seconds(25))
+        let reply = try MDP.parse(queued.log, status: exited ?? -1)
+        #expect(exited == 0 && reply.final == ["WAITED"], "the queued request was not served once a worker came: \(queued.log)")
+        await queued.stop()
+
+        // Nobody ever serves this one: FINAL ["504", message] after the broker's expiry (10 s).
+        let expiring = ContinuousClock.now
+        let never = try await MDP.request(entry.bind, "never-\(UUID().uuidString.prefix(8))", ["x"], timeout: 20)
+        let waited = ContinuousClock.now - expiring
+        #expect(never.final.count == 2 && never.final.first == "504", "expected FINAL [504, message]: \(never)")
+        #expect(waited >= .seconds(8) && waited < .seconds(15), "the unserved request expired after \(waited), not about 10 s")
+        MDP.expectClean(worker, requests: 1)
+        await worker.stop()
+        await client.shutdown()
+        await mesh.down()
+    }
+
+    // MARK: - MMI
+
+    @Test(arguments: topologies)
+    func mmiAnswersTwoHundredFourOhFourAndFiveOhOne(file: String) async throws {
+        try await MDP.requirePyzmq()
+        let mesh = try await MeshUnderTest(file)
+        defer { Task { await mesh.down() } }
+        for broker in mesh.topology.brokers {
+            for known in ["echo", "kv"] {
+                let reply = try await MDP.request(broker.bind, "mmi.service", [known])
+                #expect(reply.final == ["200"], "mmi.service \(known) through \(broker.name): \(reply)")
+            }
+            let unknown = try await MDP.request(broker.bind, "mmi.service", ["nosuch-\(UUID().uuidString.prefix(8))"])
+            #expect(unknown.final == ["404"], "mmi.service of an unknown name through \(broker.name): \(unknown)")
+            for other in ["mmi.whatever", "mmi.workers", "mmi."] {
+                let reply = try await MDP.request(broker.bind, other, ["echo"])
+                #expect(reply.final == ["501"], "\(other) through \(broker.name): \(reply)")
+            }
+        }
+        await mesh.down()
+    }
+
+    // MARK: - Malformed traffic
+
+    @Test(arguments: topologies)
+    func malformedMDPTrafficLeavesTheBrokerServing(file: String) async throws {
+        try await MDP.requirePyzmq()
+        let mesh = try await MeshUnderTest(file)
+        defer { Task { await mesh.down() } }
+        for broker in mesh.topology.brokers {
+            let workers = try #require(broker.workers)
+            let garbage = try await runCommand("/usr/bin/env", ["python3", MDP.peer("mdp_garbage.py"),
+                                                                "--frontend", broker.bind, "--workers", workers,
+                                                                "--seconds", "3", "--seed", "18"],
+                                               timeout: .seconds(60))
+            let line = garbage.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            let summary = try? JSONDecoder.snakeCase.decode(GarbageSummary.self, from: Data(line.utf8))
+            print("MDP-GARBAGE \(broker.name): disconnected \(summary?.disconnected ?? []), "
+                  + "missing required DISCONNECT \(summary?.missingRequiredDisconnect ?? []), random \(summary?.random.map { "\($0)" } ?? "-")")
+            #expect(garbage.status == 0, """
+                mdp_garbage.py against \(broker.name) exited \(garbage.status): a requirement of RFC 18/8 did not hold.
+                missing required DISCONNECT: \(summary?.missingRequiredDisconnect ?? [])
+                commands after DISCONNECT: \(summary?.commandsAfterDisconnect ?? [:])
+                invalid from broker: \(summary?.invalidFromBroker ?? [:])
+                \(garbage.stderr)
+                """)
+
+            let pid = try mesh.pid(of: broker.name)
+            #expect(kill(pid, 0) == 0, "\(broker.name) is gone after malformed MDP traffic:\n\(mesh.log(of: broker.name).suffix(3_000))")
+            let log = mesh.log(of: broker.name)
+            #expect(log.contains("dropped malformed message") || log.contains("disconnecting a Majordomo worker"),
+                    "\(broker.name) logged nothing about the malformed traffic")
+
+            // Normal MDP and native calls work again, soon.
+            let stopped = ContinuousClock.now
+            let mdpOK = await eventually(timeout: .seconds(30)) {
+                (try? await MDP.request(broker.bind, "echo", ["after-garbage"], timeout: 3))?.final == ["after-garbage"]
+            }
+            let client = try mesh.client { $0.discovery = .brokers([broker.bind]) }
+            let nativeOK = await eventually(timeout: .seconds(30)) {
+                (try? await client.call("echo", "after".bytes, options: CallOptions(timeout: .seconds(3))))?.text == "after"
+            }
+            let recovery = ContinuousClock.now - stopped
+            print("MDP-GARBAGE \(broker.name): MDP and native echo answered \(recovery.formatted(.units(allowed: [.milliseconds]))) after the garbage stopped")
+            #expect(mdpOK && nativeOK, "after malformed traffic \(broker.name) does not serve (MDP \(mdpOK), native \(nativeOK))")
+            #expect(recovery < .seconds(5), "\(broker.name) took \(recovery) to serve again after malformed MDP traffic")
+            await client.shutdown()
+
+            // A fresh well-behaved worker is served too.
+            let worker = try MDP.worker(workers, "fresh", mode: "upper", name: "fresh-\(broker.name)")
+            try await MDP.waitForReady(worker)
+            let served = await eventually(timeout: .seconds(15)) {
+                (try? await MDP.request(broker.bind, "fresh", ["ok"], timeout: 3))?.final == ["OK"]
+            }
+            #expect(served, "a worker that connected to \(broker.name) after malformed traffic is not served:\n\(worker.log)")
+            #expect(!worker.log.contains("VIOLATION"), "\(worker.log)")
+            await worker.stop()
+        }
+        await mesh.down()
+    }
+
+    // MARK: - Latency
+
+    @Test func mdpLatencyThroughTheBrokerAgainstARawRouterEcho() async throws {
+        try await MDP.requirePyzmq()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-mdp-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = directory.appendingPathComponent("zecho_server").path
+        let source = Repository.root.appendingPathComponent("scripts/bench/baseline/zecho_server.c").path
+        let build = try await runCommand("/bin/sh", ["-c", "cc -O2 -o '\(server)' '\(source)' $(pkg-config --cflags --libs libzmq)"],
+                                         timeout: .seconds(120))
+        try #require(build.status == 0, "building zecho_server failed:\n\(build.stdout)\n\(build.stderr)")
+
+        let mesh = try await MeshUnderTest("topologies/brokered.yaml")
+        defer { Task { await mesh.down() } }
+        let broker = mesh.topology.brokers[0]
+        let warm = try await MDP.request(broker.bind, "echo", ["warm"])
+        #expect(warm.final == ["warm"])
+        let viaBroker = try await MDP.bench(broker.bind, "echo", raw: false)
+        await mesh.down()
+
+        let port = try freePorts(1)[0]
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let echo = try ChildProcess(name: "zecho", executable: server, arguments: [endpoint, "300"])
+        let up = await eventually(timeout: .seconds(10)) {
+            (try? await runCommand("/usr/bin/env", ["python3", MDP.peer("mdp_client.py"), endpoint, "echo", "probe",
+                                                    "--raw", "--timeout", "1", "--quiet-ms", "0"], timeout: .seconds(10)))?.status == 0
+        }
+        try #require(up, "zecho_server did not answer on \(endpoint):\n\(echo.log)")
+        let raw = try await MDP.bench(endpoint, "echo", raw: true)
+        await echo.stop()
+
+        let brokerP50 = try #require(viaBroker.p50Us, "broker bench: \(viaBroker)")
+        let rawP50 = try #require(raw.p50Us, "raw bench: \(raw)")
+        let ratio = rawP50 > 0 ? brokerP50 / rawP50 : 0
+        print(String(format: "MDP-LATENCY broker p50 %.1f us, raw p50 %.1f us, ratio %.2f", brokerP50, rawP50, ratio))
+        print("MDP-LATENCY broker \(viaBroker)")
+        print("MDP-LATENCY raw \(raw)")
+        #expect(viaBroker.n == 2000 && raw.n == 2000)
+    }
+}
+
+// MARK: - Peers
+
+/// Runs the Python peers in Tests/Peers and reads what they print.
+enum MDP {
+    static func peer(_ name: String) -> String {
+        Repository.root.appendingPathComponent("Tests/Peers/\(name)").path
+    }
+
+    /// Fails, not skips, when python3 or pyzmq is missing: scripts/test.sh installs them.
+    static func requirePyzmq() async throws {
+        let check = try await runCommand("/usr/bin/env", ["python3", "-c", "import zmq"], timeout: .seconds(30))
+        try #require(check.status == 0, """
+            the Majordomo tests need python3 with pyzmq (python3 -c "import zmq" exited \(check.status): \
+            \(check.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); scripts/test.sh installs it
+            """)
+    }
+
+    struct Reply: CustomStringConvertible {
+        let status: Int32
+        let partials: [[String]]
+        let final: [String]
+        let error: String?
+        let output: String
+        var description: String {
+            "exit \(status), \(partials.count) PARTIAL(s) \(partials), FINAL \(final)" + (error.map { ", \($0)" } ?? "")
+                + (status == 0 ? "" : "\n\(output)")
+        }
+    }
+
+    struct Record: Decodable {
+        let n: Int
+        let service: String
+        let partials: [[String]]?
+        let final: [String]?
+        let error: String?
+        let detail: String?
+    }
+
+    /// One request with mdp_client.py, which checks every frame against RFC 18 and that
+    /// nothing follows the FINAL for 300 ms. A protocol violation fails the test here.
+    static func request(_ endpoint: String, _ service: String, _ body: [String], timeout: Double = 10,
+                        sourceLocation: SourceLocation = #_sourceLocation) async throws -> Reply {
+        let result = try await runCommand("/usr/bin/env",
+                                          ["python3", peer("mdp_client.py"), endpoint, service] + body
+                                            + ["--json", "--timeout", String(timeout), "--quiet-ms", "300"],
+                                          timeout: .seconds(Int(timeout) + 30))
+        let reply = try parse(result.stdout + result.stderr, status: result.status)
+        if reply.error == "violation" {
+            Issue.record("the broker broke RFC 18 answering \(service) at \(endpoint): \(reply)", sourceLocation: sourceLocation)
+        }
+        return reply
+    }
+
+    static func parse(_ output: String, status: Int32) throws -> Reply {
+        let records = output.split(separator: "\n").compactMap { line -> Record? in
+            guard line.hasPrefix("{") else { return nil }
+            return try? JSONDecoder().decode(Record.self, from: Data(line.utf8))
+        }
+        guard let last = records.last else { return Reply(status: status, partials: [], final: [], error: "no output", output: output) }
+        return Reply(status: status, partials: last.partials ?? [], final: last.final ?? [],
+                     error: last.error.map { "\($0): \(last.detail ?? "")" }, output: output)
+    }
+
+    /// mdp_client.py in the background (to kill a worker while it waits).
+    static func backgroundRequest(_ endpoint: String, _ service: String, _ body: [String], timeout: Double) throws -> ChildProcess {
+        try ChildProcess(name: "mdp-client-\(service)", executable: "/usr/bin/env",
+                         arguments: ["python3", "-u", peer("mdp_client.py"), endpoint, service] + body
+                            + ["--json", "--verbose", "--timeout", String(timeout), "--quiet-ms", "300"])
+    }
+
+    /// Waits until a background client has sent its REQUEST (it prints SENT with --verbose).
+    static func waitForSent(_ process: ChildProcess) async throws {
+        let sent = await eventually(timeout: .seconds(15)) { process.log.contains("SENT n=1") }
+        try #require(sent, "mdp_client.py never sent its request:\n\(process.log)")
+    }
+
+    /// mdp_worker.py, which checks everything the broker sends against RFC 18 and prints
+    /// READY / REQUEST / HANDLED / VIOLATION / RECONNECT lines.
+    static func worker(_ endpoint: String, _ service: String, mode: String, name: String, delayMs: Int? = nil) throws -> ChildProcess {
+        var arguments = ["python3", "-u", peer("mdp_worker.py"), endpoint, service, "--mode", mode, "--name", name]
+        if let delayMs { arguments += ["--delay-ms", String(delayMs)] }
+        return try ChildProcess(name: name, executable: "/usr/bin/env", arguments: arguments)
+    }
+
+    /// Until the worker has sent READY and heard the broker's first HEARTBEAT on that
+    /// connection (the broker MUST send heartbeats; an idle worker gets one within an interval),
+    /// so the broker has taken the READY.
+    static func waitForReady(_ worker: ChildProcess) async throws {
+        let ready = await eventually(timeout: .seconds(15)) { worker.log.contains("\(worker.name) HEARTBEAT-IN first") }
+        try #require(ready, "\(worker.name) never heard a HEARTBEAT from its broker after READY:\n\(worker.log)")
+    }
+
+    /// Until every broker says mmi.service NAME is 200: the workers are registered and, in
+    /// ha.yaml, announced to the other broker.
+    static func waitUntilServed(_ mesh: MeshUnderTest, _ service: String) async throws {
+        for broker in mesh.topology.brokers {
+            let known = await eventually(timeout: .seconds(20)) {
+                (try? await request(broker.bind, "mmi.service", [service], timeout: 3))?.final == ["200"]
+            }
+            try #require(known, "\(broker.name) never knew \(service)")
+        }
+    }
+
+    /// Waits for one worker of `pool` to print that it got `job`, SIGKILLs it (by PID), and
+    /// returns (victim, survivor).
+    static func killTheOneThatGot(_ job: String, of pool: [ChildProcess]) async throws -> (ChildProcess, ChildProcess) {
+        var holder: ChildProcess?
+        let got = await eventually(timeout: .seconds(15)) {
+            holder = pool.first { $0.log.contains("REQUEST") && $0.log.contains(job) }
+            return holder != nil
+        }
+        let victim = try #require(holder, "no worker got \(job) within 15 s:\n\(pool.map(\.log).joined(separator: "\n"))")
+        #expect(got)
+        victim.signal(SIGKILL)
+        _ = await victim.waitForExit(timeout: .seconds(5))
+        let survivor = pool.first { $0 !== victim }!
+        return (victim, survivor)
+    }
+
+    /// The worker handled `requests` requests, saw no violation, and never lost the broker.
+    static func expectClean(_ worker: ChildProcess, requests: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        let log = worker.log
+        let handled = log.components(separatedBy: "\(worker.name) HANDLED").count - 1
+        #expect(handled >= requests, "\(worker.name) handled \(handled) requests, expected \(requests):\n\(log)",
+                sourceLocation: sourceLocation)
+        #expect(!log.contains("VIOLATION"), "\(worker.name) saw the broker break RFC 18:\n\(log)", sourceLocation: sourceLocation)
+        #expect(!log.contains("RECONNECT"), "\(worker.name) lost the broker (DISCONNECT or no heartbeat) while it was up:\n\(log)",
+                sourceLocation: sourceLocation)
+    }
+
+    struct BenchResult: Decodable, CustomStringConvertible {
+        let bench: String
+        let n: Int?
+        let size: Int?
+        let p50Us: Double?
+        let p99Us: Double?
+        let meanUs: Double?
+        let minUs: Double?
+        let maxUs: Double?
+        let error: String?
+        var description: String {
+            if let error { return "\(bench): error \(error)" }
+            return "\(bench): n \(n ?? 0), size \(size ?? 0), p50 \(p50Us ?? 0) us, p99 \(p99Us ?? 0) us, "
+                + "mean \(meanUs ?? 0) us, min \(minUs ?? 0) us, max \(maxUs ?? 0) us"
+        }
+    }
+
+    static func bench(_ endpoint: String, _ service: String, raw: Bool) async throws -> BenchResult {
+        let result = try await runCommand("/usr/bin/env",
+                                          ["python3", peer("mdp_client.py"), endpoint, service, "--bench", "2000", "--size", "64",
+                                           "--timeout", "5"] + (raw ? ["--raw"] : []),
+                                          timeout: .seconds(180))
+        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let decoded = try? JSONDecoder.snakeCase.decode(BenchResult.self, from: Data(line.utf8))
+        let bench = try #require(decoded, "mdp_client.py --bench\(raw ? " --raw" : "") printed no result (exit \(result.status)):\n\(result.stdout)\n\(result.stderr)")
+        #expect(result.status == 0 && bench.error == nil, "bench\(raw ? " --raw" : ""): \(bench)\n\(result.stderr)")
+        return bench
+    }
+}
+
+struct GarbageSummary: Decodable {
+    struct Random: Decodable, CustomStringConvertible {
+        let sent: Int
+        let received: Int
+        let disconnects: Int
+        var description: String { "sent \(sent), received \(received), DISCONNECTs \(disconnects)" }
+    }
+    let ok: Bool
+    let disconnected: [String]
+    let missingRequiredDisconnect: [String]
+    let commandsAfterDisconnect: [String: [String]]
+    let invalidFromBroker: [String: [String]]
+    let random: Random?
+}
+
+extension JSONDecoder {
+    static var snakeCase: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+}
