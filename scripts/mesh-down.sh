@@ -5,11 +5,12 @@
 #
 # Environment:
 #   MESH_RUN_DIR      the run directory (default .mesh/run)
-#   MESH_DOWN_GRACE   seconds to wait after SIGTERM (default 10)
+#   MESH_DOWN_GRACE   seconds to wait after SIGTERM (default 15: longer than a node's own
+#                     10 s grace period for the calls it holds)
 #   MESH_KEEP_LOGS=1  keep the run directory's logs (pid files are removed either way)
 set -uo pipefail
 run_dir=${MESH_RUN_DIR:-.mesh/run}
-grace=${MESH_DOWN_GRACE:-10}
+grace=${MESH_DOWN_GRACE:-15}
 [ -d "$run_dir" ] || { echo "mesh-down: nothing running ($run_dir does not exist)"; exit 0; }
 
 pids=()

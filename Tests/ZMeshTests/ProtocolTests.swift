@@ -271,4 +271,21 @@ struct EndpointTests {
         #expect(Endpoint.problem(with: "tcp://:5601", allowWildcardPort: true) != nil)
         #expect(Endpoint.problem(with: "ipc:///tmp/x", allowWildcardPort: true) == nil)
     }
+
+    @Test func hostsAreAddressesOrNames() {
+        for good in ["tcp://*:5601", "tcp://localhost:5601", "tcp://mesh-1.example.org:5601", "tcp://[::1]:5601",
+                     "tcp://[fe80::1%eth0]:5601", "tcp://eth0:5601"] {
+            #expect(Endpoint.problem(with: good, allowWildcardPort: false) == nil, "\(good)")
+        }
+        // What the hostile peer announced to a registry, which took it then.
+        for bad in ["tcp://[::1:5601", "tcp://exa mple:1", "tcp://\u{0}:1", "tcp://127.0.0.1:5601:5602",
+                    "tcp://" + String(repeating: "a", count: 5_000) + ":1", "tcp://-x:1", "ipc:///tmp/a\nb"] {
+            #expect(Endpoint.problem(with: bad, allowWildcardPort: false) != nil, "\(bad)")
+        }
+        // A wildcard host is for binding; an announced endpoint is for connecting.
+        #expect(Endpoint.problem(with: "tcp://*:5601", allowWildcardPort: false, connecting: true)?.contains("127.0.0.1") == true)
+        let announcement = Announcement(instance: "echo-1-x", node: "echo-1", endpoint: "tcp://*:5601", services: ["echo"],
+                                        load: 0, capacity: 1, intervalMilliseconds: 250)
+        #expect(!announcement.isValid)
+    }
 }

@@ -114,6 +114,8 @@ actor BrokerCore {
     var drops = DropCounters(role: "broker")
     var malformedLog = RateLimitedLog()
     var limits: Envelope.Limits
+    /// `limits` for requests from clients: one routing hop fewer.
+    let clientLimits: Envelope.Limits
 
     // Majordomo (MDP/0.2) workers and clients: see BrokerCore+Majordomo.swift.
     var workerSocket: ZMQSocketActor?
@@ -126,6 +128,8 @@ actor BrokerCore {
     /// The instance id this broker announces its workers' services under.
     lazy var announcedInstance = "\(configuration.name)-workers-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     var announcedServices: [String] = []
+    /// Instances already reported as impossible to connect to (logged once each).
+    var unreachableLogged: Set<String> = []
 
     init(loop: EventLoop, configuration: BrokerNode.Configuration, logger: Logger) {
         self.loop = loop
@@ -134,6 +138,10 @@ actor BrokerCore {
         var limits = Envelope.Limits()
         limits.maxMessageBytes = configuration.maxMessageBytes
         self.limits = limits
+        // The broker adds its own routing id when it forwards, so a client gets one hop fewer:
+        // a request the service would drop for too many hops is dropped (and counted) here.
+        limits.maxHops -= 1
+        self.clientLimits = limits
     }
 
     // MARK: Start and stop
@@ -278,7 +286,7 @@ actor BrokerCore {
             return
         }
         let envelope: Envelope
-        switch Envelope.decode(frames, routed: true, limits: limits) {
+        switch Envelope.decode(frames, routed: true, limits: clientLimits) {
         case .success(let decoded): envelope = decoded
         case .failure(let reason):
             drop(reason, peer: frames.count > 0 ? frames.bytes(0) : [])
@@ -335,8 +343,12 @@ actor BrokerCore {
                      why: "this client already has \(configuration.maxInFlightPerClient) requests at broker \(configuration.name), its limit")
             return
         }
-        let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
-            ? nil : MonotonicTime.now().advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
+        // No request is held forever: one without a budget gets the broker's longest hold, so a
+        // lost answer cannot keep a client waiting or an instance's capacity taken for good.
+        let budget: Duration = header.budgetMilliseconds == Header.noBudget
+            ? configuration.maxRequestLifetime
+            : min(.milliseconds(Int64(header.budgetMilliseconds)), configuration.maxRequestLifetime)
+        let deadline: MonotonicTime? = MonotonicTime.now().advanced(by: budget)
         flights[key] = Flight(route: route, header: header, body: envelope.body,
                               service: serviceName(of: header.name), deadline: deadline)
         perClient[route, default: 0] += 1
@@ -447,33 +459,47 @@ actor BrokerCore {
     }
 
     func enqueue(_ key: FlightKey, _ flight: Flight) {
-        var queue = queues[flight.service, default: []]
-        guard queue.count < configuration.maxQueuePerService else {
+        let waiting = queues[flight.service]?.count ?? 0
+        guard waiting < configuration.maxQueuePerService else {
             forget(key)
             overload(flight.route, header: flight.header,
-                     why: "every instance of \(flight.service) is at capacity and \(queue.count) requests wait at broker \(configuration.name)")
+                     why: "every instance of \(flight.service) is at capacity and \(waiting) requests wait at broker \(configuration.name)")
             return
         }
-        queue.append(key)
-        queues[flight.service] = queue
+        queues[flight.service, default: []].append(key)  // in place: no copy of the queue
         queuedCount += 1
+    }
+
+    /// No instance of `service` is left at all: fails what waits for it rather than hold it to
+    /// its deadline. Majordomo requests stay queued (RFC 18 queues them for a service nobody
+    /// serves yet; they expire at their deadline).
+    private func failWaiting(for service: String) {
+        guard let waiting = queues[service] else { return }
+        var kept = Deque<FlightKey>()
+        var failing: [FlightKey] = []
+        for key in waiting {
+            if flights[key]?.majordomo != nil { kept.append(key) } else { failing.append(key) }
+        }
+        guard !failing.isEmpty else { return }
+        queues[service] = kept.isEmpty ? nil : kept
+        queuedCount -= failing.count
+        for key in failing { dispatch(key) }
     }
 
     func dispatchQueued(for services: [String]) {
         for service in services {
-            while let key = queues[service]?.first {
-                guard let instance = (instancesByService[service] ?? []).first(where: {
+            // Each waiting request is tried at most once per call: one that goes back to the
+            // queue (no instance it may use has room) cannot keep this loop spinning.
+            var tries = queues[service]?.count ?? 0
+            while tries > 0, let key = queues[service]?.first {
+                tries -= 1
+                guard (instancesByService[service] ?? []).contains(where: {
                     guard let candidate = instances[$0] else { return false }
                     return candidate.ready && candidate.outstanding < max(1, candidate.capacity)
                 }) else {
-                    if !resolved || !(instancesByService[service] ?? []).isEmpty { break }
-                    // No instance left at all: fail what waits rather than hold it to its deadline.
-                    queues[service]?.removeFirst()
-                    queuedCount -= 1
-                    dispatch(key)
-                    continue
+                    if resolved && (instancesByService[service] ?? []).isEmpty { failWaiting(for: service) }
+                    break
                 }
-                _ = instance
                 queues[service]?.removeFirst()
                 queuedCount -= 1
                 dispatch(key)
@@ -670,7 +696,13 @@ actor BrokerCore {
                 try socket.connect(info.endpoint)
             }
         } catch {
-            logger.warning("cannot connect to an instance", metadata: ["zmesh.endpoint": "\(info.endpoint)", "zmesh.error": "\(error)"])
+            // Once per instance: the registry lists it again at every look-up.
+            if unreachableLogged.count > 1_000 { unreachableLogged.removeAll() }
+            if unreachableLogged.insert(info.instance).inserted {
+                logger.warning("cannot connect to an instance; skipping it", metadata: [
+                    "zmesh.instance": "\(info.instance)", "zmesh.endpoint": "\(info.endpoint)", "zmesh.error": "\(error)",
+                ])
+            }
             return
         }
         instances[info.instance] = Instance(id: info.instance, routingID: routingID, endpoint: info.endpoint,

@@ -41,6 +41,9 @@ public final class BrokerNode: Service, Sendable {
         /// How long an MDP client's request may wait for a worker or service (MDP requests
         /// carry no deadline; RFC 18 asks brokers to expire them after a configurable time).
         public var majordomoRequestTimeout: Duration = .seconds(10)
+        /// The longest the broker holds one request: the deadline of a request without a
+        /// budget, and a cap on longer budgets. Past it the client gets `deadlineExceeded`.
+        public var maxRequestLifetime: Duration = .seconds(600)
         /// How long a graceful stop waits for requests in flight.
         public var gracePeriod: Duration = .seconds(10)
 

@@ -41,7 +41,7 @@ struct Announcement: Codable, Sendable, Equatable {
 
     var isValid: Bool {
         guard !instance.isEmpty, instance.utf8.count <= 255, !node.isEmpty, node.utf8.count <= 255,
-              Endpoint.problem(with: endpoint, allowWildcardPort: false) == nil,
+              Endpoint.problem(with: endpoint, allowWildcardPort: false, connecting: true) == nil,
               !services.isEmpty, services.count <= 64,
               services.allSatisfy({ Header.isValidName($0) && !$0.contains(".") }),
               load >= 0, capacity >= 0, intervalMilliseconds > 0, role == nil || role == "broker" else { return false }

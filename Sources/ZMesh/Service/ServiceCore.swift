@@ -375,6 +375,12 @@ actor ServiceCore {
     private func finish(_ id: RequestID, _ outcome: HandlerOutcome) {
         runningCount -= 1
         if let entry = release(id) {
+            var outcome = outcome
+            // Cancelled because its deadline passed: that is what the caller is told.
+            if case .failure(StatusCode.cancelled.rawValue, _) = outcome, let deadline = entry.deadline, deadline <= .now() {
+                outcome = .failure(status: StatusCode.deadlineExceeded.rawValue,
+                                   message: "the deadline passed while the handler ran at \(configuration.name)")
+            }
             let reply = makeReply(for: entry.header, outcome: outcome, routes: entry.routes.count)
             cache.store(id, reply)
             for route in entry.routes { send(route: route, reply: reply) }
