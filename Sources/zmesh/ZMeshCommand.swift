@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct ZMeshCommand: AsyncParsableCommand {
@@ -10,4 +13,17 @@ struct ZMeshCommand: AsyncParsableCommand {
             """,
         subcommands: [NodeCommand.self, CallCommand.self, StatusCommand.self, BenchCommand.self, LoadCommand.self, KeygenCommand.self, NodesCommand.self, ServeCommand.self]
     )
+
+    /// Unblocks SIGTERM and SIGINT first thing. A signal mask is inherited across exec, and a
+    /// parent that starts zmesh from a thread blocking them (Foundation's Process called from a
+    /// Swift concurrency thread does) would otherwise make the graceful shutdown unreachable:
+    /// the node would sit out every SIGTERM until a SIGKILL.
+    static func main() async {
+        var shutdownSignals = sigset_t()
+        sigemptyset(&shutdownSignals)
+        sigaddset(&shutdownSignals, SIGTERM)
+        sigaddset(&shutdownSignals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &shutdownSignals, nil)
+        await main(nil)
+    }
 }

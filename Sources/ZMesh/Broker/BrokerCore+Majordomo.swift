@@ -78,11 +78,14 @@ extension BrokerCore {
             // No further commands to it (RFC 18).
             if let known { remove(known, reason: "the worker said DISCONNECT") ; rebuildServiceIndex() }
         case .partial, .final:
-            guard frames.count >= 5, frames.size(4) == 0, let address = MDP.requestID(fromAddress: frames.bytes(3)) else {
+            guard frames.count >= 5, frames.size(4) == 0 else {
                 invalidWorkerMessage(frames, reason: .missingDelimiter)
                 return
             }
-            guard let known, let flight = flights[address], flight.instance == known else {
+            // The client address is opaque to RFC 18: one this broker never gave out is a valid
+            // reply to a request the worker does not hold, so DISCONNECT, not "invalid".
+            guard let known, let address = MDP.requestID(fromAddress: frames.bytes(3)),
+                  let flight = flights[address], flight.instance == known else {
                 // A reply for no request it holds: valid but unexpected.
                 disconnectWorker(routingID, id: known, why: "\(command == .final ? "FINAL" : "PARTIAL") for a request it does not hold")
                 return
@@ -149,6 +152,13 @@ extension BrokerCore {
         if let service = flight.majordomo, flight.route.count == 1 {
             // Straight to an MDP client: it takes PARTIALs as they come.
             sendClient(flight.route, MDP.clientMessage(.partial, service: service, body: body))
+        } else if flight.header.flags.contains(.acceptsPartials) {
+            // Another broker relaying an MDP client's request: a partial REPLY it passes on.
+            var header = Header(command: .reply, requestID: flight.header.requestID)
+            header.attempt = flight.header.attempt
+            header.flags = [.partial]
+            let frames = flight.route + [[], header.encoded()] + (body.isEmpty ? [[]] : body)
+            _ = frontend?.assumeIsolated { try? $0.send(frames) }
         } else {
             // A native client (or another broker) gets one reply: keep them for the FINAL.
             flight.partials += body
@@ -309,7 +319,7 @@ extension BrokerCore {
         }
     }
 
-    private func sendClient(_ route: [[UInt8]], _ message: [[UInt8]]) {
+    func sendClient(_ route: [[UInt8]], _ message: [[UInt8]]) {
         let result = frontend?.assumeIsolated { try? $0.send(route + message) }
         if result != .sent && result != .queued { stats.dropped += 1 }
     }

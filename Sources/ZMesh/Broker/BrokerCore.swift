@@ -426,6 +426,8 @@ actor BrokerCore {
         }
         var header = flight.header
         header.attempt = flight.header.attempt &+ UInt8(clamping: flight.sent)
+        // An MDP client takes PARTIALs: ask a broker in between to pass them on as they come.
+        if flight.majordomo != nil && instance.kind == .broker { header.flags.insert(.acceptsPartials) }
         if let deadline = flight.deadline {
             header.budgetMilliseconds = UInt32(clamping: (MonotonicTime.now().nanoseconds(until: deadline) + 999_999) / 1_000_000)
         }
@@ -538,6 +540,17 @@ actor BrokerCore {
             stats.dropped += 1
             return
         }
+        if header.command == .reply && header.flags.contains(.partial) {
+            // A part of a Majordomo worker's answer, from the broker it is on: passed on as a
+            // PARTIAL; the flight stays until the last part.
+            let body = ((delimiter + 2)..<frames.count).map { frames.bytes($0) }
+            if let service = flight.majordomo, flight.route.count == 1 {
+                sendClient(flight.route, MDP.clientMessage(.partial, service: service, body: body))
+            } else {
+                flight.partials += body
+            }
+            return
+        }
         instances[instanceID]?.outstanding -= 1
         if header.command == .error && header.flags.contains(.retryElsewhere) {
             // The instance refused without running it (draining): try another.
@@ -556,7 +569,12 @@ actor BrokerCore {
             forget(key)
             stats.replies += 1
             let result: ZMQSocketActor.SendResult?
-            if frames.count == delimiter + 3, let frontend {
+            if !flight.partials.isEmpty {
+                // Parts came first (only from a broker that was asked for them): one reply.
+                let forward = flight.route + [frames.bytes(delimiter), frames.bytes(delimiter + 1)] + flight.partials
+                    + ((delimiter + 2)..<frames.count).map { frames.bytes($0) }
+                result = frontend?.assumeIsolated { try? $0.send(forward) }
+            } else if frames.count == delimiter + 3, let frontend {
                 // One body frame (the usual case): header and body straight from the view.
                 let route = flight.route
                 result = frames.withFrame(delimiter + 1) { header in

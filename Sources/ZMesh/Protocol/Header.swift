@@ -6,7 +6,8 @@
 ///  2     1    version (1)
 ///  3     1    command
 ///  4     1    flags: bit 0 idempotent, bit 1 trace id present, bit 2 may-have-run (ERROR),
-///                    bit 3 retry-elsewhere (ERROR)
+///                    bit 3 retry-elsewhere (ERROR), bit 4 accepts-partials (REQUEST),
+///                    bit 5 partial (REPLY)
 ///  5     1    attempt (0 = first try)
 ///  6     2    status (ERROR), else 0; big-endian
 ///  8     8    request id: client, big-endian
@@ -33,6 +34,12 @@ struct Header: Sendable, Equatable {
         static let mayHaveRun = Flags(rawValue: 1 << 2)
         /// ERROR only: this peer refused without running it (it is draining); another may take it.
         static let retryElsewhere = Flags(rawValue: 1 << 3)
+        /// REQUEST only: the sender takes partial replies (a broker forwarding an MDP client's
+        /// request to another broker, so a Majordomo worker's PARTIALs stream through).
+        static let acceptsPartials = Flags(rawValue: 1 << 4)
+        /// REPLY only: one part of the answer; more follow, the last one without this flag.
+        /// Sent only to a requester that set `acceptsPartials`.
+        static let partial = Flags(rawValue: 1 << 5)
     }
 
     var command: Command
