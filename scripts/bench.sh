@@ -10,11 +10,14 @@
 #
 # Cases, each against the baseline in the same round: sequential round trip (64 B), 128 in
 # flight (64 B), 128 in flight (1 KiB); the mesh broker-less and brokered (one echo instance,
-# scripts/bench/*.yaml). Results: bench-results/bench-<time>.json.
+# scripts/bench/*.yaml). Brokered rounds add Majordomo: the same sequential Python MDP/0.2
+# client (Tests/Peers/mdp_client.py) through the broker to the Swift echo, and straight to
+# the baseline's raw ROUTER echo. Results: bench-results/bench-<time>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
 ensure_libzmq
+ensure_pyzmq
 
 rounds=3
 pin=0
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
 done
 
 # Sizes per case: calls in the sequential case, then in the throughput cases.
-if [ $smoke = 1 ]; then seq_n=500; tput_n=5000; tput1k_n=5000; else seq_n=20000; tput_n=300000; tput1k_n=200000; fi
+if [ $smoke = 1 ]; then seq_n=500; tput_n=5000; tput1k_n=5000; mdp_n=300; else seq_n=20000; tput_n=300000; tput1k_n=200000; mdp_n=5000; fi
 
 if [ $smoke = 1 ] && [ -z "${ZMESH_BIN:-}" ]; then
   swift build --product zmesh 2>&1 | grep -v "prohibited flag" | tail -1
@@ -94,6 +97,7 @@ baseline_case() {  # round case
     seq64) line=$(client .build/baseline/zecho_client "$base_ep" lat $seq_n 64) ;;
     tput64) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput_n 64 128) ;;
     tput1k) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput1k_n 1024 128) ;;
+    mdp64) line=$(client python3 Tests/Peers/mdp_client.py "$base_ep" echo --bench $mdp_n --size 64 --raw) ;;
   esac
   record "$round" baseline "$case" "$line"
 }
@@ -106,6 +110,9 @@ mesh_case() {  # round topology file case
     seq64) line=$(client "$zmesh" bench echo --config "$file" --requests $seq_n --concurrency 1 --size 64 --json) ;;
     tput64) line=$(client "$zmesh" bench echo --config "$file" --requests $tput_n --concurrency 128 --size 64 --json) ;;
     tput1k) line=$(client "$zmesh" bench echo --config "$file" --requests $tput1k_n --concurrency 128 --size 1024 --json) ;;
+    mdp64)
+      broker_ep=$(sed -n 's/.*name: broker-1, bind: "\(tcp:[^"]*\)".*/\1/p' "$file")
+      line=$(client python3 Tests/Peers/mdp_client.py "$broker_ep" echo --bench $mdp_n --size 64) ;;
   esac
   after=$(rss_kib "$pid")
   line=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["service_rss_start_kib"]=int(sys.argv[2]); d["service_rss_end_kib"]=int(sys.argv[3]); print(json.dumps(d))' "$line" "$before" "$after")
@@ -125,7 +132,9 @@ for round in $(seq 1 "$rounds"); do
     file=scripts/bench/$topology.yaml
     echo "==> round $round/$rounds: $topology"
     up "$file"
-    for case in seq64 tput64 tput1k; do
+    cases="seq64 tput64 tput1k"
+    if [ $topology = brokered ]; then cases="$cases mdp64"; fi
+    for case in $cases; do
       baseline_case "$round" "$case"
       mesh_case "$round" "$topology" "$file" "$case"
     done

@@ -17,6 +17,7 @@ CASES = {
     "seq64": ("sequential round trip, 64 B", "p50_us", "us", "lower"),
     "tput64": ("128 in flight, 64 B", "calls_per_s", "calls/s", "higher"),
     "tput1k": ("128 in flight, 1 KiB", "calls_per_s", "calls/s", "higher"),
+    "mdp64": ("Python MDP client, seq, 64 B", "p50_us", "us", "lower"),
 }
 TARGETS = {
     ("brokerless", "seq64"): ("<=", 1.3),
@@ -24,6 +25,7 @@ TARGETS = {
     ("brokerless", "tput1k"): (">=", 0.5),
     ("brokered", "seq64"): ("<=", 2.5),
     ("brokered", "tput64"): (">=", 0.3),
+    ("brokered", "mdp64"): ("<=", 1.5),
 }
 
 

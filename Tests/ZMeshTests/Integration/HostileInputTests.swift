@@ -19,7 +19,7 @@ struct HostileInputTests {
     /// How long the peer sends, in seconds.
     static let attackSeconds = 8
     /// Most a node's resident set may grow from before the attack to after the checks.
-    static let rssBoundKiB = 48 * 1024
+    static let rssBoundKiB = 32 * 1024
     /// Most the mesh may take, after the peer stops, to answer a correct call again.
     static let recoveryBound: Duration = .seconds(10)
 

@@ -295,47 +295,6 @@ struct MajordomoTests {
         }
         await mesh.down()
     }
-
-    // MARK: - Latency
-
-    @Test func mdpLatencyThroughTheBrokerAgainstARawRouterEcho() async throws {
-        try await MDP.requirePyzmq()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-mdp-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let server = directory.appendingPathComponent("zecho_server").path
-        let source = Repository.root.appendingPathComponent("scripts/bench/baseline/zecho_server.c").path
-        let build = try await runCommand("/bin/sh", ["-c", "cc -O2 -o '\(server)' '\(source)' $(pkg-config --cflags --libs libzmq)"],
-                                         timeout: .seconds(120))
-        try #require(build.status == 0, "building zecho_server failed:\n\(build.stdout)\n\(build.stderr)")
-
-        let mesh = try await MeshUnderTest("topologies/brokered.yaml")
-        defer { Task { await mesh.down() } }
-        let broker = mesh.topology.brokers[0]
-        let warm = try await MDP.request(broker.bind, "echo", ["warm"])
-        #expect(warm.final == ["warm"])
-        let viaBroker = try await MDP.bench(broker.bind, "echo", raw: false)
-        await mesh.down()
-
-        let port = try freePorts(1)[0]
-        let endpoint = "tcp://127.0.0.1:\(port)"
-        let echo = try ChildProcess(name: "zecho", executable: server, arguments: [endpoint, "300"])
-        let up = await eventually(timeout: .seconds(10)) {
-            (try? await runCommand("/usr/bin/env", ["python3", MDP.peer("mdp_client.py"), endpoint, "echo", "probe",
-                                                    "--raw", "--timeout", "1", "--quiet-ms", "0"], timeout: .seconds(10)))?.status == 0
-        }
-        try #require(up, "zecho_server did not answer on \(endpoint):\n\(echo.log)")
-        let raw = try await MDP.bench(endpoint, "echo", raw: true)
-        await echo.stop()
-
-        let brokerP50 = try #require(viaBroker.p50Us, "broker bench: \(viaBroker)")
-        let rawP50 = try #require(raw.p50Us, "raw bench: \(raw)")
-        let ratio = rawP50 > 0 ? brokerP50 / rawP50 : 0
-        print(String(format: "MDP-LATENCY broker p50 %.1f us, raw p50 %.1f us, ratio %.2f", brokerP50, rawP50, ratio))
-        print("MDP-LATENCY broker \(viaBroker)")
-        print("MDP-LATENCY raw \(raw)")
-        #expect(viaBroker.n == 2000 && raw.n == 2000)
-    }
 }
 
 // MARK: - Peers
@@ -468,34 +427,6 @@ enum MDP {
                 sourceLocation: sourceLocation)
     }
 
-    struct BenchResult: Decodable, CustomStringConvertible {
-        let bench: String
-        let n: Int?
-        let size: Int?
-        let p50Us: Double?
-        let p99Us: Double?
-        let meanUs: Double?
-        let minUs: Double?
-        let maxUs: Double?
-        let error: String?
-        var description: String {
-            if let error { return "\(bench): error \(error)" }
-            return "\(bench): n \(n ?? 0), size \(size ?? 0), p50 \(p50Us ?? 0) us, p99 \(p99Us ?? 0) us, "
-                + "mean \(meanUs ?? 0) us, min \(minUs ?? 0) us, max \(maxUs ?? 0) us"
-        }
-    }
-
-    static func bench(_ endpoint: String, _ service: String, raw: Bool) async throws -> BenchResult {
-        let result = try await runCommand("/usr/bin/env",
-                                          ["python3", peer("mdp_client.py"), endpoint, service, "--bench", "2000", "--size", "64",
-                                           "--timeout", "5"] + (raw ? ["--raw"] : []),
-                                          timeout: .seconds(180))
-        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        let decoded = try? JSONDecoder.snakeCase.decode(BenchResult.self, from: Data(line.utf8))
-        let bench = try #require(decoded, "mdp_client.py --bench\(raw ? " --raw" : "") printed no result (exit \(result.status)):\n\(result.stdout)\n\(result.stderr)")
-        #expect(result.status == 0 && bench.error == nil, "bench\(raw ? " --raw" : ""): \(bench)\n\(result.stderr)")
-        return bench
-    }
 }
 
 struct GarbageSummary: Decodable {
