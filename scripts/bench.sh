@@ -12,7 +12,8 @@
 # flight (64 B), 128 in flight (1 KiB); the mesh broker-less and brokered (one echo instance,
 # scripts/bench/*.yaml). Brokered rounds add Majordomo: the same sequential Python MDP/0.2
 # client (Tests/Peers/mdp_client.py) through the broker to the Swift echo, and straight to
-# the baseline's raw ROUTER echo. Results: bench-results/bench-<time>.json.
+# the baseline's raw ROUTER echo, and through scripts/bench/zproxy.c (a logic-free C
+# zmq_proxy: the floor for any broker). Results: bench-results/bench-<time>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
@@ -54,6 +55,7 @@ mkdir -p .build/baseline
 for program in zecho_server zecho_client; do
   cc -O2 -Wall -o ".build/baseline/$program" "$baseline_src/$program.c" $(pkg-config --cflags --libs libzmq)
 done
+cc -O2 -Wall -o .build/baseline/zproxy scripts/bench/zproxy.c $(pkg-config --cflags --libs libzmq)
 echo "    from $baseline_src"
 
 out_dir=bench-results
@@ -63,8 +65,10 @@ raw="$out_dir/bench-$stamp.jsonl"
 : >"$raw"
 export MESH_RUN_DIR=${MESH_RUN_DIR:-.mesh/bench}
 baseline_pid=
+proxy_pid=
 cleanup() {
   [ -n "$baseline_pid" ] && kill "$baseline_pid" 2>/dev/null || true
+  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null || true
   scripts/mesh-down.sh >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -79,6 +83,12 @@ base_ep="tcp://127.0.0.1:$port"
 .build/baseline/zecho_server "$base_ep" 3600 2>/dev/null &
 baseline_pid=$!
 server_cpu $baseline_pid
+# The broker floor: a logic-free C zmq_proxy in front of the same echo.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+proxy_ep="tcp://127.0.0.1:$port"
+.build/baseline/zproxy "$proxy_ep" "$base_ep" 2>/dev/null &
+proxy_pid=$!
+server_cpu $proxy_pid
 sleep 0.3
 
 record() {  # round topology case json
@@ -97,7 +107,9 @@ baseline_case() {  # round case
     seq64) line=$(client .build/baseline/zecho_client "$base_ep" lat $seq_n 64) ;;
     tput64) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput_n 64 128) ;;
     tput1k) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput1k_n 1024 128) ;;
-    mdp64) line=$(client python3 Tests/Peers/mdp_client.py "$base_ep" echo --bench $mdp_n --size 64 --raw) ;;
+    mdp64)
+      line=$(client python3 Tests/Peers/mdp_client.py "$base_ep" echo --bench $mdp_n --size 64 --raw)
+      record "$round" floor "$case" "$(client python3 Tests/Peers/mdp_client.py "$proxy_ep" echo --bench $mdp_n --size 64 --raw)" ;;
   esac
   record "$round" baseline "$case" "$line"
 }

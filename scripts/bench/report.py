@@ -84,6 +84,22 @@ for topology in ("brokerless", "brokered"):
                      f"{(target[0] + ' ' + str(target[1]) + 'x') if target else '':>8}  "
                      f"{'' if met is None else ('yes' if met else 'no')}")
 
+floor_ratios, broker_over_floor, floors = [], [], []
+for round_ in rounds_of("floor", "mdp64"):
+    floor, base, mesh = (value(t, "mdp64", round_, "p50_us") for t in ("floor", "baseline", "brokered"))
+    if floor and base and mesh:
+        floors.append(floor)
+        floor_ratios.append(floor / base)
+        broker_over_floor.append(mesh / floor)
+if floors:
+    summary["majordomo_floor"] = {"floor_median_us": statistics.median(floors), "floor_ratio_median": statistics.median(floor_ratios),
+                                  "broker_over_floor_median": statistics.median(broker_over_floor)}
+    lines += ["",
+              f"Majordomo floor: the same Python client through a logic-free C zmq_proxy to the raw echo: "
+              f"{statistics.median(floors):,.1f} us, {statistics.median(floor_ratios):.2f}x the direct round trip "
+              f"(what any broker in its own process costs here);",
+              f"                 the ZMesh broker with a Swift echo service is {statistics.median(broker_over_floor):.2f}x that floor."]
+
 memory = [r for r in rows if r.get("case") == "memory"]
 if memory:
     m = memory[-1]
