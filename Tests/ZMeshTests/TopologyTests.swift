@@ -96,6 +96,7 @@ struct TopologyTests {
               - name: broker-1
                 bind: tcp://127.0.0.1:5555
                 workers: tcp://127.0.0.1:5556
+                mdp_expiry_ms: 2500
               - { name: broker_2, bind: "ipc:///tmp/zmesh-broker-2" }
             services:
               - name: greeter-1
@@ -111,7 +112,7 @@ struct TopologyTests {
         #expect(topology.heartbeat == .init(interval: .milliseconds(250), liveness: 4))
         #expect(topology.registries == [.init(name: "registry-1", bind: "tcp://127.0.0.1:5550")])
         #expect(topology.brokers == [
-            .init(name: "broker-1", bind: "tcp://127.0.0.1:5555", workers: "tcp://127.0.0.1:5556"),
+            .init(name: "broker-1", bind: "tcp://127.0.0.1:5555", workers: "tcp://127.0.0.1:5556", majordomoExpiry: .milliseconds(2500)),
             .init(name: "broker_2", bind: "ipc:///tmp/zmesh-broker-2"),
         ])
         #expect(topology.services == [

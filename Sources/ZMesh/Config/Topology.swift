@@ -64,12 +64,16 @@ public struct Topology: Sendable, Equatable {
         public var workers: String?
         /// Most requests waiting per service when every instance is at capacity, if not the default.
         public var maxQueue: Int?
+        /// How long an MDP request waits for a worker or instance before FINAL `504`, if not the
+        /// default (10 s).
+        public var majordomoExpiry: Duration?
 
-        public init(name: String, bind: String, workers: String? = nil, maxQueue: Int? = nil) {
+        public init(name: String, bind: String, workers: String? = nil, maxQueue: Int? = nil, majordomoExpiry: Duration? = nil) {
             self.name = name
             self.bind = bind
             self.workers = workers
             self.maxQueue = maxQueue
+            self.majordomoExpiry = majordomoExpiry
         }
     }
 

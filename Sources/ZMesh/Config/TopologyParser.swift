@@ -166,9 +166,10 @@ struct TopologyParser {
     static let securityKeys = ["curve", "keys", "clients"]
     static let heartbeatKeys = ["interval_ms", "liveness"]
     static let registryKeys = ["name", "bind", "publish"]
-    static let brokerKeys = ["name", "bind", "workers", "max_queue"]
+    static let brokerKeys = ["name", "bind", "workers", "max_queue", "mdp_expiry_ms"]
     static let serviceKeys = ["name", "service", "services", "bind", "advertise", "max_concurrency", "max_queue", "executable", "args"]
     static let maxQueueRange = 0...1_000_000
+    static let majordomoExpiryRange = 100...3_600_000
 
     static let intervalRange = 10...60_000
     static let livenessRange = 1...100
@@ -261,7 +262,12 @@ struct TopologyParser {
             if let node = entry.value("max_queue"), !isNull(node) {
                 maxQueue = try integer(node, key: entry.path("max_queue"), in: Self.maxQueueRange)
             }
-            brokers.append(Topology.Broker(name: name, bind: bind?.value ?? "", workers: workers?.value, maxQueue: maxQueue))
+            var majordomoExpiry: Duration?
+            if let node = entry.value("mdp_expiry_ms"), !isNull(node) {
+                majordomoExpiry = .milliseconds(try integer(node, key: entry.path("mdp_expiry_ms"), in: Self.majordomoExpiryRange))
+            }
+            brokers.append(Topology.Broker(name: name, bind: bind?.value ?? "", workers: workers?.value, maxQueue: maxQueue,
+                                           majordomoExpiry: majordomoExpiry))
             if let bind { endpoints.append(.init(slot: .brokerBind(index), node: name, source: bind.source)) }
             if let workers { endpoints.append(.init(slot: .brokerWorkers(index), node: name, source: workers.source)) }
         }

@@ -39,6 +39,7 @@ public enum MeshNode {
             configuration.workers = broker.workers
             configuration.curve = try topology.curveSettings(forNode: broker.name)
             if let maxQueue = broker.maxQueue { configuration.maxQueuePerService = maxQueue }
+            if let expiry = broker.majordomoExpiry { configuration.majordomoRequestTimeout = expiry }
             return try BrokerNode(configuration: configuration, logger: logger)
         case .service(let instance):
             var configuration = ServiceNode.Configuration(name: instance.name, bind: instance.bind)
