@@ -120,6 +120,43 @@ struct BrokerRobustnessTests {
         await peer.close()
         await mesh.stop()
     }
+
+    @Test func aMajordomoWorkerThatNeverAnswersIsDisconnectedAndItsClientAnswered() async throws {
+        let workersEndpoint = "tcp://127.0.0.1:\(try freePorts(1)[0])"
+        let mesh = try await SmallMesh.start {
+            $0.workers = workersEndpoint
+            $0.majordomoRequestTimeout = .milliseconds(500)
+            $0.lateReplyGrace = .milliseconds(500)
+        }
+        // A worker that heartbeats but never answers what it takes.
+        let worker = try await RawPeer.connect(to: workersEndpoint)
+        try await worker.send([Array("MDPW02".utf8), [0x01], Array("stuck".utf8)])
+        let heartbeats = Task {
+            while !Task.isCancelled {
+                try? await worker.send([Array("MDPW02".utf8), [0x05]])
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        defer { heartbeats.cancel() }
+        #expect(await eventually { await mesh.broker.stats().readyByService["stuck"] == 1 })
+        let client = try await RawPeer.connect(to: mesh.front)
+        try await client.send([Array("MDPC02".utf8), [0x01], Array("stuck".utf8), Array("x".utf8)])
+
+        // The client gets FINAL 504 (not silence), and the worker DISCONNECT.
+        let answer = try #require(try await client.nextFrames(timeout: .seconds(10)))
+        #expect(answer.prefix(4).map { $0 } == [Array("MDPC02".utf8), [0x03], Array("stuck".utf8), Array("504".utf8)])
+        var disconnected = false
+        while !disconnected, let frames = try await worker.nextFrames(timeout: .seconds(5)) {
+            disconnected = frames == [Array("MDPW02".utf8), [0x06]]
+        }
+        #expect(disconnected)
+        #expect(await eventually { await mesh.broker.stats().readyByService["stuck"] == nil })
+        #expect(await mesh.broker.stats().inFlight == 0)
+        heartbeats.cancel()
+        await client.close()
+        await worker.close()
+        await mesh.stop()
+    }
 }
 
 extension RawPeer {

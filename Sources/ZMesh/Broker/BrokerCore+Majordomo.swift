@@ -140,6 +140,17 @@ extension BrokerCore {
         }
     }
 
+    /// A worker that held a request well past its deadline: DISCONNECT, so it starts again
+    /// with a new READY, and no more work for this connection.
+    func dropFrozenWorker(_ id: String) {
+        guard let instance = instances[id], instance.kind == .worker else { return }
+        logger.warning("Majordomo worker did not answer by the deadline: disconnecting it", metadata: ["zmesh.worker": "\(id)"])
+        sendWorker(instance.routingID, .disconnect)
+        remove(id, reason: "it held a request past its deadline")
+        rebuildServiceIndex()
+        announceWorkersIfChanged()
+    }
+
     private func workerConnectionLost(descriptor: Int32) {
         guard let id = workerByDescriptor[descriptor] else { return }
         logger.warning("lost a Majordomo worker's connection", metadata: ["zmesh.worker": "\(id)"])

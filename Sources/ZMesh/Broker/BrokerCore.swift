@@ -760,12 +760,13 @@ actor BrokerCore {
         sweepTimer = loop.schedule(after: .milliseconds(50)) { [weak self] in self?.assumeIsolated { $0.sweep() } }
     }
 
-    /// Ends queued requests past their deadline, and forgets in-flight ones long past it
-    /// (their client gave up; this bounds memory if a reply never comes).
+    /// Ends queued requests past their deadline, and in-flight ones a grace period past it
+    /// (this bounds memory, and answers the client, if a reply never comes).
     private func sweep() {
         sweepTimer = nil
         let now = MonotonicTime.now()
-        let grace = Duration.seconds(5)
+        let grace = configuration.lateReplyGrace
+        var frozenWorkers: [String] = []
         for (key, flight) in flights.entries {
             guard let deadline = flight.deadline, deadline <= now else { continue }
             if flight.instance == nil {
@@ -775,11 +776,18 @@ actor BrokerCore {
                                 message: "the deadline passed while the request waited at broker \(configuration.name)",
                                 mayHaveRun: flight.sent > 0)
             } else if deadline.advanced(by: grace) <= now {
-                if let id = flight.instance { instances[id]?.outstanding -= 1 }
-                forget(key)
-                stats.dropped += 1
+                // The instance holding it never answered, even late. Tell the client (an MDP
+                // client has no deadline of its own to fall back on): every call ends.
+                let holder = flight.instance.flatMap { instances[$0] }
+                finishWithError(key, status: .deadlineExceeded,
+                                message: "no answer from the instance holding it by its deadline, at broker \(configuration.name)",
+                                mayHaveRun: true)
+                if let holder, holder.kind == .worker { frozenWorkers.append(holder.id) }
             }
         }
+        // A Majordomo worker takes one request at a time: one stuck past its deadline would
+        // hold its service's place forever. DISCONNECT lets it start again (RFC 18).
+        for id in frozenWorkers { dropFrozenWorker(id) }
         resumeDrainWaitersIfIdle()
         if !flights.isEmpty { armSweep() }
     }

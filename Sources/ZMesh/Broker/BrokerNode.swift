@@ -44,6 +44,9 @@ public final class BrokerNode: Service, Sendable {
         /// The longest the broker holds one request: the deadline of a request without a
         /// budget, and a cap on longer budgets. Past it the client gets `deadlineExceeded`.
         public var maxRequestLifetime: Duration = .seconds(600)
+        /// How long past a request's deadline the broker waits for the instance holding it
+        /// before it answers the client itself (and drops a Majordomo worker that froze).
+        public var lateReplyGrace: Duration = .seconds(5)
         /// How long a graceful stop waits for requests in flight.
         public var gracePeriod: Duration = .seconds(10)
 
