@@ -195,7 +195,8 @@ extension BrokerCore {
 
     /// Dispatches a flight to a worker: `[worker] [MDPW02] [REQUEST] [address] [] [body...]`.
     func sendToWorker(_ instance: Instance, header: Header, body: [[UInt8]]) -> Bool {
-        let frames = [instance.routingID] + MDP.workerMessage(.request, [MDP.address(of: header.requestID), []] + body)
+        // RFC 18: a REQUEST has 5 or more frames: an empty body travels as one empty frame.
+        let frames = [instance.routingID] + MDP.workerMessage(.request, [MDP.address(of: header.requestID), []] + (body.isEmpty ? [[]] : body))
         let result = workerSocket?.assumeIsolated { try? $0.send(frames) }
         guard result == .sent || result == .queued else { return false }
         instances[instance.id]?.lastSent = .now()

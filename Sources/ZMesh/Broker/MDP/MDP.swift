@@ -40,8 +40,9 @@ enum MDP {
     }
 
     /// Frames after the routing id: `[MDPC02] [command] [service] [body...]`.
+    /// RFC 18: PARTIAL and FINAL have 4 or more frames, so an empty body travels as one empty frame.
     static func clientMessage(_ command: ClientCommand, service: String, body: [[UInt8]]) -> [[UInt8]] {
-        [clientProtocol, [command.rawValue], Array(service.utf8)] + body
+        [clientProtocol, [command.rawValue], Array(service.utf8)] + (body.isEmpty ? [[]] : body)
     }
 
     /// Frames after the routing id: `[MDPW02] [command] ...`.
