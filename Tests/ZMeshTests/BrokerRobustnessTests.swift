@@ -158,20 +158,3 @@ struct BrokerRobustnessTests {
         await mesh.stop()
     }
 }
-
-extension RawPeer {
-    /// The next message's frames as they are, or nil if none comes within `timeout`.
-    func nextFrames(timeout: Duration) async throws -> [[UInt8]]? {
-        let socket = self.socket
-        return try await withThrowingTaskGroup(of: [[UInt8]]?.self) { group in
-            group.addTask { try await socket.receive() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-    }
-}

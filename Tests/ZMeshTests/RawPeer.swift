@@ -31,8 +31,14 @@ struct RawPeer {
 
     /// The next message, decoded as a reply or error envelope.
     func next(timeout: Duration = .seconds(5)) async throws -> Envelope? {
+        guard let frames = try await nextFrames(timeout: timeout) else { return nil }
+        return try Envelope.decode(frames, routed: false).get()
+    }
+
+    /// The next message's frames as they are, or nil if none comes within `timeout`.
+    func nextFrames(timeout: Duration) async throws -> [[UInt8]]? {
         let socket = self.socket
-        let frames: [[UInt8]]? = try await withThrowingTaskGroup(of: [[UInt8]]?.self) { group in
+        return try await withThrowingTaskGroup(of: [[UInt8]]?.self) { group in
             group.addTask { try await socket.receive() }
             group.addTask {
                 try await Task.sleep(for: timeout)
@@ -42,8 +48,6 @@ struct RawPeer {
             group.cancelAll()
             return first
         }
-        guard let frames else { return nil }
-        return try Envelope.decode(frames, routed: false).get()
     }
 
     func close() async {
