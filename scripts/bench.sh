@@ -101,17 +101,25 @@ print(json.dumps(data))
 PY
 }
 
-baseline_case() {  # round case
-  local round=$1 case=$2 line
+baseline_case() {  # round case topology
+  local round=$1 case=$2 topology=$3 line
   case $case in
     seq64) line=$(client .build/baseline/zecho_client "$base_ep" lat $seq_n 64) ;;
     tput64) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput_n 64 128) ;;
     tput1k) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput1k_n 1024 128) ;;
-    mdp64)
-      line=$(client python3 Tests/Peers/mdp_client.py "$base_ep" echo --bench $mdp_n --size 64 --raw)
-      record "$round" floor "$case" "$(client python3 Tests/Peers/mdp_client.py "$proxy_ep" echo --bench $mdp_n --size 64 --raw)" ;;
+    mdp64) line=$(client python3 Tests/Peers/mdp_client.py "$base_ep" echo --bench $mdp_n --size 64 --raw) ;;
   esac
   record "$round" baseline "$case" "$line"
+  # Brokered rounds: the same client through the logic-free C proxy, the floor for a broker.
+  if [ "$topology" = brokered ]; then
+    case $case in
+      seq64) line=$(client .build/baseline/zecho_client "$proxy_ep" lat $seq_n 64) ;;
+      tput64) line=$(client .build/baseline/zecho_client "$proxy_ep" tput $tput_n 64 128) ;;
+      tput1k) line=$(client .build/baseline/zecho_client "$proxy_ep" tput $tput1k_n 1024 128) ;;
+      mdp64) line=$(client python3 Tests/Peers/mdp_client.py "$proxy_ep" echo --bench $mdp_n --size 64 --raw) ;;
+    esac
+    record "$round" floor "$case" "$line"
+  fi
 }
 
 mesh_case() {  # round topology file case
@@ -147,7 +155,7 @@ for round in $(seq 1 "$rounds"); do
     cases="seq64 tput64 tput1k"
     if [ $topology = brokered ]; then cases="$cases mdp64"; fi
     for case in $cases; do
-      baseline_case "$round" "$case"
+      baseline_case "$round" "$case" "$topology"
       mesh_case "$round" "$topology" "$file" "$case"
     done
     scripts/mesh-down.sh >/dev/null
