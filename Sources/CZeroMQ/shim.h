@@ -1,9 +1,8 @@
 #ifndef ZMESH_CZEROMQ_SHIM_H
 #define ZMESH_CZEROMQ_SHIM_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+/* No _GNU_SOURCE here: it would change glibc's own types (fd_set's member names) from the
+   ones Swift's Glibc module sees, and a clean build then fails with a module conflict. */
 #include <pthread.h>
 
 #include <zmq.h>
@@ -29,6 +28,9 @@ static inline int zmesh_eventfd_read(int fd, uint64_t *value) {
     *value = (uint64_t)v;
     return rc;
 }
+
+/* glibc declares this only under _GNU_SOURCE; the symbol is always there. */
+extern int pthread_setname_np(pthread_t thread, const char *name);
 
 /* Names the calling thread (15 characters at most), for ps, top and gdb. */
 static inline int zmesh_set_thread_name(const char *name) {
