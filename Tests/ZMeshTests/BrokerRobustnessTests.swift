@@ -7,42 +7,8 @@ import ZeroMQ
 /// must neither spin on nor hold forever.
 @Suite("Broker robustness", .serialized)
 struct BrokerRobustnessTests {
-    /// A registry, one echo service and a broker, with fast heartbeats.
-    struct SmallMesh {
-        let registry: RegistryNode
-        let service: ServiceNode
-        let broker: BrokerNode
-        let front: String
-
-        static func start(configure: (inout BrokerNode.Configuration) -> Void = { _ in }) async throws -> SmallMesh {
-            let fast = Topology.Heartbeat(interval: .milliseconds(200), liveness: 3)
-            var registryConfiguration = RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*",
-                                                                   publish: "tcp://127.0.0.1:*")
-            registryConfiguration.heartbeat = fast
-            let registry = try RegistryNode(configuration: registryConfiguration, logger: testLogger)
-            let registryAddress = RegistryAddress(endpoint: try await registry.start(), publish: await registry.publishEndpoint)
-            let (service, _) = try await startTestNode(name: "echo-1", configure: {
-                $0.registries = [registryAddress.endpoint]
-                $0.heartbeat = fast
-            })
-            var brokerConfiguration = BrokerNode.Configuration(name: "broker-1", bind: "tcp://127.0.0.1:*")
-            brokerConfiguration.registries = [registryAddress]
-            brokerConfiguration.heartbeat = fast
-            configure(&brokerConfiguration)
-            let broker = try BrokerNode(configuration: brokerConfiguration, logger: testLogger)
-            let front = try await broker.start()
-            return SmallMesh(registry: registry, service: service, broker: broker, front: front)
-        }
-
-        func stop() async {
-            await broker.stop(gracePeriod: .milliseconds(100))
-            await service.stop()
-            await registry.stop()
-        }
-    }
-
     @Test func aMajordomoRequestNobodyServesWaitsWithoutStallingOtherCalls() async throws {
-        let mesh = try await SmallMesh.start { $0.majordomoRequestTimeout = .seconds(2) }
+        let mesh = try await SmallBrokeredMesh.start { $0.majordomoRequestTimeout = .seconds(2) }
         #expect(await eventually { await mesh.broker.stats().readyByService["echo"] == 1 })
         let majordomo = try await RawPeer.connect(to: mesh.front)
         try await majordomo.send([Array("MDPC02".utf8), [0x01], Array("nothing".utf8), Array("x".utf8)])
@@ -67,7 +33,7 @@ struct BrokerRobustnessTests {
     }
 
     @Test func aRequestWithMoreHopsThanAServiceTakesIsDroppedAtTheBroker() async throws {
-        let mesh = try await SmallMesh.start()
+        let mesh = try await SmallBrokeredMesh.start()
         #expect(await eventually { await mesh.broker.stats().readyByService["echo"] == 1 })
         let peer = try await RawPeer.connect(to: mesh.front)
         // Seven made-up routing frames: with the broker's own id for the peer that is eight, and
@@ -99,7 +65,7 @@ struct BrokerRobustnessTests {
     }
 
     @Test func noRequestIsHeldLongerThanTheBrokersLongestHold() async throws {
-        let mesh = try await SmallMesh.start { $0.maxRequestLifetime = .seconds(1) }
+        let mesh = try await SmallBrokeredMesh.start { $0.maxRequestLifetime = .seconds(1) }
         #expect(await eventually { await mesh.broker.stats().readyByService["sleep"] == 1 })
         // The service sleeps longer than the broker holds anything: a longer budget is cut to it...
         let client = try MeshClient(configuration: .init(discovery: .brokers([mesh.front])), logger: testLogger)
@@ -123,7 +89,7 @@ struct BrokerRobustnessTests {
 
     @Test func aMajordomoWorkerThatNeverAnswersIsDisconnectedAndItsClientAnswered() async throws {
         let workersEndpoint = "tcp://127.0.0.1:\(try freePorts(1)[0])"
-        let mesh = try await SmallMesh.start {
+        let mesh = try await SmallBrokeredMesh.start {
             $0.workers = workersEndpoint
             $0.majordomoRequestTimeout = .milliseconds(500)
             $0.lateReplyGrace = .milliseconds(500)

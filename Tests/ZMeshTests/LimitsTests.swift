@@ -34,22 +34,9 @@ struct LimitsTests {
     }
 
     @Test func oneClientCannotHoldEveryPlaceAtABroker() async throws {
-        let fast = Topology.Heartbeat(interval: .milliseconds(200), liveness: 3)
-        var registryConfiguration = RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*", publish: "tcp://127.0.0.1:*")
-        registryConfiguration.heartbeat = fast
-        let registry = try RegistryNode(configuration: registryConfiguration, logger: testLogger)
-        let registryAddress = RegistryAddress(endpoint: try await registry.start(), publish: await registry.publishEndpoint)
-        let (service, _) = try await startTestNode(name: "sleep-1", configure: {
-            $0.registries = [registryAddress.endpoint]
-            $0.heartbeat = fast
-        }, handlers: BuiltinServices.sleep())
-        var brokerConfiguration = BrokerNode.Configuration(name: "broker-1", bind: "tcp://127.0.0.1:*")
-        brokerConfiguration.registries = [registryAddress]
-        brokerConfiguration.heartbeat = fast
-        brokerConfiguration.maxInFlightPerClient = 3
-        let broker = try BrokerNode(configuration: brokerConfiguration, logger: testLogger)
-        let front = try await broker.start()
-        #expect(await eventually { await broker.stats().readyByService["sleep"] == 1 })
+        let mesh = try await SmallBrokeredMesh.start { $0.maxInFlightPerClient = 3 }
+        let front = mesh.front
+        #expect(await eventually { await mesh.broker.stats().readyByService["sleep"] == 1 })
         let greedy = try MeshClient(configuration: .init(discovery: .brokers([front])), logger: testLogger)
         let polite = try MeshClient(configuration: .init(discovery: .brokers([front])), logger: testLogger)
         let calls = (0..<5).map { _ in Task { try await greedy.call("sleep", "400".bytes) } }
@@ -68,9 +55,7 @@ struct LimitsTests {
         #expect(try await polite.call("sleep", "10".bytes).text == "10")
         await greedy.shutdown()
         await polite.shutdown()
-        await broker.stop()
-        await service.stop()
-        await registry.stop()
+        await mesh.stop()
     }
 
     @Test func aHeartbeatFloodIsDroppedBeforeDecodingAndTheRegistryKeepsAnswering() async throws {

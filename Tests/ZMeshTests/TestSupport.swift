@@ -95,3 +95,38 @@ final class Locked<Value: Sendable>: Sendable {
     @discardableResult
     func update<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
+
+/// A registry, one service node with the test handlers and a broker, in this process, with
+/// fast heartbeats.
+struct SmallBrokeredMesh {
+    let registry: RegistryNode
+    let service: ServiceNode
+    let broker: BrokerNode
+    let front: String
+
+    static func start(configure: (inout BrokerNode.Configuration) -> Void = { _ in }) async throws -> SmallBrokeredMesh {
+        let fast = Topology.Heartbeat(interval: .milliseconds(200), liveness: 3)
+        var registryConfiguration = RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*",
+                                                               publish: "tcp://127.0.0.1:*")
+        registryConfiguration.heartbeat = fast
+        let registry = try RegistryNode(configuration: registryConfiguration, logger: testLogger)
+        let registryAddress = RegistryAddress(endpoint: try await registry.start(), publish: await registry.publishEndpoint)
+        let (service, _) = try await startTestNode(name: "echo-1", configure: {
+            $0.registries = [registryAddress.endpoint]
+            $0.heartbeat = fast
+        })
+        var brokerConfiguration = BrokerNode.Configuration(name: "broker-1", bind: "tcp://127.0.0.1:*")
+        brokerConfiguration.registries = [registryAddress]
+        brokerConfiguration.heartbeat = fast
+        configure(&brokerConfiguration)
+        let broker = try BrokerNode(configuration: brokerConfiguration, logger: testLogger)
+        let front = try await broker.start()
+        return SmallBrokeredMesh(registry: registry, service: service, broker: broker, front: front)
+    }
+
+    func stop() async {
+        await broker.stop(gracePeriod: .milliseconds(100))
+        await service.stop()
+        await registry.stop()
+    }
+}
