@@ -1,4 +1,5 @@
 internal import CZeroMQ
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,9 +25,69 @@ public final class ZMQContext: Sendable {
         handle = ctx
     }
 
+    /// Set once a termination started; after that the handle must not be used again.
+    private let terminationStarted = Atomic<Bool>(false)
+
+    /// True once ``terminate(waitingAtMost:)`` ran: no new socket can be made.
+    public var isTerminated: Bool { terminationStarted.load(ordering: .acquiring) }
+
     deinit {
-        // Retries on EINTR as libzmq's documentation asks.
+        guard !terminationStarted.load(ordering: .acquiring) else { return }
+        Self.term(handle)
+    }
+
+    /// Terminates the context now, so that what closed sockets still hold (their linger) is
+    /// sent before the process goes on, typically to exit. Call it once every socket of the
+    /// context is closed. `zmq_ctx_term` runs on a thread of its own; this returns when it
+    /// finished or after `timeout`, whichever is first (a socket left open elsewhere cannot
+    /// hang the caller), and tells which. Later calls return at once.
+    @discardableResult
+    public func terminate(waitingAtMost timeout: Duration) async -> Bool {
+        guard !terminationStarted.exchange(true, ordering: .acquiringAndReleasing) else { return true }
+        let done = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            done.withLock { $0 = continuation }
+            let finish: @Sendable (Bool) -> Void = { finished in
+                done.withLock { $0.take() }?.resume(returning: finished)
+            }
+            // Hands the blocking zmq_ctx_term to a detached thread; the timer thread below
+            // bounds the wait. Both threads end by themselves.
+            let handle = UInt(bitPattern: self.handle)
+            Self.spawn { Self.term(UnsafeMutableRawPointer(bitPattern: handle)); finish(true) }
+            Self.spawn {
+                var request = timespec(tv_sec: Int(timeout.components.seconds),
+                                       tv_nsec: Int(timeout.components.attoseconds / 1_000_000_000))
+                var remaining = timespec()
+                while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+                finish(false)
+            }
+        }
+    }
+
+    /// Retries on EINTR as libzmq's documentation asks.
+    private static func term(_ handle: UnsafeMutableRawPointer?) {
+        guard let handle else { return }
         while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
+    }
+
+    private final class Work {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    private static func spawn(_ body: @escaping @Sendable () -> Void) {
+        var thread = pthread_t()
+        let retained = Unmanaged.passRetained(Work(body)).toOpaque()
+        let rc = pthread_create(&thread, nil, { argument in
+            guard let argument else { return nil }
+            Unmanaged<Work>.fromOpaque(argument).takeRetainedValue().body()
+            return nil
+        }, retained)
+        if rc == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<Work>.fromOpaque(retained).takeRetainedValue().body()
+        }
     }
 
     /// libzmq's version as (major, minor, patch).

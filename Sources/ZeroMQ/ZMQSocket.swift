@@ -30,6 +30,7 @@ public final class ZMQSocket {
 
     /// Creates a socket of `type` in `context`.
     public init(context: ZMQContext, type: ZMQSocketType) throws(ZMQError) {
+        if context.isTerminated { throw ZMQError(code: ETERM, operation: "zmq_socket", detail: "the context was terminated") }
         guard let handle = zmq_socket(context.handle, type.raw) else {
             throw ZMQError.last("zmq_socket", type.description)
         }

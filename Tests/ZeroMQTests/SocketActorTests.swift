@@ -72,11 +72,9 @@ struct SocketActorTests {
     @Test func sendsQueueWhileNoPeerAndFlushWhenOneArrives() async throws {
         let loop = try EventLoop(name: "t-queue")
         let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer, options: [.immediate(true), .sendHighWaterMark(1)])
-        // Find a free port, then connect before anyone listens there.
-        let probe = try await ZMQSocketActor.make(on: loop, type: .router)
-        try await probe.bind("tcp://127.0.0.1:*")
-        let endpoint = try await probe.lastEndpoint()
-        await probe.close()
+        // Connect before anyone listens, to an ipc path of its own (a TCP port freed for the
+        // test could be bound by a parallel test meanwhile).
+        let endpoint = "ipc://\(FileManager.default.temporaryDirectory.path)/zmesh-queue-\(UUID().uuidString)"
         try await dealer.connect(endpoint)
         var results: [ZMQSocketActor.SendResult] = []
         for index in 0..<50 { results.append(try await dealer.send([[], [UInt8(index)]])) }
@@ -135,6 +133,40 @@ struct SocketActorTests {
         // The socket actor still holds the loop; once it goes, the thread ends.
         _ = consume socket
         #expect(await eventually { watcher.hasExited })
+    }
+
+    /// What a node sends just before it stops (its last replies) must still leave: a lingering
+    /// close keeps it, shutting the loop down waits for it, and a plain close drops it.
+    @Test func aLingeringCloseDeliversWhatWasSentAndShutdownWaitsForIt() async throws {
+        let receiverLoop = try EventLoop(name: "t-linger-recv")
+        // An ipc path of its own: no other test can take it between the sends and the bind.
+        let endpoint = "ipc://\(FileManager.default.temporaryDirectory.path)/zmesh-linger-\(UUID().uuidString)"
+
+        // Nobody listens yet: both messages wait in libzmq's pipes.
+        let senderLoop = try EventLoop(name: "t-linger-send")
+        let kept = try await ZMQSocketActor.make(on: senderLoop, type: .dealer)
+        let dropped = try await ZMQSocketActor.make(on: senderLoop, type: .dealer)
+        for (socket, text) in [(kept, "kept"), (dropped, "dropped")] {
+            try await socket.connect(endpoint)
+            #expect(try await socket.send([[], Array(text.utf8)]) == .sent)
+        }
+        await kept.close(lingering: .seconds(10))
+        await dropped.close()
+        let shutdown = Task { await senderLoop.shutdown() }
+
+        let router = try await ZMQSocketActor.make(on: receiverLoop, type: .router)
+        try await router.bind(endpoint)
+        let arrived = Mutex<[String]>([])
+        try await router.onMessage { frames in
+            arrived.withLock { $0.append(String(decoding: frames.last ?? [], as: UTF8.self)) }
+        }
+        #expect(await eventually { arrived.withLock { $0 } == ["kept"] })
+        await shutdown.value
+        #expect(senderLoop.context.isTerminated)
+        // The dropped one never comes (its pipe went with the plain close).
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(arrived.withLock { $0 } == ["kept"])
+        await receiverLoop.shutdown()
     }
 
     @Test func receiveHonoursTaskCancellation() async throws {

@@ -252,7 +252,11 @@ actor BrokerCore {
         lookupTimer = nil
         lookupSoon = nil
         sweepTimer = nil
-        for socket in [frontend, backend].compactMap({ $0 }) + registries + subscribers {
+        // The last replies and the "broker stopped" errors above still go out.
+        for socket in [frontend, backend].compactMap({ $0 }) {
+            socket.assumeIsolated { $0.close(lingering: .seconds(1)) }
+        }
+        for socket in registries + subscribers {
             socket.assumeIsolated { $0.close() }
         }
         authenticator?.assumeIsolated { $0.close() }

@@ -198,7 +198,8 @@ actor ServiceCore {
         if let sweepTimer { loop.cancelTimer(sweepTimer) }
         sweepTimer = nil
         leaveRegistries()
-        router?.assumeIsolated { $0.close() }
+        // Replies written just now (the last drained handlers') still go out.
+        router?.assumeIsolated { $0.close(lingering: .seconds(1)) }
         router = nil
         for socket in registrySockets { socket.assumeIsolated { $0.close() } }
         registrySockets.removeAll()

@@ -33,6 +33,9 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
     /// into nonisolated code hop back through the inbox.
     private let taskExecutorHandle: LoopTaskExecutor
 
+    /// True when the loop made its context (and so terminates it in ``shutdown()``).
+    private let ownsContext: Bool
+
     /// The libzmq context every socket of this loop belongs to.
     public var context: ZMQContext { core.context }
 
@@ -43,6 +46,7 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
     public init(name: String = "zmesh-io", context: ZMQContext? = nil) throws(ZMQError) {
         let owned: ZMQContext
         if let context { owned = context } else { owned = try ZMQContext() }
+        ownsContext = context == nil
         core = try LoopCore(name: name, context: owned)
         taskExecutorHandle = LoopTaskExecutor(core: core)
         core.start(executor: UnownedSerialExecutor(ordinary: self),
@@ -97,6 +101,10 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
 
     /// Closes every socket the loop owns (running their close hooks), cancels all timers,
     /// and makes later registrations fail. Safe to call more than once.
+    ///
+    /// A loop that made its own context then terminates it, waiting (up to two seconds) for
+    /// libzmq to send what sockets closed with a linger still hold: a node's last replies
+    /// leave before its process exits.
     public func shutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             execute { [core] in
@@ -104,6 +112,7 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
                 continuation.resume()
             }
         }
+        if ownsContext { await context.terminate(waitingAtMost: .seconds(2)) }
     }
 
     /// True once ``shutdown()`` ran.
@@ -115,7 +124,9 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
     public func makeSocket(_ type: ZMQSocketType) throws(ZMQError) -> ZMQSocket {
         core.assertInLoop()
         if core.isShutDown { throw ZMQError(code: ETERM, operation: "zmq_socket", detail: "event loop \(name) is shut down") }
-        return try ZMQSocket(context: context, type: type)
+        let socket = try ZMQSocket(context: context, type: type)
+        core.track(socket)
+        return socket
     }
 
     /// Polls `socket` for `interest` and calls `handler` with what is ready, on the loop thread.

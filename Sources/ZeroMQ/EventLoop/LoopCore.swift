@@ -77,6 +77,14 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
     private var registrations: [UInt64: Entry] = [:]
     private var nextRegistrationID: UInt64 = 1
     private var dirty: [UInt64] = []
+    /// Every socket made on this loop, weakly: shutdown closes those still open even if no
+    /// handler was ever registered for them, so the context can terminate.
+    private var madeSockets: [WeakSocket] = []
+    private var pruneMadeSocketsAt = 64
+
+    private struct WeakSocket {
+        weak var socket: ZMQSocket?
+    }
 
     init(name: String, context: ZMQContext) throws(ZMQError) {
         self.name = name
@@ -318,5 +326,17 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         dirty.removeAll()
         for entry in entries { entry.onShutdown() }
         timers.removeAll()
+        for made in madeSockets { made.socket?.close() }
+        madeSockets.removeAll()
+    }
+
+    /// Remembers a socket made on this loop (loop thread only).
+    func track(_ socket: ZMQSocket) {
+        assertInLoop()
+        if madeSockets.count >= pruneMadeSocketsAt {
+            madeSockets.removeAll { $0.socket == nil }
+            pruneMadeSocketsAt = max(64, madeSockets.count * 2)
+        }
+        madeSockets.append(WeakSocket(socket: socket))
     }
 }

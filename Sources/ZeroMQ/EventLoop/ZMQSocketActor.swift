@@ -474,6 +474,18 @@ public actor ZMQSocketActor {
         closeNow()
     }
 
+    /// Closes the socket but lets libzmq keep sending what it holds for up to `linger`
+    /// (replies already written must reach their peers when a node stops gracefully): one
+    /// last try empties the outbound queue into libzmq first. The context's termination
+    /// waits for at most `linger`.
+    public func close(lingering linger: Duration) {
+        guard !closed else { return }
+        flushOutbound()
+        try? socket.set(.linger(milliseconds: Int32(clamping: linger.components.seconds * 1_000
+            + linger.components.attoseconds / 1_000_000_000_000_000)))
+        closeNow()
+    }
+
     private func closeNow() {
         guard !closed else { return }
         closed = true
