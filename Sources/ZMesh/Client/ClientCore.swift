@@ -96,8 +96,8 @@ actor ClientCore {
                 .receiveHighWaterMark(configuration.socketHighWaterMark),
                 .heartbeatInterval(milliseconds: heartbeat),
                 .heartbeatTimeout(milliseconds: heartbeat * 3),
-                .reconnectInterval(milliseconds: 100),
-                .reconnectIntervalMax(milliseconds: 1000),
+                .reconnectInterval(milliseconds: Int32(clamping: configuration.reconnectBackOff.first.millisecondsClamped)),
+                .reconnectIntervalMax(milliseconds: Int32(clamping: configuration.reconnectBackOff.longest.millisecondsClamped)),
             ]
             try socket.set(options)
             if let curve = configuration.curve {
@@ -151,10 +151,31 @@ actor ClientCore {
             if wasUp {
                 logger.warning("connection lost; failing over its calls", metadata: [
                     "zmesh.endpoint": "\(connection.endpoint)", "zmesh.in_flight": "\(connection.outstanding)",
+                    "zmesh.event": "\(event.event)",
                 ])
             }
             connectionLost(connection)
         }
+    }
+
+    /// A restarted instance is announced while its old connection waits out libzmq's
+    /// reconnect back-off (up to a second): connect again at once, so calls wait for it
+    /// (the connection is `connecting`) rather than fail as unreachable meanwhile.
+    private func reconnectNow(_ connection: Connection) {
+        let endpoint = connection.endpoint
+        let reconnected = connection.socket.assumeIsolated { dealer -> Bool in
+            do {
+                try dealer.disconnect(endpoint)
+                try dealer.connect(endpoint)
+                return true
+            } catch {
+                return false
+            }
+        }
+        guard reconnected else { return }
+        connection.state = .connecting
+        connection.refusal = nil
+        logger.debug("a new instance is announced: reconnecting now", metadata: ["zmesh.endpoint": "\(endpoint)"])
     }
 
     /// Every call in flight on a lost connection is re-sent elsewhere (idempotent) or failed.
@@ -244,6 +265,14 @@ actor ClientCore {
             }
             if let refusal = candidates.lazy.compactMap(\.refusal).first {
                 fail(seq, MeshError(.forbidden, service: call.name, message: refusal, mayHaveRun: call.attempts > 0))
+                return
+            }
+            if case .registries = configuration.discovery, call.service != Self.registryService, !call.refreshedBeforeFailing {
+                // Every instance we know is unreachable; a registry may know a newer one (a
+                // restart at the same endpoint, announced a moment ago): ask once, then decide.
+                call.refreshedBeforeFailing = true
+                lookUp(call.service)
+                park(seq, call)
                 return
             }
             fail(seq, MeshError(.unavailable, service: call.name,
@@ -522,20 +551,32 @@ actor ClientCore {
             resolutions[service]?.endpoints = nil
         } else {
             logger.debug("look-up failed; keeping the last answer", metadata: ["zmesh.service": "\(service)", "zmesh.reason": "\(why)"])
+            // Calls that waited for this answer decide on the last one.
+            dispatchParked()
         }
     }
 
     /// Takes a registry's answer. An incomplete one (a registry that just started) can only
     /// add instances: it may not have heard the others yet.
     private func apply(_ service: String, _ instances: [InstanceInfo], complete: Bool) {
-        var endpoints = instances.filter { $0.health == .live && $0.services.contains(service) }.map(\.endpoint)
+        let live = instances.filter { $0.health == .live && $0.services.contains(service) }
+        var endpoints = live.map(\.endpoint)
+        let announced = Dictionary(live.map { ($0.endpoint, $0.instance) }, uniquingKeysWith: { _, last in last })
         let old = resolutions[service]?.endpoints
         if !complete, let old { endpoints = Array(Set(endpoints).union(old)) }
         endpoints.sort()
         resolutions[service, default: Resolution()].endpoints = endpoints
         resolutions[service]?.connections = endpoints.compactMap { endpoint in
-            if let id = instanceConnections[endpoint], let connection = connections[id] { return connection }
+            if let id = instanceConnections[endpoint], let connection = connections[id] {
+                if let instance = announced[endpoint] {
+                    let isNew = old?.contains(endpoint) != true || (connection.instance.map { $0 != instance } ?? false)
+                    connection.instance = instance
+                    if isNew && connection.state == .down { reconnectNow(connection) }
+                }
+                return connection
+            }
             guard let connection = openConnection(to: endpoint, role: .service) else { return nil }
+            connection.instance = announced[endpoint]
             instanceConnections[endpoint] = connection.id
             return connection
         }

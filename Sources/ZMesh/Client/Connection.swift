@@ -32,6 +32,8 @@ final class Connection {
     var downSince: MonotonicTime?
     /// Why the peer refused us, if it did (a CURVE handshake failure, say).
     var refusal: String?
+    /// The registry's id of the instance last announced at this endpoint (instances only).
+    var instance: String?
 
     init(id: ConnectionID, endpoint: String, role: Role, socket: ZMQSocketActor) {
         self.id = id

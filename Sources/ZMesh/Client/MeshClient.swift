@@ -34,6 +34,9 @@ public final class MeshClient: Sendable {
         public var curve: CurveSettings?
         /// Limits inbound messages must keep.
         var limits: Envelope.Limits = .default
+        /// libzmq's reconnect back-off towards a lost peer: the first wait, doubling up to the
+        /// longest. Internal: tests stretch it to show what does not wait for it.
+        var reconnectBackOff: (first: Duration, longest: Duration) = (.milliseconds(100), .seconds(1))
 
         public init(discovery: Discovery) {
             self.discovery = discovery

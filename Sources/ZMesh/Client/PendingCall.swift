@@ -55,6 +55,8 @@ final class PendingCall {
     var lastError: String?
     /// Waiting for a connection to come up or a name to resolve.
     var parked = false
+    /// Asked the registries once more before failing as unreachable.
+    var refreshedBeforeFailing = false
 
     init(_ request: CallRequest) { self.request = request }
 

@@ -102,6 +102,29 @@ struct RollingRestartTests {
         await mesh.down()
     }
 
+    /// A crashed instance restarted by a supervisor comes back at the same endpoint before the
+    /// registry evicts the old one, while the client's old connection waits out libzmq's
+    /// reconnect back-off (a second by default; here a minute, so the test cannot pass by
+    /// luck). A call made once the registry lists the new instance must reach it, not fail
+    /// as unreachable.
+    @Test func anInstanceRestartedAfterACrashTakesCallsAsSoonAsItIsAnnounced() async throws {
+        let mesh = try await MeshUnderTest("Tests/Fixtures/slow-eviction.yaml")
+        defer { Task { await mesh.down() } }
+        let client = try mesh.client { $0.reconnectBackOff = (.seconds(60), .seconds(60)) }
+        #expect(try await client.call("sleep", "1".bytes).text == "1")
+        let before = try #require(try await client.instances(of: "sleep").first?.instance)
+        try await mesh.kill9("sleep-1")
+        try mesh.restart("sleep-1")
+        #expect(await eventually(timeout: .seconds(15)) {
+            await (try? client.instances(of: "sleep"))?.contains(where: { $0.instance != before && $0.health == .live }) == true
+        }, "sleep-1 did not come back")
+        let reply = try await client.call("sleep", "2".bytes, options: CallOptions(timeout: .seconds(10)))
+        #expect(reply.text == "2")
+        #expect(!mesh.log(of: "registry-1").contains("evicted"))
+        await client.shutdown()
+        await mesh.down()
+    }
+
     static func isZombie(_ pid: Int32) -> Bool {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         return status.split(separator: " ").dropFirst(2).first == "Z"
