@@ -40,12 +40,10 @@ final class MeshUnderTest: @unchecked Sendable {
     /// An offset that puts every port of the file on a port nobody listens on now.
     private static func freeOffset(for topology: Topology) throws -> Int {
         let ports = Self.ports(of: topology)
-        for _ in 0..<50 {
-            let base = try freePorts(1)[0]
-            let offset = base - (ports.min() ?? 0)
-            if ports.allSatisfy({ isFree($0 + offset) }) { return offset }
-        }
-        throw ProcessFailure("no free port range for \(topology.path)")
+        guard let lowest = ports.min(), let highest = ports.max() else { return 0 }
+        let base = try TestPorts.shared.take(1, contiguousSpan: highest - lowest + 1,
+                                             needed: ports.map { $0 - lowest })[0]
+        return base - lowest
     }
 
     private static func ports(of topology: Topology) -> [Int] {
@@ -53,19 +51,6 @@ final class MeshUnderTest: @unchecked Sendable {
             + topology.brokers.flatMap { [$0.bind, $0.workers].compactMap { $0 } }
             + topology.services.map(\.bind)
         return endpoints.compactMap { endpoint in endpoint.split(separator: ":").last.flatMap { Int($0) } }
-    }
-
-    private static func isFree(_ port: Int) -> Bool {
-        guard (1024...65535).contains(port) else { return false }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 
     /// The PID mesh-up.sh recorded for `node`.

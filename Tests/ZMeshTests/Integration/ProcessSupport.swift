@@ -114,28 +114,57 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
     return (process.terminationStatus, stdout, stderr)
 }
 
-/// Loopback TCP ports nobody listens on now (the kernel picks them; a test binds them soon after).
+/// Loopback TCP ports nobody listens on now, for a test to bind soon after.
+///
+/// They come from 20000-32767, below Linux's ephemeral range (32768-60999): a port the
+/// kernel picked (bind to port 0) is free again once probed, and the kernel hands it out
+/// to the next outgoing connection or wildcard bind, so a mesh started a moment later could
+/// find it taken. Ports below the range are only ever taken by explicit binds; a cursor
+/// shared by every test of the process never hands one out twice.
 func freePorts(_ count: Int) throws -> [Int] {
-    var sockets: [Int32] = []
-    defer { for fd in sockets { close(fd) } }
-    var ports: [Int] = []
-    for _ in 0..<count {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ProcessFailure("socket() failed") }
-        sockets.append(fd)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    try TestPorts.shared.take(count, contiguousSpan: nil)
+}
+
+/// The process-wide cursor behind ``freePorts(_:)``.
+final class TestPorts: Sendable {
+    static let shared = TestPorts()
+    static let range = 20_000...32_767
+    /// Starts at a random place, so two test processes at once rarely meet.
+    private let cursor = Locked(Int.random(in: 20_000...30_000))
+
+    /// `count` free ports; with `contiguousSpan`, the first port of a free run of that many
+    /// (only the ports `needed` offsets of it must be free) is returned alone.
+    func take(_ count: Int, contiguousSpan: Int?, needed: [Int] = []) throws -> [Int] {
+        var ports: [Int] = []
+        for _ in 0..<2_000 {
+            let span = contiguousSpan ?? 1
+            let first = cursor.update { next -> Int in
+                if next + span > Self.range.upperBound { next = Self.range.lowerBound }
+                defer { next += span }
+                return next
+            }
+            if contiguousSpan != nil {
+                if needed.allSatisfy({ isFreePort(first + $0) }) { return [first] }
+                continue
+            }
+            if isFreePort(first) { ports.append(first) }
+            if ports.count == count { return ports }
         }
-        guard bound == 0 else { throw ProcessFailure("bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        throw ProcessFailure("no free loopback port in \(Self.range)")
     }
-    return ports
+}
+
+/// True when nothing is bound to `port` on 127.0.0.1 now.
+func isFreePort(_ port: Int) -> Bool {
+    guard (1024...65535).contains(port) else { return false }
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
 }
