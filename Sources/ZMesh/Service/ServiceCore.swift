@@ -379,6 +379,7 @@ actor ServiceCore {
             var outcome = outcome
             // Cancelled because its deadline passed: that is what the caller is told.
             if case .failure(StatusCode.cancelled.rawValue, _) = outcome, let deadline = entry.deadline, deadline <= .now() {
+                if !entry.routes.isEmpty { stats.stoppedAtDeadline += 1 }
                 outcome = .failure(status: StatusCode.deadlineExceeded.rawValue,
                                    message: "the deadline passed while the handler ran at \(configuration.name)")
             }

@@ -18,6 +18,9 @@ public struct ServiceStats: Sendable, Equatable {
     public var overloaded: UInt64 = 0
     /// CANCEL messages that stopped a queued or running request.
     public var cancelled: UInt64 = 0
+    /// Running handlers stopped because their request's deadline passed (answered
+    /// `deadline exceeded`); the caller's CANCEL, which races with this, counts as `cancelled`.
+    public var stoppedAtDeadline: UInt64 = 0
     /// Replies whose client was gone.
     public var unroutableReplies: UInt64 = 0
     /// Peers refused at the CURVE handshake (key not allowed, or not a CURVE client).
