@@ -44,21 +44,17 @@ public final class ZMQContext: Sendable {
     @discardableResult
     public func terminate(waitingAtMost timeout: Duration) async -> Bool {
         guard !terminationStarted.exchange(true, ordering: .acquiringAndReleasing) else { return true }
-        let done = Mutex<CheckedContinuation<Bool, Never>?>(nil)
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            done.withLock { $0 = continuation }
-            let finish: @Sendable (Bool) -> Void = { finished in
-                done.withLock { $0.take() }?.resume(returning: finished)
-            }
-            // Hands the blocking zmq_ctx_term to a detached thread; the timer thread below
-            // bounds the wait. Both threads end by themselves.
+        let waiter = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+        let finish: @Sendable (Bool) -> Void = { finished in
+            waiter.withLock { $0.take() }?.resume(returning: finished)
+        }
+        return await withCheckedContinuation { continuation in
+            waiter.withLock { $0 = continuation }
             let handle = UInt(bitPattern: self.handle)
-            Self.spawn { Self.term(UnsafeMutableRawPointer(bitPattern: handle)); finish(true) }
-            Self.spawn {
-                var request = timespec(tv_sec: Int(timeout.components.seconds),
-                                       tv_nsec: Int(timeout.components.attoseconds / 1_000_000_000))
-                var remaining = timespec()
-                while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+            let blocking: @Sendable () -> Void = { Self.term(UnsafeMutableRawPointer(bitPattern: handle)); finish(true) }
+            if startDetachedThread(blocking) != 0 { blocking() }
+            Task {
+                try? await Task.sleep(for: timeout)
                 finish(false)
             }
         }
@@ -68,26 +64,6 @@ public final class ZMQContext: Sendable {
     private static func term(_ handle: UnsafeMutableRawPointer?) {
         guard let handle else { return }
         while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
-    }
-
-    private final class Work {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-
-    private static func spawn(_ body: @escaping @Sendable () -> Void) {
-        var thread = pthread_t()
-        let retained = Unmanaged.passRetained(Work(body)).toOpaque()
-        let rc = pthread_create(&thread, nil, { argument in
-            guard let argument else { return nil }
-            Unmanaged<Work>.fromOpaque(argument).takeRetainedValue().body()
-            return nil
-        }, retained)
-        if rc == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<Work>.fromOpaque(retained).takeRetainedValue().body()
-        }
     }
 
     /// libzmq's version as (major, minor, patch).

@@ -128,19 +128,8 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
     func start(executor: UnownedSerialExecutor, taskExecutor: UnownedTaskExecutor) {
         self.executor = executor
         self.taskExecutor = taskExecutor
-        var thread = pthread_t()
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { argument in
-            guard let argument else { return nil }
-            let core = Unmanaged<LoopCore>.fromOpaque(argument).takeRetainedValue()
-            core.run()
-            return nil
-        }, retained)
-        guard rc == 0 else {
-            Unmanaged<LoopCore>.fromOpaque(retained).release()
-            fatalError("pthread_create failed for event loop \(name): \(rc)")
-        }
-        pthread_detach(thread)
+        let rc = startDetachedThread { self.run() }
+        guard rc == 0 else { fatalError("pthread_create failed for event loop \(name): \(rc)") }
     }
 
     func requestExit() {

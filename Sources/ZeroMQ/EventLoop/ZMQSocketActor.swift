@@ -481,8 +481,7 @@ public actor ZMQSocketActor {
     public func close(lingering linger: Duration) {
         guard !closed else { return }
         flushOutbound()
-        try? socket.set(.linger(milliseconds: Int32(clamping: linger.components.seconds * 1_000
-            + linger.components.attoseconds / 1_000_000_000_000_000)))
+        try? socket.set(.linger(milliseconds: Int32(clamping: linger.millisecondsClamped)))
         closeNow()
     }
 
