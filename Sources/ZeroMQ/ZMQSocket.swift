@@ -50,7 +50,7 @@ public final class ZMQSocket {
         received.deallocate()
     }
 
-    /// The raw `void *` for `zmq_poll`; nil once closed.
+    /// The raw `void *` (the loop reads its `ZMQ_FD` and `ZMQ_EVENTS`); nil once closed.
     var handle: UnsafeMutableRawPointer? { rawHandle }
 
     /// True once ``close()`` ran.
@@ -128,15 +128,6 @@ public final class ZMQSocket {
         for option in options { try set(option) }
     }
 
-    /// The events ready now (`ZMQ_EVENTS`): readable and/or writable.
-    public func readiness() -> ZMQPollEvents {
-        guard let handle = rawHandle else { return [] }
-        var events: Int32 = 0
-        var size = MemoryLayout<Int32>.size
-        if zmq_getsockopt(handle, ZMQ_EVENTS, &events, &size) != 0 { return [] }
-        return ZMQPollEvents(rawValue: Int16(truncatingIfNeeded: events))
-    }
-
     // MARK: Sending
 
     /// Sends a multipart message without blocking.
@@ -154,14 +145,19 @@ public final class ZMQSocket {
         for index in 0...last {
             var flags = ZMQ_DONTWAIT
             if index < last { flags |= ZMQ_SNDMORE }
-            let rc = sendFrame(handle, frames[index], flags: flags)
-            if rc < 0 {
-                let error = ZMQError.last("send", type.description)
-                if index == 0 && error.wouldBlock { return false }
-                throw error
-            }
+            guard try accepted(sendFrame(handle, frames[index], flags: flags), first: index == 0) else { return false }
         }
         return true
+    }
+
+    /// One frame's send result: `false` when the message's first frame would block (nothing
+    /// was sent; libzmq takes the rest of a message once it took the first frame), thrown
+    /// for any other failure.
+    private func accepted(_ rc: Int32, first: Bool) throws(ZMQError) -> Bool {
+        guard rc < 0 else { return true }
+        let error = ZMQError.last("send", type.description)
+        if first && error.wouldBlock { return false }
+        throw error
     }
 
     private func sendFrame(_ handle: UnsafeMutableRawPointer, _ frame: [UInt8], flags: Int32) -> Int32 {
@@ -184,60 +180,33 @@ public final class ZMQSocket {
     }
 
     /// Sends one request-reply envelope: the routing ids, an empty delimiter, a header copied
-    /// from `header`, then `body`, without building a frame array.
+    /// from `header`, then `body` (zero-copy when large), without building a frame array.
     ///
     /// - Returns: `false` if libzmq would block; nothing was sent then.
     public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, body: [UInt8]) throws(ZMQError) -> Bool {
-        // Large bodies go zero-copy from the array; small ones are copied either way.
-        if body.count >= Self.zeroCopyThreshold {
-            return try sendEnvelope(routing: routing, header: header, bodyArray: body)
-        }
-        let result: Result<Bool, ZMQError> = body.withUnsafeBytes { bytes in
-            Result { () throws(ZMQError) in try sendEnvelope(routing: routing, header: header, bodyBytes: bytes) }
-        }
-        return try result.get()
-    }
-
-    private func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, bodyArray body: [UInt8]) throws(ZMQError) -> Bool {
         let handle = try live("send")
-        var first = true
-        func part(_ rc: Int32) throws(ZMQError) -> Bool {
-            if rc < 0 {
-                let error = ZMQError.last("send", type.description)
-                if first && error.wouldBlock { return false }
-                throw error
-            }
-            first = false
-            return true
-        }
-        for id in routing {
-            guard try part(sendFrame(handle, id, flags: ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
-        }
-        guard try part(zmq_send(handle, nil, 0, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
-        guard try part(zmq_send(handle, header.baseAddress, header.count, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
-        return try part(sendFrame(handle, body, flags: ZMQ_DONTWAIT))
+        guard try sendEnvelopeHead(handle, routing: routing, header: header) else { return false }
+        return try accepted(sendFrame(handle, body, flags: ZMQ_DONTWAIT), first: false)
     }
 
     /// ``sendEnvelope(routing:header:body:)`` with the body copied from a buffer (forwarding a
     /// frame received with ``receiveFrames()``, say).
     public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, bodyBytes body: UnsafeRawBufferPointer) throws(ZMQError) -> Bool {
         let handle = try live("send")
+        guard try sendEnvelopeHead(handle, routing: routing, header: header) else { return false }
+        return try accepted(zmq_send(handle, body.baseAddress, body.count, ZMQ_DONTWAIT), first: false)
+    }
+
+    /// The routing ids, the empty delimiter and the header, each with SNDMORE.
+    private func sendEnvelopeHead(_ handle: UnsafeMutableRawPointer, routing: [[UInt8]],
+                                  header: UnsafeRawBufferPointer) throws(ZMQError) -> Bool {
         var first = true
-        func part(_ rc: Int32) throws(ZMQError) -> Bool {
-            if rc < 0 {
-                let error = ZMQError.last("send", type.description)
-                if first && error.wouldBlock { return false }
-                throw error
-            }
-            first = false
-            return true
-        }
         for id in routing {
-            guard try part(sendFrame(handle, id, flags: ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
+            guard try accepted(sendFrame(handle, id, flags: ZMQ_DONTWAIT | ZMQ_SNDMORE), first: first) else { return false }
+            first = false
         }
-        guard try part(zmq_send(handle, nil, 0, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
-        guard try part(zmq_send(handle, header.baseAddress, header.count, ZMQ_DONTWAIT | ZMQ_SNDMORE)) else { return false }
-        return try part(zmq_send(handle, body.baseAddress, body.count, ZMQ_DONTWAIT))
+        guard try accepted(zmq_send(handle, nil, 0, ZMQ_DONTWAIT | ZMQ_SNDMORE), first: first) else { return false }
+        return try accepted(zmq_send(handle, header.baseAddress, header.count, ZMQ_DONTWAIT | ZMQ_SNDMORE), first: false)
     }
 
     // MARK: Receiving

@@ -4,7 +4,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// A thread that owns libzmq sockets: it runs `zmq_poll` over them plus an `eventfd`
+/// A thread that owns libzmq sockets: it waits in epoll on their `ZMQ_FD`s plus an `eventfd`
 /// wake-up, fires timers, and is a Swift `SerialExecutor`.
 ///
 /// Actors whose `unownedExecutor` is an `EventLoop` (such as ``ZMQSocketActor`` and the

@@ -7,9 +7,11 @@ import Glibc
 ///
 /// Every isolated method runs on the loop thread, so the socket is only ever touched there.
 /// Sends never block: when libzmq would block, messages wait in a bounded queue and go out
-/// when the socket is writable again. Messages arrive either pushed to a handler
-/// (``onMessage(_:)``, the fast path the mesh uses: the loop drains every waiting message
-/// per wake-up and calls the handler for each) or pulled with ``receive()`` / ``messages``.
+/// when the socket is writable again. Messages arrive either pushed to a handler (the loop
+/// drains every waiting message per wake-up and calls the handler for each):
+/// ``onFrames(_:)``, borrowing libzmq's frames (the mesh's request and reply paths), or
+/// ``onMessage(_:)``, copied into arrays (control traffic); or they are pulled with
+/// ``receive()`` / ``messages``.
 ///
 /// ```swift
 /// let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer)
@@ -78,8 +80,8 @@ public actor ZMQSocketActor {
         }
     }
 
-    /// Wraps a socket made on the loop thread (`EventLoop.makeSocket`) and registers it with the loop.
-    /// Call on the loop thread only.
+    /// Wraps a socket made on the loop thread (`EventLoop.makeSocket`); it is registered with
+    /// the loop on first use. Call on the loop thread only.
     public init(loop: EventLoop, socket: sending ZMQSocket) throws {
         self.loop = loop
         self.type = socket.type
@@ -147,14 +149,22 @@ public actor ZMQSocketActor {
     /// Sends a multipart message; queues it if libzmq would block.
     @discardableResult
     public func send(_ frames: [[UInt8]]) throws -> SendResult {
+        try send({ () throws(ZMQError) in try socket.send(frames) }, queueing: frames)
+    }
+
+    /// The one send path: `attempt` hands the message to libzmq now; `queued` is the message
+    /// as frames, built only if it has to wait in the outbound queue (behind earlier ones, or
+    /// because libzmq would block).
+    @inline(__always)
+    private func send(_ attempt: () throws(ZMQError) -> Bool, queueing queued: @autoclosure () -> [[UInt8]]) throws -> SendResult {
         guard !closed else { throw ZMQError(code: ENOTSOCK, operation: "send", detail: "closed socket") }
         if !outbound.isEmpty && type != .router {
-            return enqueueOutbound(frames)
+            return enqueueOutbound(queued())
         }
         let accepted: Bool
         defer { touched() }
         do {
-            accepted = try socket.send(frames)
+            accepted = try attempt()
         } catch {
             guard error.hostUnreachable else { throw error }
             droppedOutbound += 1
@@ -162,7 +172,7 @@ public actor ZMQSocketActor {
         }
         if accepted { return .sent }
         try ensureRegistered()
-        return enqueueOutbound(frames)
+        return enqueueOutbound(queued())
     }
 
     /// Sends a message if libzmq takes it now; otherwise drops it (never queues). For
@@ -282,44 +292,16 @@ public actor ZMQSocketActor {
     /// without building a frame array; queues it (copied) if libzmq would block.
     @discardableResult
     public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, body: [UInt8]) throws -> SendResult {
-        guard !closed else { throw ZMQError(code: ENOTSOCK, operation: "send", detail: "closed socket") }
-        if !outbound.isEmpty && type != .router {
-            return enqueueOutbound(routing + [[], [UInt8](header), body])
-        }
-        let accepted: Bool
-        defer { touched() }
-        do {
-            accepted = try socket.sendEnvelope(routing: routing, header: header, body: body)
-        } catch {
-            guard error.hostUnreachable else { throw error }
-            droppedOutbound += 1
-            return .unroutable
-        }
-        if accepted { return .sent }
-        try ensureRegistered()
-        return enqueueOutbound(routing + [[], [UInt8](header), body])
+        try send({ () throws(ZMQError) in try socket.sendEnvelope(routing: routing, header: header, body: body) },
+                 queueing: routing + [[], [UInt8](header), body])
     }
 
     /// ``sendEnvelope(routing:header:body:)`` with the body copied from a buffer (forwarding a
     /// received frame without copying it into an array first).
     @discardableResult
     public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, bodyBytes body: UnsafeRawBufferPointer) throws -> SendResult {
-        guard !closed else { throw ZMQError(code: ENOTSOCK, operation: "send", detail: "closed socket") }
-        if !outbound.isEmpty && type != .router {
-            return enqueueOutbound(routing + [[], [UInt8](header), [UInt8](body)])
-        }
-        let accepted: Bool
-        defer { touched() }
-        do {
-            accepted = try socket.sendEnvelope(routing: routing, header: header, bodyBytes: body)
-        } catch {
-            guard error.hostUnreachable else { throw error }
-            droppedOutbound += 1
-            return .unroutable
-        }
-        if accepted { return .sent }
-        try ensureRegistered()
-        return enqueueOutbound(routing + [[], [UInt8](header), [UInt8](body)])
+        try send({ () throws(ZMQError) in try socket.sendEnvelope(routing: routing, header: header, bodyBytes: body) },
+                 queueing: routing + [[], [UInt8](header), [UInt8](body)])
     }
 
     /// The next message, or nil once the socket is closed. Cancellation throws `CancellationError`.
