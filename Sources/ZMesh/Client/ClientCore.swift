@@ -18,9 +18,8 @@ actor ClientCore {
     let logger: Logger
 
     private var connections: [ConnectionID: Connection] = [:]
-    /// Fixed endpoints, brokers or registries, in configuration order.
-    private var staticConnections: [ConnectionID] = []
-    /// The same, as the objects (the candidates for every call in those modes).
+    /// Fixed endpoints, brokers or registries, in configuration order (the candidates for
+    /// every call in those modes).
     private var staticList: [Connection] = []
     /// Service instance connections by endpoint (registry discovery).
     private var instanceConnections: [String: ConnectionID] = [:]
@@ -72,19 +71,18 @@ actor ClientCore {
         switch configuration.discovery {
         case .endpoints(let endpoints), .brokers(let endpoints):
             for endpoint in endpoints {
-                if let connection = openConnection(to: endpoint, role: .service) { staticConnections.append(connection.id) }
+                if let connection = openConnection(to: endpoint) { staticList.append(connection) }
             }
         case .registries(let registries):
             for registry in registries {
-                if let connection = openConnection(to: registry.endpoint, role: .registry) { staticConnections.append(connection.id) }
+                if let connection = openConnection(to: registry.endpoint) { staticList.append(connection) }
                 if let publish = registry.publish { subscribe(to: publish) }
             }
             scheduleRefresh()
         }
-        staticList = staticConnections.compactMap { connections[$0] }
     }
 
-    private func openConnection(to endpoint: String, role: Connection.Role) -> Connection? {
+    private func openConnection(to endpoint: String) -> Connection? {
         let id = ConnectionID(raw: nextConnectionID)
         nextConnectionID += 1
         do {
@@ -107,7 +105,7 @@ actor ClientCore {
                 try socket.set(keys)
             }
             let actor = try ZMQSocketActor(loop: loop, socket: socket)
-            let connection = Connection(id: id, endpoint: endpoint, role: role, socket: actor)
+            let connection = Connection(id: id, endpoint: endpoint, socket: actor)
             try actor.assumeIsolated { dealer in
                 try dealer.monitor([.connectionLifecycle, .connectRetried]) { [weak self] event in
                     self?.assumeIsolated { $0.connectionEvent(id, event) }
@@ -136,7 +134,6 @@ actor ClientCore {
         if event.isUp {
             guard connection.state != .up else { return }
             connection.state = .up
-            connection.downSince = nil
             logger.debug("connection up", metadata: ["zmesh.endpoint": "\(connection.endpoint)"])
             dispatchParked()
         } else if event.isDown || event.event == .connectRetried {
@@ -147,7 +144,6 @@ actor ClientCore {
             guard connection.state != .down else { return }
             let wasUp = connection.state == .up
             connection.state = .down
-            connection.downSince = .now()
             if wasUp {
                 logger.warning("connection lost; failing over its calls", metadata: [
                     "zmesh.endpoint": "\(connection.endpoint)", "zmesh.in_flight": "\(connection.outstanding)",
@@ -399,8 +395,7 @@ actor ClientCore {
         }
         let seq = header.requestID.sequence
         if header.command == .reply {
-            let body = envelope.body.count == 1 ? envelope.body[0] : envelope.body.flatMap { $0 }
-            complete(seq, .success(body))
+            complete(seq, .success(envelope.payload))
             return
         }
         let message = envelope.body.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -515,7 +510,7 @@ actor ClientCore {
         resolutions[service, default: Resolution()].lookupInFlight = true
         let seq = nextInternalSequence
         nextInternalSequence += 1
-        let registries = max(1, staticConnections.count)
+        let registries = max(1, staticList.count)
         let call = PendingCall(CallRequest(
             completion: .client { [weak self] result in self?.assumeIsolated { $0.lookupFinished(service, result) } },
             name: "mesh.lookup", service: Self.registryService, payload: Array(service.utf8),
@@ -575,7 +570,7 @@ actor ClientCore {
                 }
                 return connection
             }
-            guard let connection = openConnection(to: endpoint, role: .service) else { return nil }
+            guard let connection = openConnection(to: endpoint) else { return nil }
             connection.instance = announced[endpoint]
             instanceConnections[endpoint] = connection.id
             return connection
@@ -674,7 +669,6 @@ actor ClientCore {
         for connection in connections.values { connection.socket.assumeIsolated { $0.close() } }
         for subscriber in subscribers { subscriber.assumeIsolated { $0.close() } }
         connections.removeAll()
-        staticConnections.removeAll()
         staticList.removeAll()
         resolutions.removeAll()
         instanceConnections.removeAll()

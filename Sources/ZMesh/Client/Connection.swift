@@ -16,29 +16,20 @@ final class Connection {
         case down
     }
 
-    enum Role: Equatable {
-        case service
-        case registry
-    }
-
     let id: ConnectionID
     let endpoint: String
-    let role: Role
     let socket: ZMQSocketActor
     var state: State = .connecting
     /// Calls sent here and not yet answered.
     var outstanding = 0
-    /// When the connection last went down, for logs and status.
-    var downSince: MonotonicTime?
     /// Why the peer refused us, if it did (a CURVE handshake failure, say).
     var refusal: String?
     /// The registry's id of the instance last announced at this endpoint (instances only).
     var instance: String?
 
-    init(id: ConnectionID, endpoint: String, role: Role, socket: ZMQSocketActor) {
+    init(id: ConnectionID, endpoint: String, socket: ZMQSocketActor) {
         self.id = id
         self.endpoint = endpoint
-        self.role = role
         self.socket = socket
     }
 }

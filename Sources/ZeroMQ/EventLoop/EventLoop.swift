@@ -193,9 +193,6 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
     /// Number of loop iterations so far (a wake-up counter for tests and benchmarks).
     public var wakeUps: UInt64 { core.wakeUpCount.load(ordering: .relaxed) }
 
-    /// True once the loop thread has ended (after the last reference went away).
-    public var threadExited: Bool { core.exited.load(ordering: .acquiring) }
-
     /// The loop's core, for watching its thread end after the loop itself is gone.
     public var exitWatcher: some Sendable & LoopExitWatching { core }
 }
