@@ -5,6 +5,29 @@ import ZeroMQ
 
 @Suite("Limits")
 struct LimitsTests {
+    /// A request leaves its client's count when it ends, however it was cancelled: a CANCEL
+    /// sent twice, or a retry that joined a cancelled request, must not leave the client
+    /// counted as holding it (it would be refused as overloaded for ever after).
+    @Test func cancelledRequestsLeaveTheirClientsCount() async throws {
+        let (node, endpoint) = try await startTestNode(configure: { $0.maxInFlightPerClient = 1 })
+        let peer = try await RawPeer.connect(to: endpoint)
+        let cancel = Header(command: .cancel, requestID: RequestID(client: 42, sequence: 1))
+        try await peer.request("sleep", "5000".bytes, sequence: 1)
+        #expect(await eventually { await node.stats().running == 1 })
+        try await peer.send([[], cancel.encoded()])
+        try await peer.send([[], cancel.encoded()])
+        try await peer.request("sleep", "5000".bytes, sequence: 1)   // a retry joins it
+        #expect(await eventually { await node.stats().running == 0 })
+        // The same client may hold one request again.
+        try await peer.request("echo", "again".bytes, sequence: 2)
+        var reply = try #require(try await peer.next())
+        while reply.header.requestID.sequence != 2 { reply = try #require(try await peer.next()) }   // the joined retry's answer
+        #expect(reply.header.command == .reply)
+        #expect(reply.payload == "again".bytes)
+        await peer.close()
+        await node.stop()
+    }
+
     @Test func oneClientCannotTakeEveryHandlerSlotAtAService() async throws {
         let (node, endpoint) = try await startTestNode(configure: {
             $0.maxInFlightPerClient = 3

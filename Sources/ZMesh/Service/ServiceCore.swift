@@ -14,9 +14,10 @@ actor ServiceCore {
     let logger: Logger
 
     private struct InProgress {
+        /// The client it counts against (`perClient`): the route it was admitted from.
+        let client: [[UInt8]]
+        /// Where its reply goes: the client, and any retry that joined it; empty once cancelled.
         var routes: [[[UInt8]]]
-        /// The first route, kept when a cancel empties `routes` (for the per-client count).
-        var admittedRoute: [[UInt8]]? = nil
         let header: Header
         var payload: [UInt8]
         let deadline: MonotonicTime?
@@ -280,7 +281,7 @@ actor ServiceCore {
         }
         let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
             ? nil : MonotonicTime.now().advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
-        let payload = envelope.body.count == 1 ? envelope.body[0] : envelope.body.flatMap { $0 }
+        let payload = envelope.payload
         let handler: ServiceHandlers.RawHandler
         switch registered {
         case .inline(let inline):
@@ -305,10 +306,10 @@ actor ServiceCore {
             return
         }
         if runningCount < configuration.maxConcurrentHandlers {
-            admit(id, InProgress(routes: [client], header: header, payload: [], deadline: deadline, handler: handler, task: nil))
+            admit(id, InProgress(client: client, routes: [client], header: header, payload: [], deadline: deadline, handler: handler, task: nil))
             launch(id, header: header, payload: payload, deadline: deadline, handler: handler)
         } else if waiting.count < configuration.maxQueuedRequests {
-            admit(id, InProgress(routes: [client], header: header, payload: payload, deadline: deadline, handler: handler, task: nil))
+            admit(id, InProgress(client: client, routes: [client], header: header, payload: payload, deadline: deadline, handler: handler, task: nil))
             waiting.append(id)
             armSweep()
         } else {
@@ -320,17 +321,15 @@ actor ServiceCore {
 
     private func admit(_ id: RequestID, _ entry: InProgress) {
         inProgress[id] = entry
-        perClient[entry.routes[0], default: 0] += 1
+        perClient[entry.client, default: 0] += 1
     }
 
     /// Takes a request out of progress, and out of its client's count.
     @discardableResult
     private func release(_ id: RequestID) -> InProgress? {
         guard let entry = inProgress.removeValue(forKey: id) else { return nil }
-        if let client = entry.routes.first ?? entry.admittedRoute {
-            let count = (perClient[client] ?? 1) - 1
-            perClient[client] = count > 0 ? count : nil
-        }
+        let count = (perClient[entry.client] ?? 1) - 1
+        perClient[entry.client] = count > 0 ? count : nil
         return entry
     }
 
@@ -347,7 +346,6 @@ actor ServiceCore {
         if let task = entry.task {
             // Its result is dropped when it finishes: the caller stopped waiting.
             task.cancel()
-            inProgress[id]?.admittedRoute = entry.routes.first
             inProgress[id]?.routes = []
         } else {
             release(id)
