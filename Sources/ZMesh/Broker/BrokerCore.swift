@@ -493,6 +493,7 @@ actor BrokerCore {
     }
 
     func dispatchQueued(for services: [String]) {
+        guard queuedCount > 0 else { return }   // the usual case, on every reply
         for service in services {
             // Each waiting request is tried at most once per call: one that goes back to the
             // queue (no instance it may use has room) cannot keep this loop spinning.
