@@ -137,12 +137,21 @@ struct DirectCallTests {
             #expect(error.message == "conflict on purpose")
         }
         await #expect(throws: MeshError.self) { _ = try await client.call("crash", []) }
-        do { _ = try await client.call("crash", []) } catch { #expect(error.code == .internalError) }
-        do { _ = try await client.call("nope", []) } catch {
+        do {
+            _ = try await client.call("crash", [])
+            Issue.record("expected an internal error")
+        } catch { #expect(error.code == .internalError) }
+        do {
+            _ = try await client.call("nope", [])
+            Issue.record("expected not found")
+        } catch {
             #expect(error.code == .notFound)
             #expect(error.message.contains("nope"))
         }
-        do { _ = try await client.call("bad\nname", []) } catch { #expect(error.code == .badRequest) }
+        do {
+            _ = try await client.call("bad\nname", [])
+            Issue.record("expected a bad request")
+        } catch { #expect(error.code == .badRequest) }
         await client.shutdown()
         await node.stop()
     }

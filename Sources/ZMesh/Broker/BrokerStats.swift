@@ -2,11 +2,13 @@
 public struct BrokerStats: Sendable, Equatable, Codable {
     /// Requests taken from clients.
     public var requests: UInt64 = 0
-    /// Replies and errors from services passed back to clients.
+    /// Replies and errors passed back to clients: from services, and the broker's own
+    /// answers (`mesh.*`, MMI, not found).
     public var replies: UInt64 = 0
     /// Errors the broker answered itself (unavailable, deadline, ...).
     public var errors: UInt64 = 0
-    /// Requests refused with `overloaded` (queue full).
+    /// Requests refused with `overloaded`: a service queue full, or the broker's or the
+    /// client's in-flight limit reached.
     public var overloaded: UInt64 = 0
     /// Requests sent again to another instance after theirs failed.
     public var redispatched: UInt64 = 0

@@ -4,7 +4,7 @@ import ZeroMQ
 
 /// The service node's state, isolated to its event loop: the ROUTER socket, requests in
 /// progress and queued, the reply cache. Handlers run on the global concurrent executor;
-/// only their results come back here to be sent.
+/// only their results come back here to be sent (inline handlers run here, at once).
 actor ServiceCore {
     nonisolated let loop: EventLoop
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
@@ -429,7 +429,7 @@ actor ServiceCore {
         }
     }
 
-    /// Expires queued requests and cancels running ones whose caller stopped waiting.
+    /// Expires queued requests and cancels running ones whose deadline passed.
     private func armSweep() {
         guard sweepTimer == nil else { return }
         sweepTimer = loop.schedule(after: configuration.sweepInterval) { [weak self] in

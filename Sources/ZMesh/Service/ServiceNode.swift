@@ -6,7 +6,9 @@ public import ZeroMQ
 ///
 /// Requests arrive on the node's event loop thread; each handler runs as its own task on the
 /// global concurrent executor, up to ``Configuration/maxConcurrentHandlers`` at once, so a
-/// slow handler never holds up other calls (or heartbeats). Replies go back along the
+/// slow handler never holds up other calls (or heartbeats). Inline handlers
+/// (`ServiceHandlers.registerInline`) are the exception: they run at once on the loop
+/// thread, outside those limits, so they must be quick and never wait. Replies go back along the
 /// envelope the request came with, so the node works the same behind a broker or not.
 ///
 /// A `ServiceNode` is a swift-service-lifecycle `Service`: run it in a `ServiceGroup` and

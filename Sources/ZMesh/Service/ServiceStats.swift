@@ -14,7 +14,8 @@ public struct ServiceStats: Sendable, Equatable {
     public var duplicatesJoined: UInt64 = 0
     /// Requests answered with a deadline error without running.
     public var expired: UInt64 = 0
-    /// Requests refused with `overloaded` because the queue was full.
+    /// Requests refused with `overloaded`: the queue was full, or their client already held
+    /// `maxInFlightPerClient` requests.
     public var overloaded: UInt64 = 0
     /// CANCEL messages that stopped a queued or running request.
     public var cancelled: UInt64 = 0
