@@ -86,6 +86,14 @@ public struct ServiceHandlers: Sendable {
         return handlers[ServiceHandlers.serviceName(of: name)]
     }
 
+    /// The registered name whose handler answers a called name (`kv.get` for `kv.get`, `echo`
+    /// for `echo.anything` when only `echo` is registered); nil if none does.
+    func registeredName(for name: String) -> String? {
+        if handlers[name] != nil { return name }
+        let service = ServiceHandlers.serviceName(of: name)
+        return handlers[service] != nil ? service : nil
+    }
+
     /// `kv` for `kv.get`; `echo` for `echo`.
     static func serviceName(of name: String) -> String {
         if let dot = name.firstIndex(of: ".") { return String(name[..<dot]) }

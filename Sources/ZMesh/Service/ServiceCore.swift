@@ -36,7 +36,8 @@ actor ServiceCore {
     private var runningCount = 0
     private var cache: ReplyCache
     private var drops = DropCounters(role: "service")
-    private var outcomes = OutcomeCounters(label: "rpc.server.requests")
+    /// Counted per handler, never per called name: callers choose names (issue 10).
+    private var outcomes: OutcomeCounters
     private var malformedLog = RateLimitedLog()
     private var stats = ServiceStats()
     private var sweepTimer: LoopTimerID?
@@ -56,6 +57,9 @@ actor ServiceCore {
         self.configuration = configuration
         self.handlers = handlers
         self.logger = logger
+        self.outcomes = OutcomeCounters(label: "rpc.server.requests", maxNames: max(256, handlers.names.count)) {
+            [handlers] name in handlers.registeredName(for: name)
+        }
         self.cache = ReplyCache(maxEntries: configuration.replyCacheEntries, maxBytes: configuration.replyCacheBytes)
         self.instanceID = "\(configuration.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     }
