@@ -32,6 +32,7 @@ actor ClientCore {
     private var started = false
     private var closed = false
     private var drops = DropCounters(role: "client")
+    /// Bounded: past 256 service names, calls are counted as `_other`.
     private var outcomes = OutcomeCounters(label: "rpc.client.requests")
     private var malformedLog = RateLimitedLog()
     private var stats = ClientStats()
@@ -49,8 +50,14 @@ actor ClientCore {
         var lastFailure: String?
         /// The last look-up was refused (CURVE): calls fail `forbidden`, not `unavailable`.
         var refused = false
+        /// When it entered the table (a counter): the longest held goes first when it is full.
+        var admitted: UInt64 = 0
     }
+    /// Bounded by `maxKnownServices`: callers choose the names (see `admitResolution`).
     private var resolutions: [String: Resolution] = [:]
+    private var resolutionsAdmitted: UInt64 = 0
+    /// Instances skipped because `maxInstanceConnections` was reached (logged once each time it is).
+    private var connectionLimitLogged = false
     private var subscribers: [ZMQSocketActor] = []
     private var refreshTimer: LoopTimerID?
     /// Internal calls (look-ups) use sequence numbers with the top bit set.
@@ -507,6 +514,7 @@ actor ClientCore {
     /// Asks a live registry for `service`'s instances, unless a look-up is already out.
     private func lookUp(_ service: String) {
         guard resolutions[service]?.lookupInFlight != true else { return }
+        if resolutions[service] == nil { admitResolution(service) }
         resolutions[service, default: Resolution()].lookupInFlight = true
         let seq = nextInternalSequence
         nextInternalSequence += 1
@@ -521,7 +529,9 @@ actor ClientCore {
     }
 
     private func lookupFinished(_ service: String, _ result: Result<[UInt8], MeshError>) {
-        resolutions[service, default: Resolution()].lookupInFlight = false
+        // Gone if the client was closed meanwhile: nothing to keep.
+        guard resolutions[service] != nil else { return }
+        resolutions[service]?.lookupInFlight = false
         switch result {
         case .success(let body):
             guard let answer = try? JSONDecoder().decode(LookupReply.self, from: Data(body)) else {
@@ -530,14 +540,14 @@ actor ClientCore {
             }
             apply(service, answer.instances, complete: answer.complete)
         case .failure(let error):
-            resolutions[service, default: Resolution()].refused = error.code == .forbidden
+            resolutions[service]?.refused = error.code == .forbidden
             lookupFailed(service, error.code == .forbidden ? "the registries refused this client (\(error.message))"
                                                            : "no registry answered (\(error.message))")
         }
     }
 
     private func lookupFailed(_ service: String, _ why: String) {
-        resolutions[service, default: Resolution()].lastFailure = why
+        resolutions[service]?.lastFailure = why
         if resolutions[service]?.endpoints == nil {
             // Never resolved: fail its parked calls now rather than at their deadline.
             resolutions[service]?.endpoints = []
@@ -560,7 +570,7 @@ actor ClientCore {
         let old = resolutions[service]?.endpoints
         if !complete, let old { endpoints = Array(Set(endpoints).union(old)) }
         endpoints.sort()
-        resolutions[service, default: Resolution()].endpoints = endpoints
+        resolutions[service]?.endpoints = endpoints
         resolutions[service]?.connections = endpoints.compactMap { endpoint in
             if let id = instanceConnections[endpoint], let connection = connections[id] {
                 if let instance = announced[endpoint] {
@@ -569,6 +579,16 @@ actor ClientCore {
                     if isNew && connection.state == .down { reconnectNow(connection) }
                 }
                 return connection
+            }
+            guard instanceConnections.count < configuration.maxInstanceConnections else {
+                if !connectionLimitLogged {
+                    connectionLimitLogged = true
+                    logger.warning("instance connection limit reached: skipping instances until others go away", metadata: [
+                        "zmesh.service": "\(service)", "zmesh.endpoint": "\(endpoint)",
+                        "zmesh.max_instance_connections": "\(configuration.maxInstanceConnections)",
+                    ])
+                }
+                return nil
             }
             guard let connection = openConnection(to: endpoint) else { return nil }
             connection.instance = announced[endpoint]
@@ -613,7 +633,7 @@ actor ClientCore {
             return
         }
         let service = String(decoding: frames[0].dropFirst(4), as: UTF8.self)
-        guard resolutions[service] != nil else { return }   // not a service this client calls
+        guard resolutions[service] != nil else { return }   // not a service this client calls (or it forgot)
         apply(service, answer.instances, complete: answer.complete)
     }
 
@@ -621,10 +641,36 @@ actor ClientCore {
     private func scheduleRefresh() {
         refreshTimer = loop.schedule(after: configuration.refreshInterval) { [weak self] in
             self?.assumeIsolated { core in
+                core.forgetEmptyAnswers()
                 for service in core.resolutions.keys.sorted() { core.lookUp(service) }
                 core.pruneConnections()
                 core.scheduleRefresh()
             }
+        }
+    }
+
+    /// Makes room for `service`'s answer: the table is bounded by `maxKnownServices`, since
+    /// callers choose the names. Answers with no live instance go first, then the longest held;
+    /// one being looked up stays (its calls wait for it).
+    private func admitResolution(_ service: String) {
+        if resolutions.count >= configuration.maxKnownServices {
+            forgetEmptyAnswers()
+        }
+        if resolutions.count >= configuration.maxKnownServices,
+           let oldest = resolutions.filter({ !$0.value.lookupInFlight }).min(by: { $0.value.admitted < $1.value.admitted })?.key {
+            resolutions[oldest] = nil
+            pruneConnections()
+        }
+        resolutionsAdmitted += 1
+        resolutions[service] = Resolution(admitted: resolutionsAdmitted)
+    }
+
+    /// Drops every answer that listed no live instance, and every failed look-up, unless it is
+    /// being asked again: a call to such a name looks it up anew, so made-up names leave
+    /// nothing behind.
+    private func forgetEmptyAnswers() {
+        resolutions = resolutions.filter { _, resolution in
+            resolution.lookupInFlight || !(resolution.endpoints ?? []).isEmpty
         }
     }
 

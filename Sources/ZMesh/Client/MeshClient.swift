@@ -32,6 +32,15 @@ public final class MeshClient: Sendable {
         public var lookupTimeout: Duration = .seconds(2)
         /// CURVE encryption and authentication; nil for none.
         public var curve: CurveSettings?
+        /// Most service names whose registry answers the client keeps at once (registry
+        /// discovery). Past it, answers with no live instance are forgotten first, then the
+        /// longest held; a forgotten name is looked up again when next called. Answers with no
+        /// live instance are also dropped at each refresh, so calls to names nobody serves
+        /// leave nothing behind.
+        public var maxKnownServices: Int = 1_024
+        /// Most instance connections the client opens from registry answers; instances past it
+        /// are skipped (and logged once) until others go away.
+        public var maxInstanceConnections: Int = 4_096
         /// Limits inbound messages must keep.
         var limits: Envelope.Limits = .default
         /// libzmq's reconnect back-off towards a lost peer: the first wait, doubling up to the
