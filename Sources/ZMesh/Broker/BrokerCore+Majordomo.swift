@@ -69,6 +69,10 @@ extension BrokerCore {
                 disconnectWorker(routingID, id: known, why: known == nil ? "it tried to register \(name) (MMI namespace)" : "it sent READY twice")
                 return
             }
+            if let refusal = workerRefusal(service: name) {
+                refuseWorker(routingID, why: refusal)
+                return
+            }
             registerWorker(routingID, service: name, descriptor: frames.sourceDescriptor(frame: 1))
         case .heartbeat:
             guard frames.count == 3 else { return invalidWorkerMessage(frames, reason: .tooManyFrames) }
@@ -92,7 +96,7 @@ extension BrokerCore {
             }
             let body = (5..<frames.count).map { frames.bytes($0) }
             if command == .partial {
-                workerPartial(flight, body: body)
+                workerPartial(address, flight, body: body)
             } else {
                 workerFinal(address, flight, worker: known, body: body)
             }
@@ -124,6 +128,29 @@ extension BrokerCore {
         logger.info("Majordomo worker ready", metadata: ["zmesh.worker": "\(id)", "zmesh.service": "\(name)"])
         announceWorkersIfChanged()
         dispatchQueued(for: instance.services)
+    }
+
+    /// Why a new worker for `name` cannot register, if it cannot: workers and their services are
+    /// chosen by peers, so both are bounded.
+    private func workerRefusal(service name: String) -> String? {
+        if workerByRoutingID.count >= configuration.maxWorkers {
+            return "the broker has \(configuration.maxWorkers) workers, its limit"
+        }
+        let service = ServiceHandlers.serviceName(of: name)
+        let services = Set(instances.values.lazy.filter { $0.kind == .worker }.flatMap(\.services))
+        if !services.contains(service), services.count >= Announcement.maxServices {
+            return "the broker's workers serve \(services.count) services, the most it announces"
+        }
+        return nil
+    }
+
+    /// DISCONNECT for a READY the broker cannot take (a limit, not a protocol error).
+    private func refuseWorker(_ routingID: [UInt8], why: String) {
+        stats.workersRefused += 1
+        if malformedLog.shouldLog(Array("worker-refused".utf8)) {
+            logger.warning("refused a Majordomo worker", metadata: ["zmesh.worker": "\(routingID.hexString)", "zmesh.reason": "\(why)"])
+        }
+        sendWorker(routingID, .disconnect)
     }
 
     /// Sends DISCONNECT and forgets the worker (its request, if any, goes to another).
@@ -159,7 +186,7 @@ extension BrokerCore {
         announceWorkersIfChanged()
     }
 
-    private func workerPartial(_ flight: Flight, body: [[UInt8]]) {
+    private func workerPartial(_ key: RequestID, _ flight: Flight, body: [[UInt8]]) {
         if let service = flight.majordomo, flight.route.count == 1 {
             // Straight to an MDP client: it takes PARTIALs as they come.
             sendClient(flight.route, MDP.clientMessage(.partial, service: service, body: body))
@@ -172,7 +199,7 @@ extension BrokerCore {
             _ = frontend?.assumeIsolated { try? $0.send(frames) }
         } else {
             // A native client (or another broker) gets one reply: keep them for the FINAL.
-            flight.partials += body
+            keepPartials(body, of: key, flight)
         }
     }
 

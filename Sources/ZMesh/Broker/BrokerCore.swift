@@ -55,8 +55,10 @@ actor BrokerCore {
         var triedOn: [String] = []
         /// An MDP/Client request: the reply goes back as MDP PARTIAL/FINAL.
         var majordomo: String?
-        /// PARTIAL bodies from a worker, kept for a caller that cannot take them one by one.
+        /// PARTIAL bodies from a worker, kept for a caller that cannot take them one by one;
+        /// at most `maxMessageBytes` in all (see `keepPartials`).
         var partials: [[UInt8]] = []
+        var partialBytes = 0
 
         init(route: [[UInt8]], header: Header, body: [[UInt8]], service: String, deadline: MonotonicTime?,
              majordomo: String? = nil) {
@@ -370,8 +372,7 @@ actor BrokerCore {
             send(toInstance: instance, route: flight.route, header: cancel, body: [])
             dispatchQueued(for: instance.services)
         } else {
-            queues[flight.service]?.removeAll { $0 == key }
-            queuedCount -= 1
+            unqueue(key, service: flight.service)
         }
         resumeDrainWaitersIfIdle()
     }
@@ -476,6 +477,14 @@ actor BrokerCore {
         queuedCount += 1
     }
 
+    /// Takes a queued request out of its service's queue. An emptied queue goes: queues are
+    /// keyed by names clients choose, so an empty one kept would be memory a caller can grow.
+    private func unqueue(_ key: FlightKey, service: String) {
+        queues[service]?.removeAll { $0 == key }
+        if queues[service]?.isEmpty == true { queues[service] = nil }
+        queuedCount -= 1
+    }
+
     /// No instance of `service` is left at all: fails what waits for it rather than hold it to
     /// its deadline. Majordomo requests stay queued (RFC 18 queues them for a service nobody
     /// serves yet; they expire at their deadline).
@@ -508,6 +517,7 @@ actor BrokerCore {
                     break
                 }
                 queues[service]?.removeFirst()
+                if queues[service]?.isEmpty == true { queues[service] = nil }
                 queuedCount -= 1
                 dispatch(key)
             }
@@ -552,7 +562,7 @@ actor BrokerCore {
             if let service = flight.majordomo, flight.route.count == 1 {
                 sendClient(flight.route, MDP.clientMessage(.partial, service: service, body: body))
             } else {
-                flight.partials += body
+                keepPartials(body, of: key, flight)
             }
             return
         }
@@ -775,8 +785,7 @@ actor BrokerCore {
         for (key, flight) in flights.entries {
             guard let deadline = flight.deadline, deadline <= now else { continue }
             if flight.instance == nil {
-                queues[flight.service]?.removeAll { $0 == key }
-                queuedCount -= 1
+                unqueue(key, service: flight.service)
                 finishWithError(key, status: .deadlineExceeded,
                                 message: "the deadline passed while the request waited at broker \(configuration.name)",
                                 mayHaveRun: flight.sent > 0)
@@ -798,6 +807,21 @@ actor BrokerCore {
     }
 
     // MARK: Replies and errors
+
+    /// Keeps PARTIAL bodies for a caller that takes one reply. A worker may send any number of
+    /// them: past `maxMessageBytes` in all (the most one reply could carry) the request ends
+    /// with `tooLarge` rather than grow the broker without bound.
+    func keepPartials(_ body: [[UInt8]], of key: FlightKey, _ flight: Flight) {
+        flight.partialBytes += body.reduce(0) { $0 + $1.count }
+        guard flight.partialBytes <= configuration.maxMessageBytes else {
+            stats.partialsTooLarge += 1
+            finishWithError(key, status: .tooLarge,
+                            message: "the partial replies passed \(configuration.maxMessageBytes) bytes, the most one reply may carry, at broker \(configuration.name)",
+                            mayHaveRun: true)
+            return
+        }
+        flight.partials += body
+    }
 
     func finishWithError(_ key: FlightKey, status: StatusCode, message: String, mayHaveRun: Bool) {
         guard let flight = forget(key) else { return }

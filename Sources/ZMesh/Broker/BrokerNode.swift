@@ -36,6 +36,9 @@ public final class BrokerNode: Service, Sendable {
         public var maxMessageBytes: Int = 64 * 1024 * 1024
         /// Endpoint where Majordomo (MDP/0.2) workers connect, if any.
         public var workers: String?
+        /// Most Majordomo workers registered at once; a READY past it gets DISCONNECT. (Their
+        /// distinct services are also capped, at the 64 one registry announcement carries.)
+        public var maxWorkers: Int = 1_024
         /// CURVE encryption and authentication; nil for none.
         public var curve: CurveSettings?
         /// How long an MDP client's request may wait for a worker or service (MDP requests

@@ -14,6 +14,10 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var redispatched: UInt64 = 0
     /// Replies whose client was gone, or whose request the broker no longer tracked.
     public var dropped: UInt64 = 0
+    /// Majordomo workers refused at READY: the worker limit, or their services limit, reached.
+    public var workersRefused: UInt64 = 0
+    /// Requests ended with `tooLarge` because their partial replies passed the message limit.
+    public var partialsTooLarge: UInt64 = 0
     /// Peers refused at the CURVE handshake.
     public var refusedPeers: UInt64 = 0
     /// Messages dropped as malformed, by reason.

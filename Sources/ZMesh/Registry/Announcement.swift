@@ -25,6 +25,9 @@ struct Announcement: Codable, Sendable, Equatable {
         case intervalMilliseconds = "interval_ms"
     }
 
+    /// Most services one announcement may list.
+    static let maxServices = 64
+
     /// Most bytes an announcement may take.
     static let maxBytes = 16 * 1024
 
@@ -42,7 +45,7 @@ struct Announcement: Codable, Sendable, Equatable {
     var isValid: Bool {
         guard !instance.isEmpty, instance.utf8.count <= 255, !node.isEmpty, node.utf8.count <= 255,
               Endpoint.problem(with: endpoint, allowWildcardPort: false, connecting: true) == nil,
-              !services.isEmpty, services.count <= 64,
+              !services.isEmpty, services.count <= Self.maxServices,
               services.allSatisfy({ Header.isValidName($0) && !$0.contains(".") }),
               load >= 0, capacity >= 0, intervalMilliseconds > 0, role == nil || role == "broker" else { return false }
         return true
