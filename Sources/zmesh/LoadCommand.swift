@@ -11,17 +11,23 @@ struct LoadCommand: AsyncParsableCommand {
         discussion: """
             Keeps --concurrency calls in flight for --seconds, each operation picked
             from --mix:
-              echo   echo with a unique payload: the reply must be the payload
-              count  echo.count with a unique key: the reply must be "1"; a larger
-                     number means the call ran twice on one instance (ran_twice)
-              kv     kv.put KEY=VALUE ("OK"), kv.get KEY (VALUE), kv.delete KEY ("OK")
+              echo     echo with a unique payload: the reply must be the payload
+              count    echo.count with a unique key: the reply must be "1"; a
+                       larger number means the call ran twice on one instance
+                       (ran_twice)
+              kv       kv.put KEY=VALUE ("OK"), kv.get KEY (VALUE), kv.delete KEY
+                       ("OK")
+              unknown  a made-up name, new each call: the answer must be the
+                       error unavailable or notFound (the client keeps nothing
+                       per name)
             Every call is idempotent and has --timeout. Prints a progress line every
             --report-every seconds, then a summary: calls, ok, errors by kind, wrong
             replies (ran_twice among them), lost (every call that did not end in its
             correct reply: errors plus wrong replies), latency percentiles of the
             correct replies, and this process's RSS at start and end.
-            No operation starts after --seconds; calls then in flight end within
-            --timeout. Exits 0 if no call was lost and none ran twice, else 1.
+            No operation starts after --seconds, or after --operations have started;
+            calls then in flight end within --timeout. Progress lines show this
+            process's RSS. Exits 0 if no call was lost and none ran twice, else 1.
             scripts/soak.sh runs it while killing and restarting nodes.
             """)
 
@@ -31,6 +37,10 @@ struct LoadCommand: AsyncParsableCommand {
     /// `--seconds`.
     @Option(name: .long, help: "Seconds to keep starting calls.")
     var seconds: Double
+
+    /// `--operations`.
+    @Option(name: .long, help: "Stop after starting this many operations (a kv operation is three calls); --seconds still bounds the run.")
+    var operations: Int?
 
     /// `--concurrency`.
     @Option(name: .long, help: "Calls kept in flight.")
@@ -49,7 +59,7 @@ struct LoadCommand: AsyncParsableCommand {
     var maxAttempts: Int = CallOptions().maxAttempts
 
     /// `--mix`.
-    @Option(name: .long, help: "Weights of the operations, NAME=WEIGHT with NAME echo, count or kv.")
+    @Option(name: .long, help: "Weights of the operations, NAME=WEIGHT with NAME echo, count, kv or unknown.")
     var mix: String = LoadMix.standard.description
 
     /// `--json`.
@@ -62,6 +72,7 @@ struct LoadCommand: AsyncParsableCommand {
     /// Rejects values that make no sense before anything starts.
     func validate() throws {
         guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be a positive number") }
+        if let operations, operations < 1 { throw ValidationError("--operations must be at least 1") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard reportEvery > 0, reportEvery.isFinite else { throw ValidationError("--report-every must be a positive number of seconds") }
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
@@ -82,7 +93,7 @@ struct LoadCommand: AsyncParsableCommand {
         let summary = await LoadRunner(
             client: client, seconds: seconds, concurrency: concurrency, reportEvery: reportEvery,
             options: CallOptions(timeout: .milliseconds(Int64(timeout * 1000)), idempotent: true, maxAttempts: maxAttempts),
-            mix: loadMix,
+            mix: loadMix, maxOperations: operations,
             onProgress: { progress in FileHandleOutput.write((json ? progress.json : progress.text) + "\n", to: 1) }
         ).run()
         await client.shutdown()
@@ -133,7 +144,8 @@ extension LoadProgress {
     var json: String {
         let p99 = periodP99Microseconds.map { String(format: "%.1f", $0) } ?? "null"
         return String(format: "{\"type\":\"progress\",\"elapsed_s\":%.3f,", elapsed) + counts.jsonFields
-            + ",\"retries\":\(retries)" + String(format: ",\"calls_per_s\":%.0f", callsPerSecond) + ",\"p99_us\":\(p99)}"
+            + ",\"retries\":\(retries)" + String(format: ",\"calls_per_s\":%.0f", callsPerSecond) + ",\"p99_us\":\(p99)"
+            + ",\"rss_kib\":\(rssKiB)}"
     }
 
     /// One line of text.
@@ -142,7 +154,7 @@ extension LoadProgress {
         return String(format: "%7.1f s", elapsed)
             + "  calls \(counts.calls)  ok \(counts.ok)  lost \(counts.lost) (errors: \(counts.errorsText); wrong \(counts.wrong))"
             + "  ran twice \(counts.ranTwice)  retries \(retries)"
-            + String(format: "  %.0f calls/s", callsPerSecond) + "  p99 \(p99)"
+            + String(format: "  %.0f calls/s", callsPerSecond) + "  p99 \(p99)  RSS \(rssKiB) KiB"
     }
 }
 

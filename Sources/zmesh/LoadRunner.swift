@@ -12,10 +12,12 @@ import ZeroMQ
 /// - `echo.count KEY` must return "1" (a fresh key counted once on the instance that ran it;
 ///   any larger number means the call ran twice there);
 /// - `kv.put KEY=VALUE` must return "OK", then `kv.get KEY` the value, then `kv.delete KEY`
-///   "OK" (the delete keeps the store's memory flat over a long run).
+///   "OK" (the delete keeps the store's memory flat over a long run);
+/// - `unknown` calls a made-up name, new each time, and must fail with `unavailable` or
+///   `notFound` (a gateway passing its callers' names on: the client keeps nothing per name).
 ///
-/// New operations start until `seconds` have passed; calls then in flight run to their end
-/// (at most one call timeout more), so the run is bounded in time.
+/// New operations start until `seconds` have passed (or `maxOperations` have started); calls
+/// then in flight run to their end (at most one call timeout more), so the run is bounded in time.
 struct LoadRunner {
     /// The client every call goes through; its loop runs the callers.
     let client: MeshClient
@@ -29,6 +31,8 @@ struct LoadRunner {
     let options: CallOptions
     /// Which operations, how often.
     let mix: LoadMix
+    /// Most operations to start in all, if bounded.
+    var maxOperations: Int?
     /// Called with each progress snapshot, from a task off the client's loop.
     let onProgress: @Sendable (LoadProgress) -> Void
 
@@ -39,7 +43,7 @@ struct LoadRunner {
         let started = MonotonicTime.now()
         let end = started.advanced(by: .milliseconds(Int64(seconds * 1000)))
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let client = client, concurrency = concurrency, options = options, mix = mix
+        let client = client, concurrency = concurrency, options = options, mix = mix, maxOperations = maxOperations
         let reportEvery = reportEvery, onProgress = onProgress
 
         await withTaskGroup(of: Void.self) { group in
@@ -54,7 +58,8 @@ struct LoadRunner {
                     }
                     if tally.finished.load(ordering: .acquiring) { break }
                     let stats = await client.stats()
-                    let progress = tally.progress(since: last, started: started, retries: stats.retries)
+                    let progress = tally.progress(since: last, started: started, retries: stats.retries,
+                                                  rssKiB: BenchRunner.residentKiB())
                     last = progress.mark
                     onProgress(progress)
                 }
@@ -66,7 +71,7 @@ struct LoadRunner {
                         for worker in 0..<concurrency {
                             workers.addTask {
                                 var caller = LoadCaller(client: client, options: options, tally: tally,
-                                                        prefix: "\(runID)-\(worker)", end: end,
+                                                        prefix: "\(runID)-\(worker)", end: end, maxOperations: maxOperations,
                                                         random: LoadRandom(seed: UInt64.random(in: 0...UInt64.max)))
                                 await caller.run(mix: mix)
                             }
@@ -93,6 +98,8 @@ struct LoadMix: Sendable, CustomStringConvertible {
         case count
         /// `kv.put`, `kv.get` and `kv.delete` of a unique key (three calls).
         case kv
+        /// A made-up name, new each call, which must fail `unavailable` or `notFound`.
+        case unknown
     }
 
     /// Each operation's weight; zero weights are left out.
@@ -114,7 +121,8 @@ struct LoadMix: Sendable, CustomStringConvertible {
             let pair = part.split(separator: "=", omittingEmptySubsequences: false)
             guard pair.count == 2, let operation = Operation(rawValue: pair[0].trimmingSpaces),
                   let weight = Int(pair[1].trimmingSpaces), weight >= 0 else {
-                return .failure(LoadMixError(message: "expected NAME=WEIGHT with NAME one of echo, count, kv and WEIGHT a whole number, got \"\(part)\""))
+                let names = Operation.allCases.map(\.rawValue).joined(separator: ", ")
+                return .failure(LoadMixError(message: "expected NAME=WEIGHT with NAME one of \(names) and WEIGHT a whole number, got \"\(part)\""))
             }
             guard !weights.contains(where: { $0.0 == operation }) else {
                 return .failure(LoadMixError(message: "\(operation.rawValue) is given twice"))
@@ -178,6 +186,7 @@ private struct LoadCaller {
     let tally: LoadTally
     let prefix: String
     let end: MonotonicTime
+    let maxOperations: Int?
     var random: LoadRandom
     var sequence = 0
 
@@ -187,10 +196,12 @@ private struct LoadCaller {
         case exactly([UInt8])
         /// "1": the call ran once on its instance.
         case countedOnce
+        /// No reply: the error `unavailable` or `notFound` (nobody serves the name).
+        case noSuchName
     }
 
     mutating func run(mix: LoadMix) async {
-        while MonotonicTime.now() < end {
+        while MonotonicTime.now() < end, tally.startOperation(limit: maxOperations) {
             sequence += 1
             switch mix.pick(&random) {
             case .echo:
@@ -208,12 +219,15 @@ private struct LoadCaller {
                       await call("kv.get", Array(key.utf8), .exactly(value)),
                       MonotonicTime.now() < end else { continue }
                 _ = await call("kv.delete", Array(key.utf8), .exactly(Array("OK".utf8)))
+            case .unknown:
+                _ = await call("unknown-\(prefix)-\(sequence)", [], .noSuchName, countedAs: "unknown")
             }
         }
     }
 
     /// Makes one call and records how it ended; true if it got its correct reply.
-    private func call(_ name: String, _ payload: [UInt8], _ expectation: Expectation) async -> Bool {
+    /// `countedAs` names it in the tally (made-up names are counted together).
+    private func call(_ name: String, _ payload: [UInt8], _ expectation: Expectation, countedAs: String? = nil) async -> Bool {
         let started = MonotonicTime.now()
         let outcome: LoadTally.Outcome
         do {
@@ -221,6 +235,8 @@ private struct LoadCaller {
             switch expectation {
             case .exactly(let expected):
                 outcome = reply == expected ? .ok(latency: started.nanoseconds(until: .now())) : .wrong(ranTwice: false)
+            case .noSuchName:
+                outcome = .wrong(ranTwice: false)
             case .countedOnce:
                 let count = Int(String(decoding: reply, as: UTF8.self))
                 if count == 1 {
@@ -229,10 +245,12 @@ private struct LoadCaller {
                     outcome = .wrong(ranTwice: (count ?? 0) > 1)
                 }
             }
+        } catch where expectation.isNoSuchName && (error.code == .unavailable || error.code == .notFound) {
+            outcome = .ok(latency: started.nanoseconds(until: .now()))
         } catch {
             outcome = .failed(error.code)
         }
-        tally.record(outcome, name: name)
+        tally.record(outcome, name: countedAs ?? name)
         if case .ok = outcome { return true }
         return false
     }
@@ -252,6 +270,14 @@ final class LoadTally: Sendable {
 
     /// Set once every worker has returned.
     let finished = Atomic<Bool>(false)
+    /// Operations started so far.
+    private let operations = Atomic<Int>(0)
+
+    /// Counts one more operation; false (and counts nothing) once `limit` have started.
+    func startOperation(limit: Int?) -> Bool {
+        guard let limit else { return true }
+        return operations.wrappingAdd(1, ordering: .relaxed).newValue <= limit
+    }
     private let state = Mutex(State())
 
     /// Latencies up to a minute, three significant digits.
@@ -293,7 +319,7 @@ final class LoadTally: Sendable {
     }
 
     /// The totals so far and the period since `last`; starts a new period.
-    func progress(since last: LoadProgress.Mark, started: MonotonicTime, retries: UInt64) -> LoadProgress {
+    func progress(since last: LoadProgress.Mark, started: MonotonicTime, retries: UInt64, rssKiB: Int) -> LoadProgress {
         let now = MonotonicTime.now()
         return state.withLock { state in
             let period = Double(last.time.nanoseconds(until: now)) / 1e9
@@ -302,7 +328,7 @@ final class LoadTally: Sendable {
                 counts: LoadCounts(calls: state.calls, ok: state.ok, errors: state.errors, wrong: state.wrong, ranTwice: state.ranTwice, byName: state.byName),
                 callsPerSecond: period > 0 ? Double(state.calls - last.calls) / period : 0,
                 periodP99Microseconds: state.period.totalCount > 0 ? Double(state.period.valueAtPercentile(99)) / 1000 : nil,
-                retries: retries,
+                retries: retries, rssKiB: rssKiB,
                 mark: LoadProgress.Mark(time: now, calls: state.calls))
             state.period.reset()
             return progress
@@ -367,6 +393,8 @@ struct LoadProgress: Sendable {
     let periodP99Microseconds: Double?
     /// The client's re-sends so far (after an instance or broker died).
     let retries: UInt64
+    /// This process's resident set size now, in KiB.
+    let rssKiB: Int
     /// The end of this period: the start of the next.
     let mark: Mark
 }
@@ -391,5 +419,12 @@ struct LoadSummary: Sendable {
     /// A percentile of the latency, in microseconds (0 with no correct reply).
     func microseconds(_ percentile: Double) -> Double {
         histogram.totalCount > 0 ? Double(histogram.valueAtPercentile(percentile)) / 1000 : 0
+    }
+}
+
+extension LoadCaller.Expectation {
+    fileprivate var isNoSuchName: Bool {
+        if case .noSuchName = self { return true }
+        return false
     }
 }

@@ -59,6 +59,11 @@ Message categories (the `kind` in the summary; chosen by weight, per message):
                      clients and with wrong address lengths, HEARTBEAT/DISCONNECT from workers
                      that never said READY, unknown or reversed commands, command frames of
                      the wrong length, other versions (MDPC01, MDPW01), truncated messages
+  distinct_names     bursts of well-formed requests, each for a name never used before and
+                     served by nobody (`hostile-distinct-I-N`, and under `echo.` and `kv.`,
+                     whose service-level handlers answer them): native calls, `mesh.lookup`
+                     of such names, and Majordomo requests for such services. No node may keep
+                     state per called name (Tests/Peers/distinct_names.py sends 300,000)
   odd_request        well-formed REQUESTs with odd fields: budgets 0/1/none/random, any
                      attempt, reserved flag bits, trace ids, 0 to 10 extra routing hops before
                      the delimiter, 0 to 17 body frames, names nobody serves, look-ups
@@ -120,6 +125,41 @@ def header(command, *, version=VERSION, flags=0, attempt=0, status=0, client=0, 
             + name + (trace if trace is not None else b""))
 
 
+# --- Distinct unknown names (issue 10), shared with distinct_names.py ----------------------
+
+DISTINCT_CLIENT = 0x5A4D455348  # the client id of every distinct-name request
+DISTINCT_FORMS = ("native", "lookup", "mdp")
+
+
+def distinct_name_request(form, name, counter):
+    """The frames (for a DEALER) of one request for `name`, a name nobody serves.
+
+    native: a REQUEST for `name`; lookup: `mesh.lookup` of `name`; mdp: an MDP/0.2 client
+    REQUEST for the service `name`."""
+    if form == "mdp":
+        return [MDP_CLIENT, b"\x01", name, b"distinct"]
+    called, body = (b"mesh.lookup", name) if form == "lookup" else (name, b"distinct")
+    return [b"", header(REQUEST, flags=FLAG_IDEMPOTENT, client=DISTINCT_CLIENT, sequence=counter,
+                        budget=5000, name=called), body]
+
+
+def describe_answer(form, frames):
+    """`REPLY`, `ERROR <status>`, `FINAL <first body frame>`, or `other`, for a summary."""
+    if form == "mdp":
+        if len(frames) >= 3 and frames[0] == MDP_CLIENT and frames[1] in (b"\x02", b"\x03"):
+            kind = "FINAL" if frames[1] == b"\x03" else "PARTIAL"
+            first = bytes(frames[3]) if len(frames) > 3 else b""
+            return kind + (" " + first.decode() if len(first) == 3 and first.isdigit() else "")
+        return "other"
+    if len(frames) >= 2 and len(frames[1]) >= 8 and frames[1][:2] == SIGNATURE:
+        command, status = frames[1][3], struct.unpack(">H", frames[1][6:8])[0]
+        if command == REPLY:
+            return "REPLY"
+        if command == ERROR:
+            return "ERROR %d" % status
+    return "other"
+
+
 # --- Vocabulary ----------------------------------------------------------------------------
 
 KINDS = {  # kind: weight per pick
@@ -127,6 +167,7 @@ KINDS = {  # kind: weight per pick
     "bad_version": 4, "bad_name": 8, "stray_reply": 8, "stray_cancel": 5,
     "phantom_heartbeat": 6, "garbage_json": 6, "huge_json": 2, "bad_endpoint": 4,
     "empty_flood": 0.06, "many_frames": 2, "large_body": 0.06, "odd_request": 6, "majordomo": 5,
+    "distinct_names": 6,
 }
 # Names odd requests call: none of them changes state anywhere.
 SAFE_NAMES = [b"echo", b"echo.async", b"echo.whoami", b"kv.get", b"kv", b"mesh.lookup",
@@ -174,6 +215,7 @@ class Endpoint:
         self.truncate_at = 0
         self.phantoms = []  # announcements of phantom instances that may re-announce
         self.recent_ids = []
+        self.distinct = 0  # names made up so far by distinct_names
         kinds = [kind for kind in KINDS if options.kinds is None or kind in options.kinds]
         self.kinds = kinds
         self.weights = [KINDS[kind] for kind in kinds]
@@ -544,6 +586,21 @@ class Endpoint:
         else:  # a client request with many body frames, or with an empty frame first (MDP/0.1 style)
             frames = ([b""] if self.random.random() < 0.5 else []) + [MDP_CLIENT, b"\x01", service] + [b"b"] * self.random.randint(0, 40)
         return [frames]
+
+
+    def make_distinct_names(self):
+        # A burst of requests, each for a name never used before and served by nobody: no node
+        # may keep anything per such name (issue 10). Native calls to any node, look-ups of
+        # such names, and Majordomo requests for such services.
+        messages = []
+        for _ in range(self.random.randint(1, 50)):
+            self.distinct += 1
+            form = self.random.choice(DISTINCT_FORMS)
+            prefix = self.random.choice([b"hostile-distinct-", b"echo.hostile-distinct-", b"kv.hostile-distinct-"]) \
+                if form == "native" else b"hostile-distinct-"
+            name = prefix + b"%d-%d" % (self.index, self.distinct)
+            messages.append(distinct_name_request(form, name, self.distinct))
+        return messages
 
 
 class Summary:
