@@ -13,35 +13,13 @@ actor ServiceCore {
     let handlers: ServiceHandlers
     let logger: Logger
 
-    private struct InProgress {
-        /// The client it counts against (`perClient`): the route it was admitted from.
-        let client: [[UInt8]]
-        /// Where its reply goes: the client, and any retry that joined it; empty once cancelled.
-        var routes: [[[UInt8]]]
-        let header: Header
-        var payload: [UInt8]
-        let deadline: MonotonicTime?
-        let handler: ServiceHandlers.RawHandler
-        var task: Task<Void, Never>?
-    }
-
     private var router: ZMQSocketActor?
     private(set) var boundEndpoint: String?
-    private var inProgress = IDTable<RequestID, InProgress>()
-    /// Requests in progress (running or queued) per client route: one client cannot take every slot.
-    private var perClient: [[[UInt8]]: Int] = [:]
-    /// The last name looked up and its handler: most requests call the name the one before did.
-    private var lastHandler: (name: String, handler: ServiceHandlers.Handler)?
-    private var waiting = Deque<RequestID>()
-    private var runningCount = 0
-    private var cache: ReplyCache
+    /// Which requests run, wait, join or are refused: a pure state machine this actor feeds.
+    private var admission: ServiceAdmission<Task<Void, Never>>
     private var drops = DropCounters(role: "service")
-    /// Counted per handler, never per called name: callers choose names (issue 10).
-    private var outcomes: OutcomeCounters
     private var malformedLog = RateLimitedLog()
-    private var stats = ServiceStats()
     private var sweepTimer: LoopTimerID?
-    private var accepting = true
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
     /// Unique per process start, so registries tell a restart from the instance before it.
     nonisolated let instanceID: String
@@ -57,10 +35,12 @@ actor ServiceCore {
         self.configuration = configuration
         self.handlers = handlers
         self.logger = logger
-        self.outcomes = OutcomeCounters(label: "rpc.server.requests", maxNames: max(256, handlers.names.count)) {
-            [handlers] name in handlers.registeredName(for: name)
-        }
-        self.cache = ReplyCache(maxEntries: configuration.replyCacheEntries, maxBytes: configuration.replyCacheBytes)
+        self.admission = ServiceAdmission(
+            limits: .init(nodeName: configuration.name, maxConcurrentHandlers: configuration.maxConcurrentHandlers,
+                          maxQueuedRequests: configuration.maxQueuedRequests, maxInFlightPerClient: configuration.maxInFlightPerClient),
+            handlers: handlers,
+            cache: ReplyCache(maxEntries: configuration.replyCacheEntries, maxBytes: configuration.replyCacheBytes),
+            logger: logger)
         self.instanceID = "\(configuration.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     }
 
@@ -146,7 +126,7 @@ actor ServiceCore {
 
     private func announcement() -> Announcement {
         Announcement(instance: instanceID, node: configuration.name, endpoint: advertisedEndpoint,
-                     services: handlers.services, load: inProgress.count,
+                     services: handlers.services, load: admission.load,
                      capacity: configuration.maxConcurrentHandlers,
                      intervalMilliseconds: Int(configuration.heartbeat.interval.millisecondsClamped))
     }
@@ -179,13 +159,13 @@ actor ServiceCore {
 
     /// Stops taking requests: new ones are refused with `unavailable` (not run, safe to retry elsewhere).
     func stopAccepting() {
-        accepting = false
+        admission.stopAccepting()
         leaveRegistries()
     }
 
     /// Suspends until no request is in progress or queued, or `limit` has passed.
     func waitUntilDrained(limit: Duration) async {
-        if inProgress.isEmpty { return }
+        if admission.isIdle { return }
         let timer = loop.schedule(after: limit) { [weak self] in
             self?.assumeIsolated { $0.resumeDrainWaiters() }
         }
@@ -195,11 +175,8 @@ actor ServiceCore {
 
     /// Cancels every handler still running, and closes the socket.
     func close() {
-        accepting = false
-        for (_, entry) in inProgress.entries { entry.task?.cancel() }
-        inProgress.removeAll()
-        perClient.removeAll()
-        waiting.removeAll()
+        var output = Output(core: self)
+        admission.cancelAll(output: &output)
         if let sweepTimer { loop.cancelTimer(sweepTimer) }
         sweepTimer = nil
         leaveRegistries()
@@ -214,16 +191,16 @@ actor ServiceCore {
     }
 
     func snapshot() -> ServiceStats {
-        var copy = stats
+        var copy = admission.stats
         copy.refusedPeers = refusals.refused
         copy.malformed = drops.snapshot
-        copy.running = runningCount
-        copy.queued = waiting.count
+        copy.running = admission.runningCount
+        copy.queued = admission.queuedCount
         return copy
     }
 
     /// Requests in progress (running or queued), for load reports.
-    var load: Int { inProgress.count }
+    var load: Int { admission.load }
 
     // MARK: Inbound
 
@@ -235,9 +212,13 @@ actor ServiceCore {
             drop(reason, peer: frames.count > 0 ? frames.bytes(0) : [])
             return
         }
+        var output = Output(core: self)
         switch envelope.header.command {
-        case .request: receiveRequest(envelope)
-        case .cancel: receiveCancel(envelope.header.requestID)
+        case .request:
+            admission.request(envelope.header, payload: envelope.payload, from: envelope.routing, now: .now(), output: &output)
+        case .cancel:
+            admission.cancel(envelope.header.requestID, output: &output)
+            resumeDrainWaitersIfIdle()
         default: drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
         }
     }
@@ -251,186 +232,13 @@ actor ServiceCore {
         }
     }
 
-    private func receiveRequest(_ envelope: Envelope) {
-        let header = envelope.header
-        let id = header.requestID
-        stats.requests += 1
+    // MARK: Doing what the admission says
 
-        if let cached = cache[id] {
-            stats.cacheHits += 1
-            send(route: envelope.routing, reply: cached)
-            return
-        }
-        if !inProgress.isEmpty, inProgress[id] != nil {
-            stats.duplicatesJoined += 1
-            inProgress[id]?.routes.append(envelope.routing)
-            return
-        }
-        guard accepting else {
-            replyError(route: envelope.routing, header: header, status: .unavailable,
-                       message: "instance \(configuration.name) is shutting down; the request did not run",
-                       flags: [.retryElsewhere])
-            return
-        }
-        guard header.budgetMilliseconds > 0 else {
-            stats.expired += 1
-            replyError(route: envelope.routing, header: header, status: .deadlineExceeded,
-                       message: "the deadline passed before the request reached \(configuration.name); it did not run")
-            return
-        }
-        guard let registered = handler(named: header.name) else {
-            replyError(route: envelope.routing, header: header, status: .notFound,
-                       message: "no handler named \(header.name) at \(configuration.name) (it has \(handlers.names.joined(separator: ", ")))")
-            return
-        }
-        let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
-            ? nil : MonotonicTime.now().advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
-        let payload = envelope.payload
-        let handler: ServiceHandlers.RawHandler
-        switch registered {
-        case .inline(let inline):
-            // Runs now, on this thread: nothing to queue, nothing to track.
-            stats.handlerRuns += 1
-            let context = RequestContext(name: header.name, requestID: id, attempt: Int(header.attempt),
-                                         deadline: deadline, traceID: header.traceID, logger: logger)
-            let reply = makeReply(for: header, outcome: HandlerOutcome.runInline(inline, payload: payload, context: context),
-                                  routes: 1)
-            cache.store(id, reply)
-            send(route: envelope.routing, reply: reply)
-            return
-        case .concurrent(let concurrent):
-            handler = concurrent
-        }
-
-        let client = envelope.routing
-        if perClient[client, default: 0] >= configuration.maxInFlightPerClient {
-            stats.overloaded += 1
-            replyError(route: envelope.routing, header: header, status: .overloaded,
-                       message: "this client already has \(configuration.maxInFlightPerClient) requests in progress at \(configuration.name), its limit; it did not run")
-            return
-        }
-        if runningCount < configuration.maxConcurrentHandlers {
-            admit(id, InProgress(client: client, routes: [client], header: header, payload: [], deadline: deadline, handler: handler, task: nil))
-            launch(id, header: header, payload: payload, deadline: deadline, handler: handler)
-        } else if waiting.count < configuration.maxQueuedRequests {
-            admit(id, InProgress(client: client, routes: [client], header: header, payload: payload, deadline: deadline, handler: handler, task: nil))
-            waiting.append(id)
-            armSweep()
-        } else {
-            stats.overloaded += 1
-            replyError(route: envelope.routing, header: header, status: .overloaded,
-                       message: "\(configuration.name) has \(runningCount) handlers running and \(waiting.count) requests queued; it did not run")
-        }
-    }
-
-    private func admit(_ id: RequestID, _ entry: InProgress) {
-        inProgress[id] = entry
-        perClient[entry.client, default: 0] += 1
-    }
-
-    /// Takes a request out of progress, and out of its client's count.
-    @discardableResult
-    private func release(_ id: RequestID) -> InProgress? {
-        guard let entry = inProgress.removeValue(forKey: id) else { return nil }
-        let count = (perClient[entry.client] ?? 1) - 1
-        perClient[entry.client] = count > 0 ? count : nil
-        return entry
-    }
-
-    private func handler(named name: String) -> ServiceHandlers.Handler? {
-        if let last = lastHandler, last.name == name { return last.handler }
-        guard let found = handlers.handler(for: name) else { return nil }
-        lastHandler = (name, found)
-        return found
-    }
-
-    private func receiveCancel(_ id: RequestID) {
-        guard let entry = inProgress[id] else { return }
-        stats.cancelled += 1
-        if let task = entry.task {
-            // Its result is dropped when it finishes: the caller stopped waiting.
-            task.cancel()
-            inProgress[id]?.routes = []
-        } else {
-            release(id)
-            waiting.removeAll { $0 == id }
-            resumeDrainWaitersIfIdle()
-        }
-    }
-
-    // MARK: Running handlers
-
-    private func launch(_ id: RequestID, header: Header, payload: [UInt8], deadline: MonotonicTime?,
-                        handler: @escaping ServiceHandlers.RawHandler) {
-        runningCount += 1
-        stats.handlerRuns += 1
-        let context = RequestContext(name: header.name, requestID: id, attempt: Int(header.attempt),
-                                     deadline: deadline, traceID: header.traceID, logger: logger)
-        let loop = self.loop
-        let task = Task.detached { [core = self] in
-            let outcome = await HandlerOutcome.run(handler, payload: payload, context: context)
-            loop.execute { core.assumeIsolated { $0.finish(id, outcome) } }
-        }
-        inProgress[id]?.task = task
-        if deadline != nil { armSweep() }
-    }
-
+    /// A handler's outcome, back on the loop.
     private func finish(_ id: RequestID, _ outcome: HandlerOutcome) {
-        runningCount -= 1
-        if let entry = release(id) {
-            var outcome = outcome
-            // Cancelled because its deadline passed: that is what the caller is told.
-            if case .failure(StatusCode.cancelled.rawValue, _) = outcome, let deadline = entry.deadline, deadline <= .now() {
-                if !entry.routes.isEmpty { stats.stoppedAtDeadline += 1 }
-                outcome = .failure(status: StatusCode.deadlineExceeded.rawValue,
-                                   message: "the deadline passed while the handler ran at \(configuration.name)")
-            }
-            let reply = makeReply(for: entry.header, outcome: outcome, routes: entry.routes.count)
-            cache.store(id, reply)
-            for route in entry.routes { send(route: route, reply: reply) }
-        }
-        startWaiting()
+        var output = Output(core: self)
+        admission.finish(id, outcome, now: .now(), output: &output)
         resumeDrainWaitersIfIdle()
-    }
-
-    /// The REPLY or ERROR (header and body) for a handler's outcome; counts it.
-    private func makeReply(for request: Header, outcome: HandlerOutcome, routes: Int) -> CachedReply {
-        var header = Header(command: .reply, requestID: request.requestID)
-        header.attempt = request.attempt
-        switch outcome {
-        case .reply(let body):
-            stats.replies += UInt64(routes)
-            outcomes.recordSuccess(service: request.name)
-            return CachedReply(header: header, body: body)
-        case .failure(let status, let message):
-            outcomes.record(service: request.name, outcome: outcome.outcomeLabel)
-            header.command = .error
-            header.status = status
-            header.flags.insert(.mayHaveRun)
-            stats.errors += UInt64(routes)
-            return CachedReply(header: header, body: Array(message.utf8))
-        }
-    }
-
-    private func startWaiting() {
-        while runningCount < configuration.maxConcurrentHandlers, let id = waiting.popFirst() {
-            guard let entry = inProgress[id] else { continue }
-            if let deadline = entry.deadline, deadline <= MonotonicTime.now() {
-                expire(id)
-                continue
-            }
-            inProgress[id]?.payload = []
-            launch(id, header: entry.header, payload: entry.payload, deadline: entry.deadline, handler: entry.handler)
-        }
-    }
-
-    private func expire(_ id: RequestID) {
-        guard let entry = release(id) else { return }
-        stats.expired += UInt64(entry.routes.count)
-        for route in entry.routes {
-            replyError(route: route, header: entry.header, status: .deadlineExceeded,
-                       message: "the deadline passed while the request waited at \(configuration.name); it did not run")
-        }
     }
 
     /// Expires queued requests and cancels running ones whose deadline passed.
@@ -443,46 +251,46 @@ actor ServiceCore {
 
     private func sweep() {
         sweepTimer = nil
-        let now = MonotonicTime.now()
-        var expiredWaiting: [RequestID] = []
-        for (id, entry) in inProgress.entries {
-            guard let deadline = entry.deadline, deadline <= now else { continue }
-            if let task = entry.task { task.cancel() } else { expiredWaiting.append(id) }
-        }
-        if !expiredWaiting.isEmpty {
-            let expired = Set(expiredWaiting)
-            waiting.removeAll { expired.contains($0) }
-            for id in expiredWaiting { expire(id) }
-            resumeDrainWaitersIfIdle()
-        }
-        if inProgress.entries.contains(where: { $0.value.deadline != nil }) { armSweep() }
+        var output = Output(core: self)
+        admission.sweep(now: .now(), output: &output)
+        resumeDrainWaitersIfIdle()
     }
 
-    // MARK: Outbound
+    /// The admission's requests, carried out with this node's ROUTER and tasks.
+    private struct Output: AdmissionOutput {
+        let core: ServiceCore
+        let router: ZMQSocketActor?
 
-    private func replyError(route: [[UInt8]], header request: Header, status: StatusCode, message: String,
-                            flags: Header.Flags = []) {
-        var header = Header(command: .error, requestID: request.requestID)
-        header.attempt = request.attempt
-        header.status = status.rawValue
-        header.flags = flags
-        stats.errors += 1
-        outcomes.record(service: request.name, outcome: "\(status)")
-        send(route: route, reply: CachedReply(header: header, body: Array(message.utf8)))
-    }
+        init(core: isolated ServiceCore) {
+            self.core = core
+            self.router = core.router
+        }
 
-    private func send(route: [[UInt8]], reply: CachedReply) {
-        guard let router else { return }
-        let result = reply.header.withEncoded { header in
-            router.assumeIsolated(passing: header) { router, header in
-                try? router.sendEnvelope(routing: route, header: header, body: reply.body)
+        func send(_ reply: CachedReply, to route: [[UInt8]]) -> Bool {
+            guard let router else { return false }
+            let result = reply.header.withEncoded { header in
+                router.assumeIsolated(passing: header) { router, header in
+                    try? router.sendEnvelope(routing: route, header: header, body: reply.body)
+                }
+            }
+            return !(result == .unroutable || result == .dropped || result == nil)
+        }
+
+        func start(_ launch: ServiceLaunch) -> Task<Void, Never> {
+            let loop = core.loop
+            return Task.detached { [core] in
+                let outcome = await HandlerOutcome.run(launch.handler, payload: launch.payload, context: launch.context)
+                loop.execute { core.assumeIsolated { $0.finish(launch.id, outcome) } }
             }
         }
-        if result == .unroutable || result == .dropped || result == nil { stats.unroutableReplies += 1 }
+
+        func cancel(_ job: Task<Void, Never>) { job.cancel() }
+
+        func armSweep() { core.assumeIsolated { $0.armSweep() } }
     }
 
     private func resumeDrainWaitersIfIdle() {
-        if inProgress.isEmpty { resumeDrainWaiters() }
+        if admission.isIdle { resumeDrainWaiters() }
     }
 
     private func resumeDrainWaiters() {
