@@ -72,7 +72,7 @@ struct LoadRunner {
                             workers.addTask {
                                 var caller = LoadCaller(client: client, options: options, tally: tally,
                                                         prefix: "\(runID)-\(worker)", end: end, maxOperations: maxOperations,
-                                                        random: LoadRandom(seed: UInt64.random(in: 0...UInt64.max)))
+                                                        random: SplitMix64(seed: UInt64.random(in: 0...UInt64.max)))
                                 await caller.run(mix: mix)
                             }
                         }
@@ -135,7 +135,7 @@ struct LoadMix: Sendable, CustomStringConvertible {
     }
 
     /// Picks an operation with probability proportional to its weight.
-    func pick(_ random: inout LoadRandom) -> Operation {
+    func pick(_ random: inout SplitMix64) -> Operation {
         var roll = Int(random.next() % UInt64(total))
         for (operation, weight) in weights {
             if roll < weight { return operation }
@@ -162,23 +162,6 @@ extension Substring {
     }
 }
 
-/// SplitMix64: a cheap per-worker generator for picking operations (no syscall per call).
-struct LoadRandom {
-    private var state: UInt64
-
-    /// A generator whose sequence depends only on `seed`.
-    init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// One worker: makes operations until the end time, recording each call's outcome.
 private struct LoadCaller {
     let client: MeshClient
@@ -187,7 +170,7 @@ private struct LoadCaller {
     let prefix: String
     let end: MonotonicTime
     let maxOperations: Int?
-    var random: LoadRandom
+    var random: SplitMix64
     var sequence = 0
 
     /// What a reply must be.

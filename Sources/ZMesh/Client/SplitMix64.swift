@@ -1,11 +1,15 @@
 /// A tiny, fast pseudo-random generator for load-balancing tie-breaks on the hot path
 /// (the system generator costs a system call per number on Linux).
-struct SplitMix64: RandomNumberGenerator {
+///
+/// `package` so the `zmesh` command line's load generator picks operations with it too.
+package struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    /// A generator whose sequence depends only on `seed`.
+    package init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    /// The next 64 random bits.
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
