@@ -18,16 +18,13 @@ struct NodeCommand: AsyncParsableCommand {
     @Argument(help: "The node's name in the file, such as echo-1.")
     var name: String
 
-    @Option(name: .long, help: "The topology file ($ZMESH_CONFIG).")
-    var config: String?
+    /// `--config`.
+    @OptionGroup var topologyFile: TopologyFileOptions
 
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        let options = try MeshOptions.parse(config.map { ["--config", $0] } ?? [])
-        guard let topology = try options.loadTopology() else {
-            throw ValidationError("say which topology file: --config FILE")
-        }
+        let topology = try topologyFile.loadTopology()
         var logger = try logging.makeLogger(label: "zmesh.node", defaultLevel: .info)
         logger[metadataKey: "zmesh.node"] = "\(name)"
         let node: any Service

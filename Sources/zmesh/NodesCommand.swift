@@ -13,14 +13,11 @@ struct NodesCommand: ParsableCommand {
             line and key.
             """)
 
-    @Option(name: .long, help: "The topology file ($ZMESH_CONFIG).")
-    var config: String?
+    /// `--config`.
+    @OptionGroup var topologyFile: TopologyFileOptions
 
     func run() throws {
-        let options = try MeshOptions.parse(config.map { ["--config", $0] } ?? [])
-        guard let topology = try options.loadTopology() else {
-            throw ValidationError("say which topology file: --config FILE")
-        }
+        let topology = try topologyFile.loadTopology()
         for node in topology.nodes {
             var fields = [node.name, node.role]
             if case .service(let service) = node, let executable = service.executable {

@@ -14,8 +14,8 @@ struct StatusCommand: AsyncParsableCommand {
             still missing if they are not up in time (scripts/mesh-up.sh uses this).
             """)
 
-    @Option(name: .long, help: "The topology file ($ZMESH_CONFIG).")
-    var config: String?
+    /// `--config`.
+    @OptionGroup var topologyFile: TopologyFileOptions
 
     @Option(name: .long, help: "Wait up to this many seconds for every node of the file to be up.")
     var wait: Double?
@@ -29,10 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        let options = try MeshOptions.parse(config.map { ["--config", $0] } ?? [])
-        guard let topology = try options.loadTopology() else {
-            throw ValidationError("say which topology file: --config FILE")
-        }
+        let topology = try topologyFile.loadTopology()
         let logger = try logging.makeLogger(label: "zmesh.status", defaultLevel: .error)
         // Registries know every instance, whatever the topology; brokers are asked separately.
         let curve: CurveSettings?
