@@ -86,7 +86,7 @@ struct BenchRunner {
                 }
             }
         }
-        let rssStart = Self.residentKiB()
+        let rssStart = RunMeasures.residentKiB()
         let started = MonotonicTime.now()
         let deadline = started.advanced(by: .milliseconds(Int64(maxSeconds * 1000)))
 
@@ -129,7 +129,7 @@ struct BenchRunner {
                     return (latencies, errors, completed)
                 }
             }
-            var merged = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+            var merged = RunMeasures.latencyHistogram()
             var errors: [String: Int] = [:]
             var completed = 0
             for await (latencies, workerErrors, count) in group {
@@ -144,16 +144,7 @@ struct BenchRunner {
         if showProgress { FileHandleOutput.write("\r\u{1B}[K", to: 2) }
         return Report(service: service, requests: requests, completed: results.2, concurrency: concurrency, size: size,
                       elapsed: elapsed, histogram: results.0, errors: results.1, callers: callers.rawValue,
-                      rssStartKiB: rssStart, rssEndKiB: Self.residentKiB())
-    }
-
-    /// This process's resident set size in KiB, from /proc/self/status.
-    static func residentKiB() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-        }
-        return 0
+                      rssStartKiB: rssStart, rssEndKiB: RunMeasures.residentKiB())
     }
 }
 

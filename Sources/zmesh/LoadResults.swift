@@ -27,11 +27,6 @@ final class LoadTally: Sendable {
     }
     private let state = Mutex(State())
 
-    /// Latencies up to a minute, three significant digits.
-    static func makeHistogram() -> Histogram<UInt64> {
-        Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-    }
-
     private struct State: ~Copyable {
         var calls = 0
         var ok = 0
@@ -39,8 +34,8 @@ final class LoadTally: Sendable {
         var ranTwice = 0
         var errors: [String: Int] = [:]
         var byName: [String: LoadCounts.PerName] = [:]
-        var overall = LoadTally.makeHistogram()
-        var period = LoadTally.makeHistogram()
+        var overall = RunMeasures.latencyHistogram()
+        var period = RunMeasures.latencyHistogram()
     }
 
     /// Counts one ended call of `name`.

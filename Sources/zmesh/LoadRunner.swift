@@ -38,7 +38,7 @@ struct LoadRunner {
     /// Runs the load to its end and returns the totals.
     func run() async -> LoadSummary {
         let tally = LoadTally()
-        let rssStart = BenchRunner.residentKiB()
+        let rssStart = RunMeasures.residentKiB()
         let started = MonotonicTime.now()
         let end = started.advanced(by: .milliseconds(Int64(seconds * 1000)))
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -58,7 +58,7 @@ struct LoadRunner {
                     if tally.finished.load(ordering: .acquiring) { break }
                     let stats = await client.stats()
                     let progress = tally.progress(since: last, started: started, retries: stats.retries,
-                                                  rssKiB: BenchRunner.residentKiB())
+                                                  rssKiB: RunMeasures.residentKiB())
                     last = progress.mark
                     onProgress(progress)
                 }
@@ -83,7 +83,7 @@ struct LoadRunner {
         let elapsed = Double(started.nanoseconds(until: .now())) / 1e9
         let stats = await client.stats()
         return tally.summary(elapsed: elapsed, retries: stats.retries, lateReplies: stats.lateReplies,
-                             rssStartKiB: rssStart, rssEndKiB: BenchRunner.residentKiB())
+                             rssStartKiB: rssStart, rssEndKiB: RunMeasures.residentKiB())
     }
 }
 
