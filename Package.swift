@@ -89,9 +89,16 @@ let package = Package(
             path: "Examples/GreeterClient",
             swiftSettings: strictSettings
         ),
+        // What the test targets share: waiting for a condition (later a manual clock and an
+        // in-process transport).
+        .target(
+            name: "ZMeshTestSupport",
+            path: "Tests/ZMeshTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ZeroMQTests",
-            dependencies: ["ZeroMQ"],
+            dependencies: ["ZeroMQ", "ZMeshTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -99,6 +106,7 @@ let package = Package(
             dependencies: [
                 "ZMesh",
                 "ZeroMQ",
+                "ZMeshTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 import ZeroMQ
 
 /// Issue 10: what Majordomo workers choose (their number, their services, how much they send

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 import ZeroMQ
 
 /// Regressions found by the hostile-input peer (Tests/Peers/hostile.py): requests a broker

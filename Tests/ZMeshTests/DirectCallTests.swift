@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 import ZeroMQ
 
 @Suite("Calls to a service node at an endpoint")

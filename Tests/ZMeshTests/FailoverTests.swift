@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 
 @Suite("Failover between instances")
 struct FailoverTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 import ZeroMQ
 
 /// A secured mesh in one process: keys in a temporary directory, each node on its own loop

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZMeshTestSupport
 @testable import ZeroMQ
 
 @Suite("ZMQSocketActor on an EventLoop")

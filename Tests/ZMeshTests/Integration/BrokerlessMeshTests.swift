@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 import ZeroMQ
 #if canImport(Glibc)
 import Glibc

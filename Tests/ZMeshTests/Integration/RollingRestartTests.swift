@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 
 /// CURVE meshes started by scripts/mesh-up.sh, keys made by zmesh keygen.
 @Suite("Secured meshes from topology files", .serialized, .oneMeshAtATime)

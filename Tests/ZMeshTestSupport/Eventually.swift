@@ -1,8 +1,6 @@
-import Foundation
-
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
 /// Tests wait for conditions this way, never with fixed sleeps.
-func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
