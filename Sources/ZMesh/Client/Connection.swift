@@ -1,12 +1,12 @@
-import ZeroMQ
-
 /// Identifies a client connection.
 struct ConnectionID: Hashable, Sendable {
     let raw: UInt32
 }
 
-/// One DEALER socket to one endpoint (a service instance, a registry, or a broker). Loop thread only.
-final class Connection {
+/// One connection to one endpoint (a service instance, a registry, or a broker), as the call
+/// table sees it; `link` is the shell's handle on it (a DEALER socket actor in a client).
+/// Loop thread only.
+final class Connection<Link> {
     enum State: Equatable {
         /// Connecting; no handshake yet.
         case connecting
@@ -18,7 +18,7 @@ final class Connection {
 
     let id: ConnectionID
     let endpoint: String
-    let socket: ZMQSocketActor
+    let link: Link
     var state: State = .connecting
     /// Calls sent here and not yet answered.
     var outstanding = 0
@@ -27,9 +27,9 @@ final class Connection {
     /// The registry's id of the instance last announced at this endpoint (instances only).
     var instance: String?
 
-    init(id: ConnectionID, endpoint: String, socket: ZMQSocketActor) {
+    init(id: ConnectionID, endpoint: String, link: Link) {
         self.id = id
         self.endpoint = endpoint
-        self.socket = socket
+        self.link = link
     }
 }

@@ -11,8 +11,10 @@ struct CallRequest: Sendable {
     enum Completion: Sendable {
         /// A caller of `MeshClient.call`, suspended on this continuation.
         case caller(Continuation)
-        /// The client itself (a registry look-up); runs on the loop thread.
+        /// The client itself, on the loop thread.
         case client(@Sendable (Result<[UInt8], MeshError>) -> Void)
+        /// The client's own look-up of a service in a registry.
+        case lookup(service: String)
     }
 
     let completion: Completion
@@ -27,13 +29,14 @@ struct CallRequest: Sendable {
     let maxAttempts: Int
     let traceID: [UInt8]?
 
+    /// - Parameter now: when the call starts: its deadline is `now + timeout`.
     init(completion: Completion, name: String, service: String = "", payload: [UInt8], timeout: Duration,
-         idempotent: Bool, maxAttempts: Int, traceID: [UInt8]?) {
+         idempotent: Bool, maxAttempts: Int, traceID: [UInt8]?, now: MonotonicTime = .now()) {
         self.completion = completion
         self.name = name
         self.service = service
         self.payload = payload
-        self.deadline = MonotonicTime.now().advanced(by: timeout)
+        self.deadline = now.advanced(by: timeout)
         self.timeout = timeout
         self.idempotent = idempotent
         self.maxAttempts = maxAttempts
