@@ -39,35 +39,35 @@ public actor ZMQSocketActor {
 
     // `nonisolated(unsafe)` only so `deinit` can hand the sockets back to the loop thread:
     // every other use is in isolated methods, on the loop thread.
-    nonisolated(unsafe) private let socket: ZMQSocket
-    private var registration: LoopRegistration?
-    private var closed = false
+    nonisolated(unsafe) let socket: ZMQSocket
+    var registration: LoopRegistration?
+    var closed = false
 
     // Outbound: messages libzmq could not take yet.
-    private var outbound = Deque<[[UInt8]]>()
-    private var routerRetryTimer: LoopTimerID?
+    var outbound = Deque<[[UInt8]]>()
+    var routerRetryTimer: LoopTimerID?
     /// Most messages waiting to be sent before new ones are dropped.
     public private(set) var outboundLimit = 100_000
     /// Messages dropped because the outbound queue was full or the peer unroutable.
-    public private(set) var droppedOutbound: UInt64 = 0
+    public internal(set) var droppedOutbound: UInt64 = 0
 
     // Inbound.
-    private var handler: (([[UInt8]]) -> Void)?
-    private var framesHandler: ((ZMQReceivedFrames) -> Void)?
-    private var buffered = Deque<[[UInt8]]>()
-    private var waiters: [UInt64: CheckedContinuation<[[UInt8]]?, any Error>] = [:]
-    private var waiterOrder = Deque<UInt64>()
-    private var nextWaiterID: UInt64 = 0
-    private var readPaused = false
+    var handler: (([[UInt8]]) -> Void)?
+    var framesHandler: ((ZMQReceivedFrames) -> Void)?
+    var buffered = Deque<[[UInt8]]>()
+    var waiters: [UInt64: CheckedContinuation<[[UInt8]]?, any Error>] = [:]
+    var waiterOrder = Deque<UInt64>()
+    var nextWaiterID: UInt64 = 0
+    var readPaused = false
     /// Most messages buffered for ``receive()`` before the socket stops reading (libzmq's HWM then applies).
     public private(set) var inboundBufferLimit = 4096
     /// Most messages taken from the socket per loop wake-up, so one busy socket cannot starve others.
     public private(set) var receiveBudget = 1024
 
     // Monitor.
-    nonisolated(unsafe) private var monitorSocket: ZMQSocket?
-    private var monitorRegistration: LoopRegistration?
-    private var monitorHandler: ((ZMQMonitorEvent) -> Void)?
+    nonisolated(unsafe) var monitorSocket: ZMQSocket?
+    var monitorRegistration: LoopRegistration?
+    var monitorHandler: ((ZMQMonitorEvent) -> Void)?
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
 
@@ -135,7 +135,7 @@ public actor ZMQSocketActor {
     /// True once closed, by ``close()`` or by the loop shutting down.
     public var isClosed: Bool { closed }
 
-    private func ensureRegistered() throws {
+    func ensureRegistered() throws {
         guard registration == nil, !closed else { return }
         registration = try loop.register(
             socket,
@@ -223,7 +223,7 @@ public actor ZMQSocketActor {
         }
     }
 
-    private func flushOutbound() {
+    func flushOutbound() {
         guard !closed else { return }
         defer { touched() }
         if type == .router {
@@ -304,57 +304,6 @@ public actor ZMQSocketActor {
                  queueing: routing + [[], [UInt8](header), [UInt8](body)])
     }
 
-    /// The next message, or nil once the socket is closed. Cancellation throws `CancellationError`.
-    public func receive() async throws -> [[UInt8]]? {
-        if let frames = buffered.popFirst() {
-            if readPaused && buffered.count < inboundBufferLimit / 2 {
-                readPaused = false
-                updateInterest()
-            }
-            return frames
-        }
-        if closed { return nil }
-        try ensureRegistered()
-        let id = nextWaiterID
-        nextWaiterID += 1
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                if Task.isCancelled {
-                    continuation.resume(throwing: CancellationError())
-                    return
-                }
-                waiters[id] = continuation
-                waiterOrder.append(id)
-            }
-        } onCancel: {
-            loop.execute { [weak self] in
-                self?.assumeIsolated { $0.cancelWaiter(id) }
-            }
-        }
-    }
-
-    private func cancelWaiter(_ id: UInt64) {
-        waiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
-    }
-
-    /// Every message as an asynchronous sequence; it ends when the socket closes.
-    public nonisolated var messages: Messages { Messages(socket: self) }
-
-    /// The messages of a ``ZMQSocketActor`` as an `AsyncSequence`.
-    public struct Messages: AsyncSequence, Sendable {
-        public typealias Element = [[UInt8]]
-        let socket: ZMQSocketActor
-
-        public struct AsyncIterator: AsyncIteratorProtocol {
-            let socket: ZMQSocketActor
-            public mutating func next() async -> [[UInt8]]? {
-                try? await socket.receive()
-            }
-        }
-
-        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: socket) }
-    }
-
     /// Returns whether the socket is settled (see `EventLoop.register`).
     private func handleReady(_ events: ZMQPollEvents) -> Bool {
         if events.contains(.writable) { flushOutbound() }
@@ -411,121 +360,11 @@ public actor ZMQSocketActor {
         }
     }
 
-    private func updateInterest() {
+    func updateInterest() {
         guard let registration else { return }
         var interest: ZMQPollEvents = []
         if !readPaused { interest.insert(.readable) }
         if !outbound.isEmpty && type != .router { interest.insert(.writable) }
         loop.setInterest(registration, interest)
-    }
-
-    // MARK: Monitoring
-
-    /// Calls `handler` on the loop thread for each of this socket's `events`
-    /// (connections made, lost, handshakes), read from a libzmq socket monitor.
-    public func monitor(_ events: ZMQMonitorEvents, handler: @escaping (ZMQMonitorEvent) -> Void) throws {
-        guard monitorSocket == nil else {
-            monitorHandler = handler
-            return
-        }
-        let endpoint = "inproc://zmesh-monitor-\(MonitorNames.next())"
-        try socket.startMonitor(endpoint: endpoint, events: events)
-        let pair = try loop.makeSocket(.pair)
-        try pair.connect(endpoint)
-        monitorSocket = pair
-        monitorHandler = handler
-        monitorRegistration = try loop.register(
-            pair, interest: .readable,
-            handler: { [weak self] _ in self?.assumeIsolated { $0.drainMonitor() } ?? false },
-            onLoopShutdown: { [weak self] in self?.assumeIsolated { $0.closeNow() } })
-        try ensureRegistered()
-    }
-
-    private func drainMonitor() -> Bool {
-        guard let pair = monitorSocket else { return false }
-        while let frames = try? pair.receive() {
-            if let event = ZMQMonitorEvent(frames: frames) { monitorHandler?(event) }
-        }
-        return true
-    }
-
-    // MARK: Closing
-
-    /// Closes the socket now: queued outbound messages are dropped, waiting receivers get nil.
-    public func close() {
-        closeNow()
-    }
-
-    /// Closes the socket but lets libzmq keep sending what it holds for up to `linger`
-    /// (replies already written must reach their peers when a node stops gracefully): one
-    /// last try empties the outbound queue into libzmq first. The context's termination
-    /// waits for at most `linger`.
-    public func close(lingering linger: Duration) {
-        guard !closed else { return }
-        flushOutbound()
-        try? socket.set(.linger(milliseconds: Int32(clamping: linger.millisecondsClamped)))
-        closeNow()
-    }
-
-    private func closeNow() {
-        guard !closed else { return }
-        closed = true
-        if let registration { loop.unregister(registration) }
-        registration = nil
-        if let routerRetryTimer { loop.cancelTimer(routerRetryTimer) }
-        routerRetryTimer = nil
-        if let monitorRegistration { loop.unregister(monitorRegistration) }
-        monitorRegistration = nil
-        if let monitorSocket {
-            socket.stopMonitor()
-            monitorSocket.close()
-        }
-        monitorSocket = nil
-        monitorHandler = nil
-        socket.releaseFrames()
-        socket.close()
-        droppedOutbound += UInt64(outbound.count)
-        outbound.removeAll()
-        handler = nil
-        framesHandler = nil
-        let pending = waiters
-        waiters.removeAll()
-        waiterOrder.removeAll()
-        for (_, waiter) in pending { waiter.resume(returning: nil) }
-    }
-}
-
-/// Unique inproc names for socket monitors, process-wide.
-enum MonitorNames {
-    private static let counter = _MonitorCounter()
-    static func next() -> UInt64 { counter.next() }
-}
-
-import Synchronization
-
-final class _MonitorCounter: Sendable {
-    private let value = Atomic<UInt64>(0)
-    func next() -> UInt64 { value.add(1, ordering: .relaxed).newValue }
-}
-
-/// A dead socket actor's sockets, carried to the loop thread to be closed there.
-///
-/// `@unchecked Sendable` is safe: the actor that owned these sockets has been deinitialised,
-/// so nothing else refers to them; they cross to the loop thread once and are closed there,
-/// the same thread that used them all along.
-private struct OrphanedSockets: @unchecked Sendable {
-    let socket: ZMQSocket
-    let monitor: ZMQSocket?
-    let registrations: [LoopRegistration]
-    let timer: LoopTimerID?
-
-    func close(on loop: EventLoop) {
-        for registration in registrations { loop.unregister(registration) }
-        if let timer, !loop.isShutDown { loop.cancelTimer(timer) }
-        if let monitor {
-            socket.stopMonitor()
-            monitor.close()
-        }
-        socket.close()
     }
 }
