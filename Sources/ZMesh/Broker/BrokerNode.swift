@@ -59,48 +59,43 @@ public final class BrokerNode: Service, Sendable {
         }
     }
 
+    private let shell: NodeShell<BrokerCore>
     /// The loop whose thread owns this broker's sockets.
-    public let loop: EventLoop
-    let core: BrokerCore
-    private let ownsLoop: Bool
+    public var loop: EventLoop { shell.loop }
+    var core: BrokerCore { shell.core }
 
+    /// Creates a broker; nothing is bound until ``start()`` or ``run()``.
+    ///
+    /// - Parameter loop: the event loop to use; by default the broker starts its own.
     public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
-        if let loop {
-            self.loop = loop
-            ownsLoop = false
-        } else {
-            self.loop = try EventLoop(name: "zmesh-\(configuration.name)")
-            ownsLoop = true
+        shell = try NodeShell(name: configuration.name, loop: loop) { loop in
+            BrokerCore(loop: loop, configuration: configuration, logger: logger)
         }
-        core = BrokerCore(loop: self.loop, configuration: configuration, logger: logger)
     }
 
     /// Binds the front end, starts watching the registries; returns the bound front-end endpoint.
     @discardableResult
     public func start() async throws -> String {
-        let endpoint = try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
-        ReadyFile.announce([endpoint])
-        return endpoint
+        try await shell.start()[0]
     }
 
     /// Runs until graceful shutdown or cancellation, then stops.
     public func run() async throws {
-        try await start()
-        try? await gracefulShutdown()
-        await stop()
+        try await shell.run(gracePeriod: core.configuration.gracePeriod)
     }
 
     /// Stops taking requests (clients re-send new ones through another broker), hands queued
     /// ones back unrun, waits up to `gracePeriod` for those in flight, then closes.
     public func stop(gracePeriod: Duration? = nil) async {
-        await core.stopAccepting()
-        await core.waitUntilDrained(limit: gracePeriod ?? core.configuration.gracePeriod)
-        await core.close()
-        if ownsLoop { await loop.shutdown() }
+        await shell.stop(gracePeriod: gracePeriod ?? core.configuration.gracePeriod)
     }
 
     /// Counters of what the broker has done.
     public func stats() async -> BrokerStats { await core.snapshot() }
+}
+
+extension BrokerCore: NodeCore {
+    func startNode() throws -> [String] { [try start()] }
 }

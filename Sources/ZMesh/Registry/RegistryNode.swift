@@ -40,43 +40,36 @@ public final class RegistryNode: Service, Sendable {
         }
     }
 
+    private let shell: NodeShell<RegistryCore>
     /// The loop whose thread owns this registry's sockets.
-    public let loop: EventLoop
-    let core: RegistryCore
-    private let ownsLoop: Bool
+    public var loop: EventLoop { shell.loop }
+    var core: RegistryCore { shell.core }
 
+    /// Creates a registry; nothing is bound until ``start()`` or ``run()``.
+    ///
+    /// - Parameter loop: the event loop to use; by default the registry starts its own.
     public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
-        if let loop {
-            self.loop = loop
-            ownsLoop = false
-        } else {
-            self.loop = try EventLoop(name: "zmesh-\(configuration.name)")
-            ownsLoop = true
+        shell = try NodeShell(name: configuration.name, loop: loop) { loop in
+            RegistryCore(loop: loop, configuration: configuration, logger: logger)
         }
-        core = RegistryCore(loop: self.loop, configuration: configuration, logger: logger)
     }
 
     /// Binds and starts; returns the bound ROUTER endpoint.
     @discardableResult
     public func start() async throws -> String {
-        let endpoint = try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
-        ReadyFile.announce([endpoint] + [await core.publishEndpoint].compactMap { $0 })
-        return endpoint
+        try await shell.start()[0]
     }
 
     /// Runs until graceful shutdown or cancellation, then closes.
     public func run() async throws {
-        try await start()
-        try? await gracefulShutdown()
-        await stop()
+        try await shell.run(gracePeriod: .zero)
     }
 
     /// Closes the sockets.
     public func stop() async {
-        await core.close()
-        if ownsLoop { await loop.shutdown() }
+        await shell.stop(gracePeriod: .zero)
     }
 
     /// Counters of what the registry has done.
@@ -87,4 +80,9 @@ public final class RegistryNode: Service, Sendable {
 
     /// The bound PUB endpoint, once started.
     public var publishEndpoint: String? { get async { await core.publishEndpoint } }
+}
+
+extension RegistryCore: NodeCore {
+    /// The ROUTER endpoint, then the PUB one if any.
+    func startNode() throws -> [String] { [try start()] + [publishEndpoint].compactMap { $0 } }
 }

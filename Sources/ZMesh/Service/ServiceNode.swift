@@ -66,10 +66,10 @@ public final class ServiceNode: Service, Sendable {
         }
     }
 
+    private let shell: NodeShell<ServiceCore>
     /// The loop whose thread owns this node's sockets.
-    public let loop: EventLoop
-    let core: ServiceCore
-    private let ownsLoop: Bool
+    public var loop: EventLoop { shell.loop }
+    var core: ServiceCore { shell.core }
 
     /// Creates a node; nothing is bound until ``start()`` or ``run()``.
     ///
@@ -77,38 +77,25 @@ public final class ServiceNode: Service, Sendable {
     public init(configuration: Configuration, handlers: ServiceHandlers, logger: Logger, loop: EventLoop? = nil) throws {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
-        if let loop {
-            self.loop = loop
-            ownsLoop = false
-        } else {
-            self.loop = try EventLoop(name: "zmesh-\(configuration.name)")
-            ownsLoop = true
+        shell = try NodeShell(name: configuration.name, loop: loop) { loop in
+            ServiceCore(loop: loop, configuration: configuration, handlers: handlers, logger: logger)
         }
-        core = ServiceCore(loop: self.loop, configuration: configuration, handlers: handlers, logger: logger)
     }
 
     /// Binds and starts serving; returns the bound endpoint (with any wildcard port resolved).
     @discardableResult
     public func start() async throws -> String {
-        let endpoint = try await loop.submit { [core] in try core.assumeIsolated { try $0.start() } }
-        ReadyFile.announce([endpoint])
-        return endpoint
+        try await shell.start()[0]
     }
 
     /// Serves until graceful shutdown (or cancellation), then stops as ``stop(gracePeriod:)`` does.
     public func run() async throws {
-        try await start()
-        try? await gracefulShutdown()
-        await stop(gracePeriod: core.configuration.gracePeriod)
+        try await shell.run(gracePeriod: core.configuration.gracePeriod)
     }
 
     /// Stops taking requests, lets running ones finish for up to `gracePeriod`, then closes.
     public func stop(gracePeriod: Duration? = nil) async {
-        let grace = gracePeriod ?? core.configuration.gracePeriod
-        await core.stopAccepting()
-        await core.waitUntilDrained(limit: grace)
-        await core.close()
-        if ownsLoop { await loop.shutdown() }
+        await shell.stop(gracePeriod: gracePeriod ?? core.configuration.gracePeriod)
     }
 
     /// Counters of what the node has done.
@@ -123,4 +110,8 @@ public final class ServiceNode: Service, Sendable {
     public var endpoint: String? {
         get async { await core.boundEndpoint }
     }
+}
+
+extension ServiceCore: NodeCore {
+    func startNode() throws -> [String] { [try start()] }
 }
