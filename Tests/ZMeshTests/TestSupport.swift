@@ -62,7 +62,9 @@ func startTestNode(name: String = "test-1", configure: (inout ServiceNode.Config
 func makeClient(_ endpoints: [String], configure: (inout MeshClient.Configuration) -> Void = { _ in }) throws -> MeshClient {
     var configuration = MeshClient.Configuration(discovery: .endpoints(endpoints))
     configure(&configuration)
-    return try MeshClient(configuration: configuration, logger: testLogger)
+    let client = try MeshClient(configuration: configuration, logger: testLogger)
+    client.connect()   // as tests did before connections became lazy: they wait for them up
+    return client
 }
 
 extension String {

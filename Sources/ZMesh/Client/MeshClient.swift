@@ -1,5 +1,6 @@
 public import Logging
 public import ZeroMQ
+public import ServiceLifecycle
 import Synchronization
 
 /// Calls services by name, many calls at once over one socket per peer.
@@ -59,7 +60,8 @@ public final class MeshClient: Sendable {
     private let ownsLoop: Bool
     private let defaultOptions: CallOptions
 
-    /// Creates a client and starts connecting.
+    /// Creates a client. Nothing connects yet: connections open at the first call, or at
+    /// once under ``run()`` or ``withMeshClient(configuration:logger:_:)``.
     ///
     /// - Throws: ``MeshError`` with code ``MeshError/Code/badRequest`` naming an endpoint that is not valid.
     public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
@@ -82,8 +84,12 @@ public final class MeshClient: Sendable {
         defaultOptions = configuration.defaultOptions
         core = ClientCore(loop: self.loop, clientID: UInt64.random(in: 1...UInt64.max),
                           configuration: configuration, logger: logger)
+    }
+
+    /// Opens the configured connections now rather than at the first call.
+    func connect() {
         let core = self.core
-        self.loop.execute { core.assumeIsolated { $0.startIfNeeded() } }
+        loop.execute { core.assumeIsolated { $0.startIfNeeded() } }
     }
 
     /// Calls `name` with a raw payload and returns the reply's payload.
@@ -149,5 +155,46 @@ public final class MeshClient: Sendable {
     public func shutdown() async {
         await core.close()
         if ownsLoop { await loop.shutdown() }
+    }
+}
+
+/// A client under swift-service-lifecycle: it connects when the service group starts it and
+/// shuts down (every call in flight ends with ``MeshError/Code/closed``) at graceful shutdown.
+///
+/// ```swift
+/// let client = try MeshClient(topology: topology, logger: logger)
+/// let group = ServiceGroup(services: [client, myService], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+extension MeshClient: Service {
+    /// Connects, then waits for graceful shutdown (or cancellation) and shuts down.
+    public func run() async throws {
+        connect()
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+}
+
+/// Runs `body` with a connected client, and shuts it down when `body` returns or throws.
+///
+/// ```swift
+/// let reply = try await withMeshClient(configuration: .init(discovery: .endpoints(["tcp://127.0.0.1:5601"])),
+///                                      logger: logger) { client in
+///     try await client.call("echo", Array("hello".utf8))
+/// }
+/// ```
+public func withMeshClient<Result: Sendable>(
+    configuration: MeshClient.Configuration, logger: Logger,
+    _ body: (MeshClient) async throws -> Result
+) async throws -> Result {
+    let client = try MeshClient(configuration: configuration, logger: logger)
+    client.connect()
+    do {
+        let result = try await body(client)
+        await client.shutdown()
+        return result
+    } catch {
+        await client.shutdown()
+        throw error
     }
 }
