@@ -11,7 +11,6 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ZMesh", targets: ["ZMesh"]),
-        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .executable(name: "zmesh", targets: ["zmesh"]),
         .executable(name: "GreeterService", targets: ["GreeterService"]),
         .executable(name: "GreeterClient", targets: ["GreeterClient"]),
@@ -60,6 +59,7 @@ let package = Package(
             name: "zmesh",
             dependencies: [
                 "ZMesh",
+                "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -57,10 +57,10 @@ struct KeygenCommand: ParsableCommand {
                     print("kept    \(store.secretFile(name)) (exists; --force replaces it)")
                     continue
                 }
-                try store.write(try ZMQCurveKeyPair.generate(), for: name)
+                try store.write(try CurveKeyPair.generate(), for: name)
                 print("wrote   \(store.secretFile(name)) (0600) and \(store.publicFile(name))")
             }
-        } catch let error as SecurityError {
+        } catch {
             printError("zmesh: \(error)")
             throw ExitCode(ExitCodes.configuration)
         }

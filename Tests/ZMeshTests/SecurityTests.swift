@@ -17,7 +17,7 @@ struct SecureFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-keys-\(UUID().uuidString)").path
         store = KeyStore(directory: directory)
         for name in ["registry-1", "echo-1", "echo-2", "ops", "intruder"] {
-            try store.write(try ZMQCurveKeyPair.generate(), for: name)
+            try store.write(try CurveKeyPair.generate(), for: name)
         }
         // Everyone but "intruder" is on the allow-list.
         var trusted: [String: String] = [:]
@@ -176,7 +176,7 @@ struct SecurityTests {
     @Test func keyFilesAreWrittenWithSafePermissionsAndUnsafeOnesAreRefused() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-keys-\(UUID().uuidString)").path
         let store = KeyStore(directory: directory)
-        let pair = try ZMQCurveKeyPair.generate()
+        let pair = try CurveKeyPair.generate()
         try store.write(pair, for: "node-1")
         let secretMode = try FileManager.default.attributesOfItem(atPath: store.secretFile("node-1"))[.posixPermissions] as? Int
         let publicMode = try FileManager.default.attributesOfItem(atPath: store.publicFile("node-1"))[.posixPermissions] as? Int

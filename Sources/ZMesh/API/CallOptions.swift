@@ -11,6 +11,7 @@ public struct CallOptions: Sendable {
     /// A W3C trace id (16 bytes) to carry along, if any.
     public var traceID: [UInt8]?
 
+    /// Options for a call; each default is the one documented on its property.
     public init(timeout: Duration = .seconds(5), idempotent: Bool = true, maxAttempts: Int = 3, traceID: [UInt8]? = nil) {
         self.timeout = timeout
         self.idempotent = idempotent

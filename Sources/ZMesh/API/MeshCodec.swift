@@ -12,14 +12,17 @@ public protocol MeshCodec: Sendable {
 
 /// JSON bodies through Foundation's `JSONEncoder` and `JSONDecoder`.
 public struct JSONMeshCodec: MeshCodec {
+    /// A JSON codec (Foundation's encoder and decoder).
     public init() {}
 
+    /// JSON bytes of `value`.
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return Array(try encoder.encode(value))
     }
 
+    /// A value of `type` decoded from JSON bytes.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try JSONDecoder().decode(type, from: Data(bytes))
     }

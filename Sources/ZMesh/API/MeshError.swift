@@ -47,6 +47,7 @@ public struct MeshError: Error, Sendable, Equatable, CustomStringConvertible {
     /// True when the request may have run before the failure (so retrying it could run it twice).
     public let mayHaveRun: Bool
 
+    /// An error of kind `code` for a call of `service`.
     public init(_ code: Code, service: String, message: String, applicationCode: UInt16? = nil, mayHaveRun: Bool = false) {
         self.code = code
         self.service = service
@@ -55,6 +56,7 @@ public struct MeshError: Error, Sendable, Equatable, CustomStringConvertible {
         self.mayHaveRun = mayHaveRun
     }
 
+    /// One line: the kind, the service and the message.
     public var description: String {
         var text = "\(code.rawValue): \(service): \(message)"
         if let applicationCode { text += " (code \(applicationCode))" }

@@ -13,6 +13,7 @@ public struct ServiceError: Error, Sendable, Equatable {
     /// What went wrong, for the caller.
     public let message: String
 
+    /// An application error with the handler's own `code` (below 100 is raised to 100) and `message`.
     public init(code: UInt16, message: String) {
         self.code = max(code, StatusCode.firstApplicationCode)
         self.message = message

@@ -28,6 +28,7 @@ public struct ServiceHandlers: Sendable {
 
     private(set) var handlers: [String: Handler] = [:]
 
+    /// No handlers yet.
     public init() {}
 
     /// Registers a handler over raw bytes. Each request runs as its own task, so it may

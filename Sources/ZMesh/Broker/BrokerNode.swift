@@ -1,6 +1,6 @@
 public import Logging
 public import ServiceLifecycle
-public import ZeroMQ
+package import ZeroMQ
 
 /// A broker: routes each request by service name to the live instance with the fewest
 /// outstanding calls, so clients need only the brokers' addresses.
@@ -53,6 +53,7 @@ public final class BrokerNode: Service, Sendable {
         /// How long a graceful stop waits for requests in flight.
         public var gracePeriod: Duration = .seconds(10)
 
+        /// A broker called `name` binding its front end at `bind`, with the defaults above.
         public init(name: String, bind: String) {
             self.name = name
             self.bind = bind
@@ -61,13 +62,16 @@ public final class BrokerNode: Service, Sendable {
 
     private let shell: NodeShell<BrokerCore>
     /// The loop whose thread owns this broker's sockets.
-    public var loop: EventLoop { shell.loop }
+    package var loop: EventLoop { shell.loop }
     var core: BrokerCore { shell.core }
 
     /// Creates a broker; nothing is bound until ``start()`` or ``run()``.
-    ///
-    /// - Parameter loop: the event loop to use; by default the broker starts its own.
-    public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
+    public convenience init(configuration: Configuration, logger: Logger) throws {
+        try self.init(configuration: configuration, logger: logger, loop: nil)
+    }
+
+    /// A broker on `loop` (shared with other nodes), or on a loop of its own if nil.
+    package init(configuration: Configuration, logger: Logger, loop: EventLoop?) throws {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
         shell = try NodeShell(name: configuration.name, loop: loop) { loop in

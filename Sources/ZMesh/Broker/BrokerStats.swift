@@ -28,11 +28,14 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var queued: Int = 0
     /// Instances known (from the registries) now, and how many have a working connection.
     public var instances: Int = 0
+    /// Instances with a working connection now.
     public var readyInstances: Int = 0
     /// Ready instances per service now.
     public var readyByService: [String: Int] = [:]
 
+    /// All malformed messages dropped.
     public var malformedTotal: UInt64 { malformed.values.reduce(0, +) }
 
+    /// Zero counters.
     public init() {}
 }

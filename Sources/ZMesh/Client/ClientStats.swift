@@ -15,5 +15,6 @@ public struct ClientStats: Sendable, Equatable {
     /// Calls in flight now.
     public var inFlight: Int = 0
 
+    /// Zero counters.
     public init() {}
 }

@@ -16,6 +16,7 @@ public struct RegistryAddress: Sendable, Equatable {
     /// Its PUB: change events, if any.
     public var publish: String?
 
+    /// A registry at `endpoint`, publishing change events at `publish` if given.
     public init(endpoint: String, publish: String? = nil) {
         self.endpoint = endpoint
         self.publish = publish

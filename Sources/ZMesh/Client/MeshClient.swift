@@ -1,5 +1,5 @@
 public import Logging
-public import ZeroMQ
+package import ZeroMQ
 public import ServiceLifecycle
 import Synchronization
 
@@ -48,13 +48,14 @@ public final class MeshClient: Sendable {
         /// longest. Internal: tests stretch it to show what does not wait for it.
         var reconnectBackOff: (first: Duration, longest: Duration) = (.milliseconds(100), .seconds(1))
 
+        /// A configuration with `discovery` and the defaults above.
         public init(discovery: Discovery) {
             self.discovery = discovery
         }
     }
 
     /// The loop whose thread owns this client's sockets.
-    public let loop: EventLoop
+    package let loop: EventLoop
     let core: ClientCore
     private let sequence = Atomic<UInt64>(0)
     private let ownsLoop: Bool
@@ -64,7 +65,12 @@ public final class MeshClient: Sendable {
     /// once under ``run()`` or ``withMeshClient(configuration:logger:_:)``.
     ///
     /// - Throws: ``MeshError`` with code ``MeshError/Code/badRequest`` naming an endpoint that is not valid.
-    public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
+    public convenience init(configuration: Configuration, logger: Logger) throws {
+        try self.init(configuration: configuration, logger: logger, loop: nil)
+    }
+
+    /// A client on `loop` (shared with nodes of this process), or on a loop of its own if nil.
+    package init(configuration: Configuration, logger: Logger, loop: EventLoop?) throws {
         switch configuration.discovery {
         case .endpoints(let endpoints), .brokers(let endpoints):
             for endpoint in endpoints { try Endpoint.validate(endpoint) }

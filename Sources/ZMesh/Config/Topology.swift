@@ -29,6 +29,7 @@ public struct Topology: Sendable, Equatable {
         /// Heartbeats an instance may miss before registries evict it. Default 3.
         public var liveness: Int = 3
 
+        /// Heartbeats every `interval`; `liveness` missed ones mean gone.
         public init(interval: Duration = .milliseconds(500), liveness: Int = 3) {
             self.interval = interval
             self.liveness = liveness
@@ -47,6 +48,7 @@ public struct Topology: Sendable, Equatable {
         /// PUB endpoint where the registry announces changes, if any.
         public var publish: String?
 
+        /// A registry entry of a topology file.
         public init(name: String, bind: String, publish: String? = nil) {
             self.name = name
             self.bind = bind
@@ -68,6 +70,7 @@ public struct Topology: Sendable, Equatable {
         /// default (10 s).
         public var majordomoExpiry: Duration?
 
+        /// A broker entry of a topology file.
         public init(name: String, bind: String, workers: String? = nil, maxQueue: Int? = nil, majordomoExpiry: Duration? = nil) {
             self.name = name
             self.bind = bind
@@ -97,6 +100,7 @@ public struct Topology: Sendable, Equatable {
         /// Extra arguments for `executable`.
         public var arguments: [String]
 
+        /// A service node entry of a topology file.
         public init(name: String, services: [String], bind: String, advertise: String? = nil,
                     maxConcurrency: Int? = nil, maxQueue: Int? = nil, executable: String? = nil, arguments: [String] = []) {
             self.name = name
@@ -121,6 +125,7 @@ public struct Topology: Sendable, Equatable {
         /// Names of the client key pairs allowed to call (`zmesh call --key NAME`).
         public var clients: [String]
 
+        /// CURVE on, with keys in `keysDirectory` and these client key names allowed.
         public init(keysDirectory: String, clients: [String] = []) {
             self.keysDirectory = keysDirectory
             self.clients = clients
@@ -133,6 +138,7 @@ public struct Topology: Sendable, Equatable {
         case broker(Broker)
         case service(ServiceInstance)
 
+        /// The node's name in the file.
         public var name: String {
             switch self {
             case .registry(let registry): registry.name
@@ -141,6 +147,7 @@ public struct Topology: Sendable, Equatable {
             }
         }
 
+        /// `registry`, `broker` or `service`.
         public var role: String {
             switch self {
             case .registry: "registry"
@@ -150,16 +157,22 @@ public struct Topology: Sendable, Equatable {
         }
     }
 
+    /// Brokered or broker-less: where clients send calls.
     public var kind: Kind
+    /// How often nodes heartbeat, and how many missed beats mean gone.
     public var heartbeat: Heartbeat
+    /// The registries, in file order.
     public var registries: [Registry]
+    /// The brokers, in file order (none broker-less).
     public var brokers: [Broker]
+    /// The service nodes, in file order.
     public var services: [ServiceInstance]
     /// CURVE encryption and authentication, when the file turns it on (`security: { curve: true }`).
     public var security: Security?
     /// The file this came from, for messages.
     public var path: String
 
+    /// A topology made in code rather than read from a file.
     public init(kind: Kind, heartbeat: Heartbeat = Heartbeat(), registries: [Registry], brokers: [Broker] = [],
                 services: [ServiceInstance], path: String = "<memory>") {
         self.kind = kind

@@ -14,6 +14,7 @@ public struct TopologyError: Error, Sendable, Equatable, CustomStringConvertible
     /// What is wrong and what was expected.
     public let message: String
 
+    /// An error in the file at `path`, at `line` and `column` if known, under `key`.
     public init(path: String, line: Int? = nil, column: Int? = nil, key: String, message: String) {
         self.path = path
         self.line = line
@@ -22,6 +23,7 @@ public struct TopologyError: Error, Sendable, Equatable, CustomStringConvertible
         self.message = message
     }
 
+    /// `FILE:LINE:COLUMN: KEY: MESSAGE`, as compilers print errors.
     public var description: String {
         var location = path
         if let line {

@@ -6,11 +6,13 @@ public struct RequestID: Hashable, Sendable, CustomStringConvertible {
     /// Increases per call on that client.
     public let sequence: UInt64
 
+    /// The id of call `sequence` of client `client`.
     public init(client: UInt64, sequence: UInt64) {
         self.client = client
         self.sequence = sequence
     }
 
+    /// `CLIENT-SEQUENCE`, the client in 16 hex digits and the sequence in decimal, as logs show it.
     public var description: String {
         let hex = String(client, radix: 16)
         return String(repeating: "0", count: max(0, 16 - hex.count)) + hex + "-\(sequence)"

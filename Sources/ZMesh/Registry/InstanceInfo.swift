@@ -47,6 +47,7 @@ public struct LookupReply: Codable, Sendable, Equatable {
     /// every live instance yet: such an answer adds instances but must not remove any.
     public var complete: Bool
 
+    /// An answer from `registry` listing `instances`; `complete` false while it may not know them all.
     public init(registry: String, instances: [InstanceInfo], complete: Bool = true) {
         self.registry = registry
         self.instances = instances
@@ -55,6 +56,7 @@ public struct LookupReply: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case registry, instances, complete }
 
+    /// Decodes an answer; one without `complete` (an older registry) counts as complete.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         registry = try container.decode(String.self, forKey: .registry)

@@ -1,6 +1,6 @@
 public import Logging
 public import ServiceLifecycle
-public import ZeroMQ
+package import ZeroMQ
 
 /// A registry: soft state fed by heartbeats, answering who is alive.
 ///
@@ -33,6 +33,7 @@ public final class RegistryNode: Service, Sendable {
         /// announce the services of its Majordomo workers.
         public var heartbeatPolicy: [String: Set<String>]?
 
+        /// A registry called `name` binding its ROUTER at `bind` and, if given, its PUB at `publish`.
         public init(name: String, bind: String, publish: String? = nil) {
             self.name = name
             self.bind = bind
@@ -42,13 +43,16 @@ public final class RegistryNode: Service, Sendable {
 
     private let shell: NodeShell<RegistryCore>
     /// The loop whose thread owns this registry's sockets.
-    public var loop: EventLoop { shell.loop }
+    package var loop: EventLoop { shell.loop }
     var core: RegistryCore { shell.core }
 
     /// Creates a registry; nothing is bound until ``start()`` or ``run()``.
-    ///
-    /// - Parameter loop: the event loop to use; by default the registry starts its own.
-    public init(configuration: Configuration, logger: Logger, loop: EventLoop? = nil) throws {
+    public convenience init(configuration: Configuration, logger: Logger) throws {
+        try self.init(configuration: configuration, logger: logger, loop: nil)
+    }
+
+    /// A registry on `loop` (shared with other nodes), or on a loop of its own if nil.
+    package init(configuration: Configuration, logger: Logger, loop: EventLoop?) throws {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
         shell = try NodeShell(name: configuration.name, loop: loop) { loop in

@@ -26,7 +26,9 @@ public struct RegistryStats: Sendable, Equatable {
     /// Live instances now.
     public var liveInstances: Int = 0
 
+    /// All malformed messages dropped.
     public var malformedTotal: UInt64 { malformed.values.reduce(0, +) }
 
+    /// Zero counters.
     public init() {}
 }

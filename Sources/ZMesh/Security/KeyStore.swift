@@ -1,5 +1,5 @@
 import Foundation
-public import ZeroMQ
+import ZeroMQ
 
 /// CURVE key files in a directory: `NAME.key` (public and secret key, mode 0600) and
 /// `NAME.pub` (public key only, safe to share). `zmesh keygen` writes them.
@@ -13,35 +13,38 @@ public struct KeyStore: Sendable {
     /// The directory holding the key files.
     public let directory: String
 
+    /// A key store over `directory` (`NAME.key` secret files, `NAME.pub` public ones).
     public init(directory: String) {
         self.directory = directory
     }
 
+    /// The path of `name`'s secret key file.
     public func secretFile(_ name: String) -> String { "\(directory)/\(name).key" }
+    /// The path of `name`'s public key file.
     public func publicFile(_ name: String) -> String { "\(directory)/\(name).pub" }
 
     /// `name`'s key pair, from `NAME.key`. Refuses a file others can read.
-    public func keyPair(of name: String) throws(SecurityError) -> ZMQCurveKeyPair {
+    public func keyPair(of name: String) throws(SecurityError) -> CurveKeyPair {
         let path = secretFile(name)
         let fields = try read(path)
         let mode = (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0
         if mode & 0o077 != 0 {
             throw SecurityError("secret key file \(path) can be read by others (mode \(String(mode, radix: 8))): run chmod 600 \(path)")
         }
-        guard let secret = fields["secret-key"], let derived = ZMQCurveKeyPair.publicKey(forSecret: secret) else {
+        guard let secret = fields["secret-key"], let derived = CurveKeyPair.publicKey(forSecret: secret) else {
             throw SecurityError("\(path) has no valid secret-key (40 Z85 characters)")
         }
         if let stated = fields["public-key"], stated != derived {
             throw SecurityError("\(path): its public-key does not belong to its secret-key")
         }
-        return ZMQCurveKeyPair(publicKey: derived, secretKey: secret)
+        return CurveKeyPair(publicKey: derived, secretKey: secret)
     }
 
     /// `name`'s public key, from `NAME.pub` (or `NAME.key` if only that exists).
     public func publicKey(of name: String) throws(SecurityError) -> String {
         let path = publicFile(name)
         if FileManager.default.fileExists(atPath: path) {
-            guard let key = try read(path)["public-key"], ZMQCurveKeyPair.isValidKey(key) else {
+            guard let key = try read(path)["public-key"], CurveKeyPair.isValidKey(key) else {
                 throw SecurityError("\(path) has no valid public-key (40 Z85 characters)")
             }
             return key
@@ -57,7 +60,7 @@ public struct KeyStore: Sendable {
 
     /// Writes `name`'s key files: `NAME.key` with mode 0600, `NAME.pub` with mode 0644; the
     /// directory is made with mode 0700 if missing.
-    public func write(_ pair: ZMQCurveKeyPair, for name: String) throws(SecurityError) {
+    public func write(_ pair: CurveKeyPair, for name: String) throws(SecurityError) {
         let manager = FileManager.default
         do {
             if !manager.fileExists(atPath: directory) {
@@ -106,6 +109,8 @@ public struct KeyStore: Sendable {
 
 /// A security set-up that cannot work: a missing or unreadable key, a bad file mode.
 public struct SecurityError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, in one line.
     public let description: String
+    /// An error that says `description`.
     public init(_ description: String) { self.description = description }
 }

@@ -1,6 +1,6 @@
 public import Logging
 public import ServiceLifecycle
-public import ZeroMQ
+package import ZeroMQ
 
 /// A node that hosts named handlers behind a ROUTER socket.
 ///
@@ -60,6 +60,7 @@ public final class ServiceNode: Service, Sendable {
         /// Limits inbound messages must keep.
         var limits: Envelope.Limits = .default
 
+        /// A node called `name` binding its ROUTER at `bind`, with the defaults below.
         public init(name: String, bind: String) {
             self.name = name
             self.bind = bind
@@ -68,13 +69,16 @@ public final class ServiceNode: Service, Sendable {
 
     private let shell: NodeShell<ServiceCore>
     /// The loop whose thread owns this node's sockets.
-    public var loop: EventLoop { shell.loop }
+    package var loop: EventLoop { shell.loop }
     var core: ServiceCore { shell.core }
 
     /// Creates a node; nothing is bound until ``start()`` or ``run()``.
-    ///
-    /// - Parameter loop: the event loop to use; by default the node starts its own.
-    public init(configuration: Configuration, handlers: ServiceHandlers, logger: Logger, loop: EventLoop? = nil) throws {
+    public convenience init(configuration: Configuration, handlers: ServiceHandlers, logger: Logger) throws {
+        try self.init(configuration: configuration, handlers: handlers, logger: logger, loop: nil)
+    }
+
+    /// A node on `loop` (shared with other nodes), or on a loop of its own if nil.
+    package init(configuration: Configuration, handlers: ServiceHandlers, logger: Logger, loop: EventLoop?) throws {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
         shell = try NodeShell(name: configuration.name, loop: loop) { loop in

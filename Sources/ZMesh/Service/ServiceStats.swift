@@ -36,5 +36,6 @@ public struct ServiceStats: Sendable, Equatable {
     /// All malformed messages dropped.
     public var malformedTotal: UInt64 { malformed.values.reduce(0, +) }
 
+    /// Zero counters.
     public init() {}
 }
