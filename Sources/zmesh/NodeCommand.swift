@@ -30,8 +30,9 @@ struct NodeCommand: AsyncParsableCommand {
         let node: any Service
         do {
             node = try MeshNode.make(named: name, in: topology, logger: logger)
-        } catch let error as MeshError {
-            throw failure(error)
+        } catch let error as ConfigurationError {
+            printError("zmesh: node \(name): \(error)")
+            throw ExitCode(ExitCodes.configuration)
         } catch let error as SecurityError {
             printError("zmesh: node \(name): \(error)")
             throw ExitCode(ExitCodes.configuration)

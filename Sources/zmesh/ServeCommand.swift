@@ -37,7 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             handlers = try BuiltinServices.handlers(for: services.isEmpty ? ["echo", "kv"] : services, nodeName: name)
         } catch {
-            throw failure(error)
+            printError("zmesh: \(error)")
+            throw ExitCode(ExitCodes.configuration)
         }
         var configuration = ServiceNode.Configuration(name: name, bind: bind)
         configuration.maxConcurrentHandlers = maxConcurrency

@@ -332,7 +332,7 @@ struct DirectCallTests {
         #expect {
             _ = try makeClient(["tcp://127.0.0.1:99999"])
         } throws: { error in
-            (error as? MeshError)?.message.contains("tcp://127.0.0.1:99999") == true
+            (error as? ConfigurationError)?.message.contains("tcp://127.0.0.1:99999") == true
         }
     }
 

@@ -11,8 +11,8 @@ public enum BuiltinServices {
 
     /// The handlers for `services`, for a node called `nodeName`.
     ///
-    /// - Throws: ``MeshError`` with code ``MeshError/Code/notFound`` naming an unknown service.
-    public static func handlers(for services: [String], nodeName: String) throws(MeshError) -> ServiceHandlers {
+    /// - Throws: ``ConfigurationError`` naming an unknown service.
+    public static func handlers(for services: [String], nodeName: String) throws(ConfigurationError) -> ServiceHandlers {
         var handlers = ServiceHandlers()
         for service in services {
             switch service {
@@ -20,8 +20,7 @@ public enum BuiltinServices {
             case "kv": handlers.merge(keyValue())
             case "sleep": handlers.merge(sleep())
             default:
-                throw MeshError(.notFound, service: service,
-                                message: "no built-in service named \(service) (built-ins: \(names.joined(separator: ", ")))")
+                throw ConfigurationError("no built-in service named \(service) (built-ins: \(names.joined(separator: ", ")))")
             }
         }
         return handlers

@@ -64,7 +64,7 @@ public final class MeshClient: Sendable {
     /// Creates a client. Nothing connects yet: connections open at the first call, or at
     /// once under ``run()`` or ``withMeshClient(configuration:logger:_:)``.
     ///
-    /// - Throws: ``MeshError`` with code ``MeshError/Code/badRequest`` naming an endpoint that is not valid.
+    /// - Throws: ``ConfigurationError`` naming an endpoint that is not valid.
     public convenience init(configuration: Configuration, logger: Logger) throws {
         try self.init(configuration: configuration, logger: logger, loop: nil)
     }

@@ -1,10 +1,10 @@
 /// Checks ZeroMQ endpoints before libzmq sees them, so a wrong one is reported by name
 /// (libzmq itself accepts `tcp://127.0.0.1:99999`, for one).
 public enum Endpoint {
-    /// Throws a ``MeshError`` with code ``MeshError/Code/badRequest`` saying what is wrong with `endpoint`.
-    public static func validate(_ endpoint: String) throws(MeshError) {
+    /// Throws a ``ConfigurationError`` saying what is wrong with `endpoint`.
+    public static func validate(_ endpoint: String) throws(ConfigurationError) {
         if let problem = problem(with: endpoint, allowWildcardPort: true) {
-            throw MeshError(.badRequest, service: "", message: "endpoint \"\(endpoint)\": \(problem)")
+            throw ConfigurationError("endpoint \"\(endpoint)\": \(problem)")
         }
     }
 

@@ -17,13 +17,12 @@ public enum MeshNode {
     ///
     /// - Parameter handlers: for a service node, the handlers to host; nil hosts the built-in
     ///   services the file lists for it (see ``BuiltinServices``).
-    /// - Throws: ``MeshError`` with code ``MeshError/Code/notFound`` if the file has no such
-    ///   node or names a built-in service that does not exist.
+    /// - Throws: ``ConfigurationError`` if the file has no such node or names a built-in
+    ///   service that does not exist; ``SecurityError`` if its keys are missing.
     public static func make(named name: String, in topology: Topology, handlers: ServiceHandlers? = nil,
                             logger: Logger) throws -> any Service {
         guard let node = topology.node(named: name) else {
-            throw MeshError(.notFound, service: name,
-                            message: "\(topology.path) has no node named \(name) (it has \(topology.nodes.map(\.name).joined(separator: ", ")))")
+            throw ConfigurationError("\(topology.path) has no node named \(name) (it has \(topology.nodes.map(\.name).joined(separator: ", ")))")
         }
         switch node {
         case .registry(let registry):

@@ -13,7 +13,7 @@ extension MeshNode {
         public let config: String
 
         /// Reads `--node` and `--config` from a command line (the program name first).
-        public init(_ commandLine: [String], environment: [String: String] = [:]) throws(MeshError) {
+        public init(_ commandLine: [String], environment: [String: String] = [:]) throws(ConfigurationError) {
             var node: String?
             var config: String? = environment["ZMESH_CONFIG"]
             var index = 1
@@ -27,8 +27,7 @@ extension MeshNode {
                 }
             }
             guard let node, !node.isEmpty, let config, !config.isEmpty else {
-                throw MeshError(.badRequest, service: "",
-                                message: "usage: \(commandLine.first ?? "node") --node NAME --config TOPOLOGY_FILE")
+                throw ConfigurationError("usage: \(commandLine.first ?? "node") --node NAME --config TOPOLOGY_FILE")
             }
             self.node = node
             self.config = config
