@@ -1,13 +1,13 @@
-import Foundation
 import ZeroMQ
 
-/// Majordomo (MDP/0.2, ZeroMQ RFC 18) in the broker: MDP clients on the front end, MDP workers
-/// on their own endpoint, MMI (RFC 8) for both. An MDP request becomes a flight like any other,
-/// and an MDP worker an instance like any other, so native clients reach MDP workers, MDP
+/// Majordomo (MDP/0.2, ZeroMQ RFC 18) workers on their own endpoint, and the MDP frames the
+/// broker sends MDP clients. A worker becomes an instance of the router's like any other, and
+/// an MDP client's request a flight like any other, so native clients reach MDP workers, MDP
 /// clients reach mesh services, and failover covers both. See docs/INTEROP.md.
 extension BrokerCore {
     // MARK: Workers endpoint
 
+    /// Binds the workers' ROUTER, watches its connections, starts the heartbeat tick.
     func startWorkers(at endpoint: String) throws {
         let socket = try loop.makeSocket(.router)
         try socket.set([.routerMandatory(true), .sendHighWaterMark(10_000), .receiveHighWaterMark(10_000),
@@ -31,13 +31,12 @@ extension BrokerCore {
         logger.info("taking Majordomo workers", metadata: ["zmesh.workers": "\(endpoint)"])
     }
 
+    /// DISCONNECT to every worker; closes the workers' socket.
     func stopWorkers() {
         if let workerTimer { loop.cancelTimer(workerTimer) }
         workerTimer = nil
-        for (_, instance) in instances where instance.kind == .worker {
-            sendWorker(instance.routingID, .disconnect)
-        }
-        if !announcedServices.isEmpty { announce(services: [], leaving: true) }
+        for routingID in router.workerRoutingIDs { sendWorker(routingID, .disconnect) }
+        if !announcedServices.isEmpty { announce(router.workerSummary(), services: [], leaving: true) }
         workerSocket?.assumeIsolated { $0.close() }
         workerSocket = nil
     }
@@ -56,8 +55,11 @@ extension BrokerCore {
             invalidWorkerMessage(frames, reason: .unknownCommand)
             return
         }
-        let known = workerByRoutingID[routingID]
-        if let known { instances[known]?.lastHeard = .now() }   // any command acts as a heartbeat
+        let now = MonotonicTime.now()
+        let known = router.worker(routingID: routingID)
+        if let known { router.heard(fromWorker: known, now: now) }   // any command acts as a heartbeat
+        var output = Output(core: self)
+        defer { carryOut(output) }
         switch command {
         case .ready:
             guard frames.count == 4, let name = MDP.serviceName(frames.bytes(3)) else {
@@ -73,14 +75,14 @@ extension BrokerCore {
                 refuseWorker(routingID, why: refusal)
                 return
             }
-            registerWorker(routingID, service: name, descriptor: frames.sourceDescriptor(frame: 1))
+            router.registerWorker(routingID, service: name, descriptor: frames.sourceDescriptor(frame: 1), now: now, output: &output)
         case .heartbeat:
             guard frames.count == 3 else { return invalidWorkerMessage(frames, reason: .tooManyFrames) }
             if known == nil { disconnectWorker(routingID, id: nil, why: "HEARTBEAT before READY") }
         case .disconnect:
             guard frames.count == 3 else { return invalidWorkerMessage(frames, reason: .tooManyFrames) }
             // No further commands to it (RFC 18).
-            if let known { remove(known, reason: "the worker said DISCONNECT") ; rebuildServiceIndex() }
+            if let known { router.removeWorker(known, reason: "the worker said DISCONNECT", now: now, output: &output) }
         case .partial, .final:
             guard frames.count >= 5, frames.size(4) == 0 else {
                 invalidWorkerMessage(frames, reason: .missingDelimiter)
@@ -89,55 +91,42 @@ extension BrokerCore {
             // The client address is opaque to RFC 18: one this broker never gave out is a valid
             // reply to a request the worker does not hold, so DISCONNECT, not "invalid".
             guard let known, let address = MDP.requestID(fromAddress: frames.bytes(3)),
-                  let flight = flights[address], flight.instance == known else {
+                  let flight = router.flight(address), flight.instance == known else {
                 // A reply for no request it holds: valid but unexpected.
                 disconnectWorker(routingID, id: known, why: "\(command == .final ? "FINAL" : "PARTIAL") for a request it does not hold")
                 return
             }
             let body = (5..<frames.count).map { frames.bytes($0) }
             if command == .partial {
-                workerPartial(address, flight, body: body)
+                router.partialAnswer(body, of: address, flight, relaysToBrokers: true, output: &output)
             } else {
-                workerFinal(address, flight, worker: known, body: body)
+                router.workerFinal(address, flight, worker: known, body: body, now: now, output: &output)
             }
         case .request:
             disconnectWorker(routingID, id: known, why: "workers do not send REQUEST")
         }
     }
 
+    /// Drops an invalid message; a registered worker that sent it is forgotten (RFC 18).
     private func invalidWorkerMessage(_ frames: ZMQReceivedFrames, reason: MalformedReason) {
         let peer = frames.count > 0 ? frames.bytes(0) : []
         drop(reason, peer: peer)
-        if let id = workerByRoutingID[peer] {
+        if let id = router.worker(routingID: peer) {
             // Treat that peer as invalid (RFC 18): no more work for it.
-            remove(id, reason: "it sent an invalid message")
-            rebuildServiceIndex()
+            var output = Output(core: self)
+            router.removeWorker(id, reason: "it sent an invalid message", now: .now(), output: &output)
+            carryOut(output)
         }
-    }
-
-    private func registerWorker(_ routingID: [UInt8], service name: String, descriptor: Int32?) {
-        let id = "mdp-\(configuration.name)-\(routingID.hexString)"
-        var instance = Instance(id: id, routingID: routingID, endpoint: configuration.workers ?? "", services: [ServiceHandlers.serviceName(of: name)],
-                                capacity: 1, kind: .worker)
-        instance.ready = true
-        instance.descriptor = descriptor
-        instances[id] = instance
-        workerByRoutingID[routingID] = id
-        if let descriptor { workerByDescriptor[descriptor] = id }
-        rebuildServiceIndex()
-        logger.info("Majordomo worker ready", metadata: ["zmesh.worker": "\(id)", "zmesh.service": "\(name)"])
-        announceWorkersIfChanged()
-        dispatchQueued(for: instance.services)
     }
 
     /// Why a new worker for `name` cannot register, if it cannot: workers and their services are
     /// chosen by peers, so both are bounded.
     private func workerRefusal(service name: String) -> String? {
-        if workerByRoutingID.count >= configuration.maxWorkers {
+        if router.workerCount >= configuration.maxWorkers {
             return "the broker has \(configuration.maxWorkers) workers, its limit"
         }
         let service = ServiceHandlers.serviceName(of: name)
-        let services = Set(instances.values.lazy.filter { $0.kind == .worker }.flatMap(\.services))
+        let services = router.workerSummary().services
         if !services.contains(service), services.count >= Announcement.maxServices {
             return "the broker's workers serve \(services.count) services, the most it announces"
         }
@@ -146,7 +135,7 @@ extension BrokerCore {
 
     /// DISCONNECT for a READY the broker cannot take (a limit, not a protocol error).
     private func refuseWorker(_ routingID: [UInt8], why: String) {
-        stats.workersRefused += 1
+        router.stats.workersRefused += 1
         if malformedLog.shouldLog(Array("worker-refused".utf8)) {
             logger.warning("refused a Majordomo worker", metadata: ["zmesh.worker": "\(routingID.hexString)", "zmesh.reason": "\(why)"])
         }
@@ -160,190 +149,59 @@ extension BrokerCore {
             logger.warning("disconnecting a Majordomo worker", metadata: ["zmesh.worker": "\(routingID.hexString)", "zmesh.reason": "\(why)"])
         }
         sendWorker(routingID, .disconnect)
-        if let id {
-            remove(id, reason: why)
-            rebuildServiceIndex()
-            announceWorkersIfChanged()
-        }
+        if let id { forgetWorker(id, reason: why) }
     }
 
-    /// A worker that held a request well past its deadline: DISCONNECT, so it starts again
-    /// with a new READY, and no more work for this connection.
-    func dropFrozenWorker(_ id: String) {
-        guard let instance = instances[id], instance.kind == .worker else { return }
-        logger.warning("Majordomo worker did not answer by the deadline: disconnecting it", metadata: ["zmesh.worker": "\(id)"])
-        sendWorker(instance.routingID, .disconnect)
-        remove(id, reason: "it held a request past its deadline")
-        rebuildServiceIndex()
-        announceWorkersIfChanged()
-    }
-
+    /// The workers' socket saw a connection close: the worker on it is forgotten at once.
     private func workerConnectionLost(descriptor: Int32) {
-        guard let id = workerByDescriptor[descriptor] else { return }
+        guard let id = router.worker(descriptor: descriptor) else { return }
         logger.warning("lost a Majordomo worker's connection", metadata: ["zmesh.worker": "\(id)"])
-        remove(id, reason: "its connection closed")
-        rebuildServiceIndex()
-        announceWorkersIfChanged()
+        forgetWorker(id, reason: "its connection closed")
     }
 
-    private func workerPartial(_ key: RequestID, _ flight: Flight, body: [[UInt8]]) {
-        if let service = flight.majordomo, flight.route.count == 1 {
-            // Straight to an MDP client: it takes PARTIALs as they come.
-            sendClient(flight.route, MDP.clientMessage(.partial, service: service, body: body))
-        } else if flight.header.flags.contains(.acceptsPartials) {
-            // Another broker relaying an MDP client's request: a partial REPLY it passes on.
-            var header = Header(command: .reply, requestID: flight.header.requestID)
-            header.attempt = flight.header.attempt
-            header.flags = [.partial]
-            let frames = flight.route + [[], header.encoded()] + (body.isEmpty ? [[]] : body)
-            _ = frontend?.assumeIsolated { try? $0.send(frames) }
-        } else {
-            // A native client (or another broker) gets one reply: keep them for the FINAL.
-            keepPartials(body, of: key, flight)
-        }
+    /// Removes a worker from the router, then tells the registries if its services changed.
+    private func forgetWorker(_ id: String, reason: String) {
+        var output = Output(core: self)
+        router.removeWorker(id, reason: reason, now: .now(), output: &output)
+        carryOut(output)
+        announceWorkersIfChanged(router.workerSummary())
     }
 
-    private func workerFinal(_ key: RequestID, _ flight: Flight, worker: String, body: [[UInt8]]) {
-        instances[worker]?.outstanding -= 1
-        forget(key)
-        stats.replies += 1
-        let whole = flight.partials + body
-        if let service = flight.majordomo, flight.route.count == 1 {
-            sendClient(flight.route, MDP.clientMessage(.final, service: service, body: body))
-        } else {
-            var header = Header(command: .reply, requestID: key)
-            header.attempt = flight.header.attempt
-            let frames = flight.route + [[], header.encoded()] + (whole.isEmpty ? [[]] : whole)
-            _ = frontend?.assumeIsolated { try? $0.send(frames) }
-        }
-        if let instance = instances[worker] { dispatchQueued(for: instance.services) }
-        resumeDrainWaitersIfIdle()
+    /// Every interval: the router heartbeats and expires workers; the registries hear of them.
+    private func workerTick() {
+        var output = Output(core: self)
+        router.tickWorkers(now: .now(), output: &output)
+        carryOut(output)
+        announceWorkersIfChanged(router.workerSummary(), force: true)
+        workerTimer = loop.schedule(after: configuration.heartbeat.interval) { [weak self] in self?.assumeIsolated { $0.workerTick() } }
     }
 
-    /// Dispatches a flight to a worker: `[worker] [MDPW02] [REQUEST] [address] [] [body...]`.
-    func sendToWorker(_ instance: Instance, header: Header, body: [[UInt8]]) -> Bool {
+    // MARK: Frames to workers and MDP clients
+
+    /// A request to a worker: `[worker] [MDPW02] [REQUEST] [address] [] [body...]`, the address
+    /// being the request id. False if it could not be sent.
+    func sendToWorker(_ routingID: [UInt8], request id: RequestID, body: [[UInt8]]) -> Bool {
         // RFC 18: a REQUEST has 5 or more frames: an empty body travels as one empty frame.
-        let frames = [instance.routingID] + MDP.workerMessage(.request, [MDP.address(of: header.requestID), []] + (body.isEmpty ? [[]] : body))
+        let frames = [routingID] + MDP.workerMessage(.request, [MDP.address(of: id), []] + (body.isEmpty ? [[]] : body))
         let result = workerSocket?.assumeIsolated { try? $0.send(frames) }
-        guard result == .sent || result == .queued else { return false }
-        instances[instance.id]?.lastSent = .now()
-        return true
+        return result == .sent || result == .queued
     }
 
-    private func sendWorker(_ routingID: [UInt8], _ command: MDP.WorkerCommand) {
+    /// A command with no body (HEARTBEAT, DISCONNECT) to a worker.
+    func sendWorker(_ routingID: [UInt8], _ command: MDP.WorkerCommand) {
         _ = workerSocket?.assumeIsolated { try? $0.send([routingID] + MDP.workerMessage(command)) }
     }
 
-    /// Every interval: HEARTBEAT to workers the broker has not sent anything lately, and
-    /// expire workers silent for liveness x interval (RFC 18 heartbeating).
-    private func workerTick() {
-        let now = MonotonicTime.now()
-        let interval = configuration.heartbeat.interval
-        var expired: [String] = []
-        for (id, instance) in instances where instance.kind == .worker {
-            if instance.lastHeard.advanced(by: configuration.heartbeat.expiry) <= now {
-                expired.append(id)
-            } else if instance.lastSent.advanced(by: interval) <= now {
-                sendWorker(instance.routingID, .heartbeat)
-                instances[id]?.lastSent = now
-            }
-        }
-        for id in expired.sorted() {
-            logger.warning("Majordomo worker silent: expired", metadata: ["zmesh.worker": "\(id)"])
-            if let routingID = instances[id]?.routingID { sendWorker(routingID, .disconnect) }
-            remove(id, reason: "no heartbeat for \(configuration.heartbeat.liveness) intervals")
-        }
-        if !expired.isEmpty { rebuildServiceIndex() }
-        announceWorkersIfChanged(force: true)
-        workerTimer = loop.schedule(after: interval) { [weak self] in self?.assumeIsolated { $0.workerTick() } }
-    }
-
-    // MARK: Announcing workers to the registries
-
-    /// Tells the registries this broker serves its workers' services at its front end, so
-    /// other brokers route those names here (every interval while there are workers).
-    private func announceWorkersIfChanged(force: Bool = false) {
-        let services = Set(instances.values.filter { $0.kind == .worker }.flatMap(\.services)).sorted()
-        guard force || services != announcedServices else { return }
-        if services.isEmpty {
-            if !announcedServices.isEmpty { announce(services: announcedServices, leaving: true) }
-        } else {
-            announce(services: services, leaving: false)
-        }
-        announcedServices = services
-    }
-
-    private func announce(services: [String], leaving: Bool) {
-        guard let front = boundEndpoint, !services.isEmpty else { return }
-        let workers = instances.values.filter { $0.kind == .worker }
-        let announcement = Announcement(
-            instance: announcedInstance, node: configuration.name, endpoint: Endpoint.connectable(front),
-            services: services, load: workers.map(\.outstanding).reduce(0, +), capacity: max(1, workers.count),
-            intervalMilliseconds: Int(configuration.heartbeat.interval.millisecondsClamped), role: "broker")
-        let header = Header(command: leaving ? .disconnect : .heartbeat, requestID: RequestID(client: 0, sequence: 0))
-        let frames: [[UInt8]] = [[], header.encoded(), announcement.encoded()]
-        for registry in registries { _ = registry.assumeIsolated { $0.sendOrDrop(frames) } }
-    }
-
-    // MARK: MDP clients
-
-    /// `[client] [MDPC02] [REQUEST] [service] [body...]`: becomes a flight with an id of the
-    /// broker's own; the reply goes back as PARTIAL/FINAL.
-    func majordomoClientRequest(_ frames: ZMQReceivedFrames) {
-        let route = [frames.bytes(0)]
-        guard frames.count >= 5, frames.size(2) == 1, frames.withFrame(2, { $0[0] }) == MDP.ClientCommand.request.rawValue,
-              let service = MDP.serviceName(frames.bytes(3)) else {
-            // Too few frames (RFC 18: REQUEST has 4 or more after the routing id), not REQUEST,
-            // or a service name that is not printable: dropped.
-            drop(frames.count < 5 ? .missingHeader : .badName, peer: route[0])
-            return
-        }
-        guard frames.count - 4 <= limits.maxBodyFrames else {
-            drop(.tooManyFrames, peer: route[0])
-            return
-        }
-        let body = (4..<frames.count).map { frames.bytes($0) }
-        stats.requests += 1
-        if service.hasPrefix(MDP.managementPrefix) {
-            sendClient(route, MDP.clientMessage(.final, service: service, body: [management(service, body)]))
-            stats.replies += 1
-            return
-        }
-        guard accepting else {
-            replyMajordomo(to: route, service: service, status: StatusCode.unavailable.rawValue,
-                           body: [Array("broker \(configuration.name) is shutting down".utf8)])
-            return
-        }
-        majordomoSequence += 1
-        var header = Header(command: .request, requestID: RequestID(client: majordomoClientID, sequence: majordomoSequence), name: service)
-        // Workers are idempotent by RFC 18's assumption; requests expire if nothing serves them.
-        header.flags = [.idempotent]
-        header.budgetMilliseconds = UInt32(clamping: configuration.majordomoRequestTimeout.millisecondsClamped)
-        guard flights.count < configuration.maxInFlight, perClient[route, default: 0] < configuration.maxInFlightPerClient else {
-            overload(route, header: header, why: "broker \(configuration.name) holds too many requests")
-            return
-        }
-        let deadline = MonotonicTime.now().advanced(by: configuration.majordomoRequestTimeout)
-        flights[header.requestID] = Flight(route: route, header: header, body: body, service: serviceName(of: service),
-                                           deadline: deadline, majordomo: service)
-        perClient[route, default: 0] += 1
-        dispatch(header.requestID)
-        armSweep()
-    }
-
-    /// The MDP service name to answer with, if `request` came from an MDP client.
-    func majordomoService(of request: Header, route: [[UInt8]]) -> String? {
-        request.requestID.client == majordomoClientID && route.count == 1 ? request.name : nil
-    }
-
-    /// FINAL to an MDP client. A failure carries a status frame first (MDP has no error
-    /// command): HTTP-like codes, as MMI's "200"/"404"/"501".
-    func replyMajordomo(to route: [[UInt8]], service: String, status: UInt16?, body: [[UInt8]]) {
+    /// The frames after the routing id of an MDP PARTIAL or FINAL. A failure carries a status
+    /// frame first (MDP has no error command): HTTP-like codes, as MMI's "200"/"404"/"501".
+    static func majordomoClientMessage(_ command: MDP.ClientCommand, service: String, status: UInt16?,
+                                       body: [[UInt8]]) -> [[UInt8]] {
         var frames = body
-        if let status { frames.insert(Array(String(Self.majordomoStatus(status)).utf8), at: 0) }
-        sendClient(route, MDP.clientMessage(.final, service: service, body: frames.isEmpty ? [[]] : frames))
+        if let status { frames.insert(Array(String(majordomoStatus(status)).utf8), at: 0) }
+        return MDP.clientMessage(command, service: service, body: frames.isEmpty ? [[]] : frames)
     }
 
+    /// The HTTP-like code an MDP client gets for a mesh status.
     static func majordomoStatus(_ status: UInt16) -> Int {
         if status >= StatusCode.firstApplicationCode { return Int(status) }
         switch StatusCode(rawValue: status) {
@@ -356,21 +214,5 @@ extension BrokerCore {
         case .forbidden: return 403
         case .internalError, .none: return 500
         }
-    }
-
-    func sendClient(_ route: [[UInt8]], _ message: [[UInt8]]) {
-        let result = frontend?.assumeIsolated { try? $0.send(route + message) }
-        if result != .sent && result != .queued { stats.dropped += 1 }
-    }
-
-    // MARK: MMI (RFC 8)
-
-    /// `mmi.service`: "200" if the mesh knows the named service (a service node, a worker, or
-    /// another broker's workers), else "404". Any other `mmi.` name: "501".
-    func management(_ name: String, _ body: [[UInt8]]) -> [UInt8] {
-        guard name == "mmi.service" else { return MDP.Status.notImplemented }
-        let asked = String(decoding: body.first ?? [], as: UTF8.self)
-        let known = !(instancesByService[ServiceHandlers.serviceName(of: asked)] ?? []).isEmpty
-        return known ? MDP.Status.found : MDP.Status.notFound
     }
 }

@@ -1,0 +1,104 @@
+import Foundation
+import ZeroMQ
+
+/// The front end: native requests and cancels from clients (and other brokers), MDP/Client
+/// requests, and the names the broker answers itself (`mesh.ping`, `mesh.broker`, MMI).
+extension BrokerCore {
+    /// Anything a client sends the front end: `[client] [] [header] [body...]`, or MDP.
+    func fromClient(_ frames: ZMQReceivedFrames) {
+        // MDP/0.2 clients share the front end: their first frame after the routing id is
+        // "MDPC02" where a native message has the empty delimiter.
+        if frames.count >= 2, frames.withFrame(1, { $0.elementsEqual(MDP.clientProtocol) }) {
+            majordomoClientRequest(frames)
+            return
+        }
+        let envelope: Envelope
+        switch Envelope.decode(frames, routed: true, limits: clientLimits) {
+        case .success(let decoded): envelope = decoded
+        case .failure(let reason):
+            drop(reason, peer: frames.count > 0 ? frames.bytes(0) : [])
+            return
+        }
+        switch envelope.header.command {
+        case .request:
+            let header = envelope.header
+            if header.name.hasPrefix("mesh.") || header.name.hasPrefix(MDP.managementPrefix) {
+                router.stats.requests += 1
+                answerLocally(envelope.routing, header: header, body: envelope.body)
+                return
+            }
+            var output = Output(core: self)
+            router.request(header, body: envelope.body, from: envelope.routing, now: .now(), output: &output)
+            carryOut(output)
+        case .cancel:
+            var output = Output(core: self)
+            router.cancel(envelope.header, from: envelope.routing, now: .now(), output: &output)
+            carryOut(output)
+        default:
+            drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
+        }
+    }
+
+    /// `[client] [MDPC02] [REQUEST] [service] [body...]`: MMI is answered here; anything else
+    /// becomes a flight of the router's, answered as PARTIAL/FINAL.
+    private func majordomoClientRequest(_ frames: ZMQReceivedFrames) {
+        let route = [frames.bytes(0)]
+        guard frames.count >= 5, frames.size(2) == 1, frames.withFrame(2, { $0[0] }) == MDP.ClientCommand.request.rawValue,
+              let service = MDP.serviceName(frames.bytes(3)) else {
+            // Too few frames (RFC 18: REQUEST has 4 or more after the routing id), not REQUEST,
+            // or a service name that is not printable: dropped.
+            drop(frames.count < 5 ? .missingHeader : .badName, peer: route[0])
+            return
+        }
+        guard frames.count - 4 <= limits.maxBodyFrames else {
+            drop(.tooManyFrames, peer: route[0])
+            return
+        }
+        let body = (4..<frames.count).map { frames.bytes($0) }
+        if service.hasPrefix(MDP.managementPrefix) {
+            router.stats.requests += 1
+            sendClient(route, MDP.clientMessage(.final, service: service, body: [management(service, body)]))
+            router.stats.replies += 1
+            return
+        }
+        var output = Output(core: self)
+        router.majordomoRequest(service: service, body: body, from: route, now: .now(), output: &output)
+        carryOut(output)
+    }
+
+    /// The names the broker answers itself: `mesh.ping`, `mesh.broker` (its stats), and MMI.
+    private func answerLocally(_ route: [[UInt8]], header: Header, body: [[UInt8]]) {
+        var output = Output(core: self)
+        let answer: (command: Command, status: UInt16, body: [UInt8])
+        if header.name.hasPrefix(MDP.managementPrefix) {
+            answer = (.reply, 0, management(header.name, body))
+        } else {
+            switch header.name {
+            case "mesh.ping":
+                answer = (.reply, 0, Array("pong".utf8))
+            case "mesh.broker":
+                answer = (.reply, 0, (try? Array(JSONEncoder().encode(snapshot()))) ?? [])
+            default:
+                answer = (.error, StatusCode.notFound.rawValue,
+                          Array("broker \(configuration.name) answers mesh.ping and mesh.broker, not \(header.name); ask a registry for mesh.lookup".utf8))
+            }
+        }
+        router.answer(route, request: header, command: answer.command, status: answer.status, body: answer.body, output: &output)
+        router.stats.replies += 1
+        carryOut(output)
+    }
+
+    /// `mmi.service`: "200" if the mesh knows the named service (a service node, a worker, or
+    /// another broker's workers), else "404". Any other `mmi.` name: "501" (RFC 8).
+    private func management(_ name: String, _ body: [[UInt8]]) -> [UInt8] {
+        guard name == "mmi.service" else { return MDP.Status.notImplemented }
+        let asked = String(decoding: body.first ?? [], as: UTF8.self)
+        return router.knows(service: asked) ? MDP.Status.found : MDP.Status.notFound
+    }
+
+    /// Frames to an MDP client; counted dropped if it is gone.
+    private func sendClient(_ route: [[UInt8]], _ message: [[UInt8]]) {
+        let result = frontend?.assumeIsolated { try? $0.send(route + message) }
+        if result != .sent && result != .queued { router.stats.dropped += 1 }
+    }
+}

@@ -1,0 +1,92 @@
+import ZeroMQ
+
+extension BrokerCore {
+    /// The router's requests, carried out with this broker's sockets. Made once per event
+    /// (a message, a timer); holds the front and back end so the hot path's sends need no
+    /// hop through the actor, and defers the sweep and the drain waiters' wake-up to
+    /// ``BrokerCore/carryOut(_:)`` after the router returns (the router may not be re-entered).
+    struct Output: BrokerRouterOutput {
+        /// The broker, for the rarer outputs (workers, connections, announcements).
+        let core: BrokerCore
+        /// The front end, as it was when the event came.
+        let frontend: ZMQSocketActor?
+        /// The back end, as it was when the event came.
+        let backend: ZMQSocketActor?
+        /// The router asked for a sweep.
+        private(set) var wantsSweep = false
+        /// The router let go of its last request.
+        private(set) var becameIdle = false
+
+        /// An output for one event on `core`'s loop.
+        init(core: isolated BrokerCore) {
+            self.core = core
+            self.frontend = core.frontend
+            self.backend = core.backend
+        }
+
+        /// A request through the back end, one body frame without a copy; to a worker, as MDP.
+        func send(_ header: Header, body: [[UInt8]], route: [[UInt8]], to instance: BrokerRouter.Instance) -> Bool {
+            if instance.kind == .worker {
+                return core.assumeIsolated { $0.sendToWorker(instance.routingID, request: header.requestID, body: body) }
+            }
+            guard let backend else { return false }
+            var routing = [[UInt8]]()
+            routing.reserveCapacity(route.count + 1)
+            routing.append(instance.routingID)
+            routing.append(contentsOf: route)
+            let result: ZMQSocketActor.SendResult?
+            if body.count == 1 {
+                let payload = body[0]
+                result = header.withEncoded { bytes in
+                    backend.assumeIsolated(passing: bytes) { socket, bytes in
+                        try? socket.sendEnvelope(routing: routing, header: bytes, body: payload)
+                    }
+                }
+            } else {
+                let frames = routing + [[], header.encoded()] + body
+                result = backend.assumeIsolated { try? $0.send(frames) }
+            }
+            return result == .sent || result == .queued
+        }
+
+        /// A mesh REPLY or ERROR through the front end.
+        func reply(to route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool {
+            let result = frontend?.assumeIsolated { try? $0.send(Envelope.frames(routing: route, header: header, body: body)) }
+            return result == .sent || result == .queued
+        }
+
+        /// An MDP PARTIAL or FINAL through the front end.
+        func replyMajordomo(_ command: MDP.ClientCommand, to route: [[UInt8]], service: String, status: UInt16?,
+                            body: [[UInt8]]) -> Bool {
+            let message = BrokerCore.majordomoClientMessage(command, service: service, status: status, body: body)
+            let result = frontend?.assumeIsolated { try? $0.send(route + message) }
+            return result == .sent || result == .queued
+        }
+
+        /// Connects the back end (see ``BrokerCore/connectInstance(_:endpoint:routingID:)``).
+        func connect(instance id: String, endpoint: String, routingID: [UInt8]) -> Bool {
+            core.assumeIsolated { $0.connectInstance(id, endpoint: endpoint, routingID: routingID) }
+        }
+
+        /// Disconnects the back end from the endpoint.
+        func disconnect(from endpoint: String) {
+            try? backend?.assumeIsolated { try $0.disconnect(endpoint) }
+        }
+
+        /// An MDP command to a worker, on the workers' socket.
+        func tell(worker routingID: [UInt8], _ command: MDP.WorkerCommand) {
+            core.assumeIsolated { $0.sendWorker(routingID, command) }
+        }
+
+        /// Announces the workers' services to the registries if they changed.
+        func workersChanged(_ workers: WorkerSummary) {
+            core.assumeIsolated { $0.announceWorkersIfChanged(workers) }
+        }
+
+        /// Noted; ``BrokerCore/carryOut(_:)`` arms the sweep timer.
+        mutating func armSweep() { wantsSweep = true }
+
+        /// Noted; ``BrokerCore/carryOut(_:)`` wakes the drain waiters.
+        mutating func idle() { becameIdle = true }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import ZeroMQ
+
+/// The registries: a DEALER per registry for look-ups (and the announcement of this broker's
+/// Majordomo workers), a SUB per registry for change events. Answers go to the router.
+extension BrokerCore {
+    /// Connects to every configured registry.
+    func startRegistries() throws {
+        for registry in configuration.registries {
+            let socket = try loop.makeSocket(.dealer)
+            // Named after the instance this broker announces its workers under (see the registry's
+            // one-connection-one-instance rule).
+            try socket.set([.immediate(true), .sendHighWaterMark(16), .reconnectInterval(milliseconds: 100),
+                            .reconnectIntervalMax(milliseconds: 1000), .routingID(Array(announcedInstance.utf8))])
+            try CurveSettings.secure(socket, with: configuration.curve, connectingTo: registry.endpoint)
+            let actor = try ZMQSocketActor(loop: loop, socket: socket)
+            try actor.assumeIsolated { dealer in
+                try dealer.onMessage { [weak self] frames in self?.assumeIsolated { $0.fromRegistry(frames) } }
+                try dealer.connect(registry.endpoint)
+            }
+            registries.append(actor)
+            if let publish = registry.publish {
+                let sub = try loop.makeSocket(.sub)
+                try sub.set([.subscribe(Array("svc:".utf8)), .maxMessageSize(1 << 20),
+                             .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
+                try CurveSettings.secure(sub, with: configuration.curve, connectingTo: publish)
+                let subActor = try ZMQSocketActor(loop: loop, socket: sub)
+                try subActor.assumeIsolated { socket in
+                    try socket.onMessage { [weak self] _ in self?.assumeIsolated { $0.lookUpSoon() } }
+                    try socket.connect(publish)
+                }
+                subscribers.append(subActor)
+            }
+        }
+    }
+
+    /// Asks one registry (in turn) for every live instance, twice per heartbeat interval.
+    func lookUp() {
+        lookupTimer = nil
+        if !registries.isEmpty {
+            let socket = registries[nextRegistry % registries.count]
+            nextRegistry += 1
+            lookupSequence += 1
+            var header = Header(command: .request, requestID: RequestID(client: lookupClient, sequence: lookupSequence), name: "mesh.lookup")
+            header.budgetMilliseconds = 2_000
+            _ = socket.assumeIsolated { $0.sendOrDrop([[], header.encoded(), []]) }
+        }
+        lookupTimer = loop.schedule(after: configuration.heartbeat.interval / 2) { [weak self] in
+            self?.assumeIsolated { $0.lookUp() }
+        }
+    }
+
+    /// A change event arrived: ask again now (debounced), for the whole picture.
+    private func lookUpSoon() {
+        guard lookupSoon == nil else { return }
+        lookupSoon = loop.schedule(after: .milliseconds(5)) { [weak self] in
+            self?.assumeIsolated { core in
+                core.lookupSoon = nil
+                if let timer = core.lookupTimer { core.loop.cancelTimer(timer) }
+                core.lookUp()
+            }
+        }
+    }
+
+    /// A look-up answer: the router makes its instances match the live ones.
+    private func fromRegistry(_ frames: [[UInt8]]) {
+        guard case .success(let envelope) = Envelope.decode(frames, routed: false, limits: limits),
+              envelope.header.command == .reply, envelope.header.requestID.client == lookupClient,
+              let body = envelope.body.first,
+              let answer = try? JSONDecoder().decode(LookupReply.self, from: Data(body)) else {
+            drops.record(.badBody)
+            return
+        }
+        var output = Output(core: self)
+        router.apply(answer.instances.filter { $0.health == .live }, complete: answer.complete, now: .now(), output: &output)
+        carryOut(output)
+    }
+
+    // MARK: Announcing workers
+
+    /// Tells the registries this broker serves its workers' services at its front end, so
+    /// other brokers route those names here: when they change, and every interval (`force`)
+    /// while there are workers.
+    func announceWorkersIfChanged(_ workers: WorkerSummary, force: Bool = false) {
+        guard force || workers.services != announcedServices else { return }
+        if workers.services.isEmpty {
+            if !announcedServices.isEmpty { announce(workers, services: announcedServices, leaving: true) }
+        } else {
+            announce(workers, services: workers.services, leaving: false)
+        }
+        announcedServices = workers.services
+    }
+
+    /// A HEARTBEAT (or, `leaving`, a DISCONNECT) to every registry for `services`.
+    func announce(_ workers: WorkerSummary, services: [String], leaving: Bool) {
+        guard let front = boundEndpoint, !services.isEmpty else { return }
+        let announcement = Announcement(
+            instance: announcedInstance, node: configuration.name, endpoint: Endpoint.connectable(front),
+            services: services, load: workers.load, capacity: max(1, workers.count),
+            intervalMilliseconds: Int(configuration.heartbeat.interval.millisecondsClamped), role: "broker")
+        let header = Header(command: leaving ? .disconnect : .heartbeat, requestID: RequestID(client: 0, sequence: 0))
+        let frames: [[UInt8]] = [[], header.encoded(), announcement.encoded()]
+        for registry in registries { _ = registry.assumeIsolated { $0.sendOrDrop(frames) } }
+    }
+}
