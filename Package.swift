@@ -89,10 +89,11 @@ let package = Package(
             path: "Examples/GreeterClient",
             swiftSettings: strictSettings
         ),
-        // What the test targets share: waiting for a condition (later a manual clock and an
+        // What the test targets share: waiting for a condition, a manual clock (later an
         // in-process transport).
         .target(
             name: "ZMeshTestSupport",
+            dependencies: ["ZeroMQ"],
             path: "Tests/ZMeshTestSupport",
             swiftSettings: strictSettings
         ),

@@ -2,18 +2,13 @@ import Logging
 import Testing
 @testable import ZMesh
 import ZeroMQ
+import ZMeshTestSupport
 
 /// The service node's admission as a pure state machine: fed requests, outcomes, cancels and
 /// sweeps at times the test chooses, with no socket, task or sleep. Each test is a hard case
 /// of docs/PROTOCOL.md's service rules, decided exactly.
 @Suite("Service admission, deterministic")
 struct ServiceAdmissionTests {
-    /// A clock that moves only when told to.
-    struct ManualClock {
-        private(set) var now = MonotonicTime(nanoseconds: 1_000_000_000)
-        mutating func advance(by duration: Duration) { now = now.advanced(by: duration) }
-    }
-
     /// Records what the admission asks for; jobs are numbered from 1.
     struct Recorder: AdmissionOutput {
         var sent: [(route: [[UInt8]], reply: CachedReply)] = []

@@ -5,7 +5,8 @@ import ZeroMQ
 extension BrokerRouter {
     /// Ends queued requests past their deadline, and in-flight ones `lateReplyGrace` past it
     /// (this bounds memory, and answers the client, if a reply never comes); a Majordomo
-    /// worker that froze that way is dropped. Asks for another sweep while anything is held.
+    /// worker that froze that way is dropped. Asks for another sweep while anything is held
+    /// (the last request ended says ``BrokerRouterOutput/idle()`` itself).
     mutating func sweep(now: MonotonicTime, output: inout some BrokerRouterOutput) {
         let grace = configuration.lateReplyGrace
         var frozenWorkers: [String] = []
@@ -27,7 +28,7 @@ extension BrokerRouter {
         // A Majordomo worker takes one request at a time: one stuck past its deadline would
         // hold its service's place forever. DISCONNECT lets it start again (RFC 18).
         for id in frozenWorkers { dropFrozenWorker(id, now: now, output: &output) }
-        if flights.isEmpty { output.idle() } else { output.armSweep() }
+        if !flights.isEmpty { output.armSweep() }
     }
 
     /// Stops taking requests (new ones are refused so clients use another broker). Queued
