@@ -50,9 +50,8 @@ actor BrokerCore {
     /// Those waiting for every request to end (a graceful stop).
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
     /// Checks CURVE clients' keys, when CURVE is on.
-    private var authenticator: ZAPAuthenticator?
+    private var gate = CurveGate()
     /// Counts peers refused at the CURVE handshake.
-    private let refusals = RefusalWatch()
     /// Malformed messages dropped, by reason.
     var drops = DropCounters(role: "broker")
     /// Logs a peer's malformed messages now and then, not each.
@@ -102,21 +101,9 @@ actor BrokerCore {
             .maxMessageSize(Int64(configuration.maxMessageBytes)),
             .heartbeatInterval(milliseconds: heartbeat), .heartbeatTimeout(milliseconds: heartbeat * 3),
         ]
-        if let curve = configuration.curve {
-            let zap = try ZAPAuthenticator(loop: loop, trusted: curve.trusted, logger: logger)
-            try zap.assumeIsolated { try $0.start() }
-            authenticator = zap
-        }
-        let front = try loop.makeSocket(.router)
-        try front.set(peerOptions)
-        if let curve = configuration.curve { try front.set(curve.serverOptions) }
-        let frontActor = try ZMQSocketActor(loop: loop, socket: front)
-        if configuration.curve != nil { try refusals.watch(frontActor, role: "broker", logger: logger) }
-        try frontActor.assumeIsolated { socket in
-            try socket.bind(configuration.bind)
-            try socket.onFrames { [weak self] frames in
-                self?.assumeIsolated(passing: frames) { core, frames in core.fromClient(frames) }
-            }
+        let frontActor = try gate.bindRouter(configuration.bind, on: loop, options: peerOptions, curve: configuration.curve,
+                                             role: "broker", logger: logger) { [weak self] frames in
+            self?.assumeIsolated(passing: frames) { core, frames in core.fromClient(frames) }
         }
         frontend = frontActor
         boundEndpoint = try frontActor.assumeIsolated { try $0.lastEndpoint() }
@@ -176,8 +163,7 @@ actor BrokerCore {
         for socket in registries + subscribers {
             socket.assumeIsolated { $0.close() }
         }
-        authenticator?.assumeIsolated { $0.close() }
-        authenticator = nil
+        gate.close()
         frontend = nil
         backend = nil
         registries.removeAll()
@@ -189,7 +175,7 @@ actor BrokerCore {
     func snapshot() -> BrokerStats {
         var copy = router.snapshot()
         copy.malformed = drops.snapshot
-        copy.refusedPeers = refusals.refused
+        copy.refusedPeers = gate.refused
         return copy
     }
 

@@ -21,8 +21,7 @@ actor RegistryCore {
     private var drops = DropCounters(role: "registry")
     private var malformedLog = RateLimitedLog()
     private var stats = RegistryStats()
-    private var authenticator: ZAPAuthenticator?
-    private let refusals = RefusalWatch()
+    private var gate = CurveGate()
     private var forbiddenLog = RateLimitedLog()
     /// When each connection's last heartbeat was taken: more than one per quarter interval is
     /// a flood, dropped before its JSON is decoded.
@@ -47,25 +46,14 @@ actor RegistryCore {
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
         startedAt = .now()
-        if let curve = configuration.curve {
-            let zap = try ZAPAuthenticator(loop: loop, trusted: curve.trusted, logger: logger)
-            try zap.assumeIsolated { try $0.start() }
-            authenticator = zap
-        }
-        let socket = try loop.makeSocket(.router)
         // ZMTP heartbeats drop a dead node's connection within 1.5 s, which frees its routing id
         // (its instance id) for the node's next connection.
-        try socket.set([.routerMandatory(true), .maxMessageSize(Int64(configuration.maxMessageBytes)),
-                        .sendHighWaterMark(10_000), .receiveHighWaterMark(10_000),
-                        .heartbeatInterval(milliseconds: 500), .heartbeatTimeout(milliseconds: 1_500)])
-        if let curve = configuration.curve { try socket.set(curve.serverOptions) }
-        let actor = try ZMQSocketActor(loop: loop, socket: socket)
-        if configuration.curve != nil { try refusals.watch(actor, role: "registry", logger: logger) }
-        try actor.assumeIsolated { router in
-            try router.bind(configuration.bind)
-            try router.onFrames { [weak self] frames in
-                self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
-            }
+        let options: [ZMQSocketOption] = [.routerMandatory(true), .maxMessageSize(Int64(configuration.maxMessageBytes)),
+                                          .sendHighWaterMark(10_000), .receiveHighWaterMark(10_000),
+                                          .heartbeatInterval(milliseconds: 500), .heartbeatTimeout(milliseconds: 1_500)]
+        let actor = try gate.bindRouter(configuration.bind, on: loop, options: options, curve: configuration.curve,
+                                        role: "registry", logger: logger) { [weak self] frames in
+            self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
         }
         router = actor
         boundEndpoint = try actor.assumeIsolated { try $0.lastEndpoint() }
@@ -92,15 +80,14 @@ actor RegistryCore {
         publisher?.assumeIsolated { $0.close() }
         router = nil
         publisher = nil
-        authenticator?.assumeIsolated { $0.close() }
-        authenticator = nil
+        gate.close()
     }
 
     func snapshot() -> RegistryStats {
         var copy = stats
         copy.malformed = drops.snapshot
         copy.liveInstances = table.live.count
-        copy.refusedPeers = refusals.refused
+        copy.refusedPeers = gate.refused
         return copy
     }
 

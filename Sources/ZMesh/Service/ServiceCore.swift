@@ -24,8 +24,7 @@ actor ServiceCore {
     /// Unique per process start, so registries tell a restart from the instance before it.
     nonisolated let instanceID: String
     private var registrySockets: [ZMQSocketActor] = []
-    private var authenticator: ZAPAuthenticator?
-    private let refusals = RefusalWatch()
+    private var gate = CurveGate()
     private var heartbeatTimer: LoopTimerID?
     private var advertisedEndpoint = ""
     private var departed = false
@@ -49,15 +48,7 @@ actor ServiceCore {
     /// Binds the ROUTER and starts serving; returns the bound endpoint (wildcard port resolved).
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
-        let socket = try loop.makeSocket(.router)
         let heartbeatMilliseconds = Int32(clamping: configuration.peerHeartbeatInterval.millisecondsClamped)
-        if let curve = configuration.curve {
-            // The ZAP handler first: without one, libzmq admits every CURVE client.
-            let zap = try ZAPAuthenticator(loop: loop, trusted: curve.trusted, logger: logger)
-            try zap.assumeIsolated { try $0.start() }
-            authenticator = zap
-            try socket.set(curve.serverOptions)
-        }
         let options: [ZMQSocketOption] = [
             .routerMandatory(true),
             .sendHighWaterMark(configuration.socketHighWaterMark),
@@ -66,14 +57,9 @@ actor ServiceCore {
             .heartbeatInterval(milliseconds: heartbeatMilliseconds),
             .heartbeatTimeout(milliseconds: heartbeatMilliseconds * 3),
         ]
-        try socket.set(options)
-        let actor = try ZMQSocketActor(loop: loop, socket: socket)
-        if configuration.curve != nil { try refusals.watch(actor, role: "service", logger: logger) }
-        try actor.assumeIsolated { router in
-            try router.bind(configuration.bind)
-            try router.onFrames { [weak self] frames in
-                self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
-            }
+        let actor = try gate.bindRouter(configuration.bind, on: loop, options: options, curve: configuration.curve,
+                                        role: "service", logger: logger) { [weak self] frames in
+            self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
         }
         router = actor
         let endpoint = try actor.assumeIsolated { try $0.lastEndpoint() }
@@ -185,14 +171,13 @@ actor ServiceCore {
         router = nil
         for socket in registrySockets { socket.assumeIsolated { $0.close() } }
         registrySockets.removeAll()
-        authenticator?.assumeIsolated { $0.close() }
-        authenticator = nil
+        gate.close()
         resumeDrainWaiters()
     }
 
     func snapshot() -> ServiceStats {
         var copy = admission.stats
-        copy.refusedPeers = refusals.refused
+        copy.refusedPeers = gate.refused
         copy.malformed = drops.snapshot
         copy.running = admission.runningCount
         copy.queued = admission.queuedCount
