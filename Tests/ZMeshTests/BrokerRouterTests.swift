@@ -279,6 +279,30 @@ struct BrokerRouterTests {
         #expect(router.isIdle)
     }
 
+    /// MDP has no CANCEL: a native call cancelled while a worker runs it is not sent to the
+    /// worker again (it would arrive as a second REQUEST and run twice). The worker stays busy
+    /// until it answers; its answer is dropped, not a reason to disconnect it; then it takes
+    /// the next call.
+    @Test func aCallCancelledAtAWorkerIsNeverSentAgainAndItsAnswerIsDropped() {
+        let clock = ManualClock()
+        var (router, out) = Self.mesh(["e1"])
+        let worker = Array("w-1".utf8)
+        let id = router.registerWorker(worker, service: "tts", descriptor: 3, now: clock.now, output: &out)
+        let first = Self.request(1, "tts"), second = Self.request(2, "tts")
+        router.request(first, body: Self.body, from: Self.alice, now: clock.now, output: &out)
+        router.request(second, body: Self.body, from: Self.alice, now: clock.now, output: &out)
+        _ = out.take()
+        var cancel = first
+        cancel.command = .cancel
+        router.cancel(cancel, from: Self.alice, now: clock.now, output: &out)
+        #expect(out.take().isEmpty)   // nothing to the worker; the second call still waits
+        #expect(router.abandonedAnswer(first.requestID, from: id, final: false, now: clock.now, output: &out))
+        #expect(out.take().isEmpty)
+        #expect(router.abandonedAnswer(first.requestID, from: id, final: true, now: clock.now, output: &out))
+        #expect(out.take() == [.send(instance: id, route: Self.alice, header: Self.forwarded(second), body: Self.body)])
+        #expect(!router.abandonedAnswer(first.requestID, from: id, final: true, now: clock.now, output: &out))
+    }
+
     /// A CANCEL for a call in flight goes on to its instance, and the place it frees goes to
     /// the next waiting call; a CANCEL from another client for the same id is ignored.
     @Test func aCancelReachesTheInstanceAndFreesItsPlace() {

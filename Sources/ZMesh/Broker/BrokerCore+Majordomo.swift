@@ -88,6 +88,11 @@ extension BrokerCore {
                 invalidWorkerMessage(frames, reason: .missingDelimiter)
                 return
             }
+            // The answer to a request its caller cancelled meanwhile: dropped, not a violation.
+            if let known, let address = MDP.requestID(fromAddress: frames.bytes(3)),
+               router.abandonedAnswer(address, from: known, final: command == .final, now: now, output: &output) {
+                return
+            }
             // The client address is opaque to RFC 18: one this broker never gave out is a valid
             // reply to a request the worker does not hold, so DISCONNECT, not "invalid".
             guard let known, let address = MDP.requestID(fromAddress: frames.bytes(3)),

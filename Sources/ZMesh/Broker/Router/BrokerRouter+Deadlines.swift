@@ -25,10 +25,16 @@ extension BrokerRouter {
                 if let holder, holder.kind == .worker { frozenWorkers.append(holder.id) }
             }
         }
+        // The same for a worker still running a request its caller cancelled.
+        for (key, entry) in abandoned {
+            guard let deadline = entry.deadline, deadline.advanced(by: grace) <= now else { continue }
+            abandoned[key] = nil
+            frozenWorkers.append(entry.worker)
+        }
         // A Majordomo worker takes one request at a time: one stuck past its deadline would
         // hold its service's place forever. DISCONNECT lets it start again (RFC 18).
         for id in frozenWorkers { dropFrozenWorker(id, now: now, output: &output) }
-        if !flights.isEmpty { output.armSweep() }
+        if !flights.isEmpty || !abandoned.isEmpty { output.armSweep() }
     }
 
     /// Stops taking requests (new ones are refused so clients use another broker). Queued

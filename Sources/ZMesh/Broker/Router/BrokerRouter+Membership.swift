@@ -48,6 +48,7 @@ extension BrokerRouter {
     mutating func remove(_ id: String, reason: String, now: MonotonicTime, output: inout some BrokerRouterOutput) {
         guard let instance = instances.remove(id) else { return }
         if instance.kind != .worker { output.disconnect(from: instance.endpoint) }
+        if instance.kind == .worker, !abandoned.isEmpty { abandoned = abandoned.filter { $0.value.worker != id } }
         logger.info("instance removed", metadata: ["zmesh.instance": "\(id)", "zmesh.reason": "\(reason)"])
         instances.dropFromServiceIndex(id)
         failOver(from: id, now: now, output: &output)

@@ -40,6 +40,19 @@ extension BrokerRouter {
         return id
     }
 
+    /// A PARTIAL or FINAL from `worker` for a request whose caller cancelled it: dropped, and
+    /// a FINAL frees the worker for the next request. False if `key` is no such request of
+    /// that worker's (the shell then treats the answer as it would any other).
+    mutating func abandonedAnswer(_ key: RequestID, from worker: String, final: Bool, now: MonotonicTime,
+                                  output: inout some BrokerRouterOutput) -> Bool {
+        guard let entry = abandoned[key], entry.worker == worker else { return false }
+        guard final else { return true }
+        abandoned[key] = nil
+        instances.addOutstanding(worker, -1)
+        if let instance = instances[worker] { dispatchQueued(for: instance.services, now: now, output: &output) }
+        return true
+    }
+
     /// Forgets a worker (its request, if any, goes to another).
     mutating func removeWorker(_ id: String, reason: String, now: MonotonicTime, output: inout some BrokerRouterOutput) {
         remove(id, reason: reason, now: now, output: &output)

@@ -33,6 +33,18 @@ struct BrokerRouter {
     var tieBreaker: SplitMix64
     /// The last Majordomo request id given out.
     var majordomoSequence: UInt64 = 0
+    /// Requests a Majordomo worker still runs whose caller cancelled them: MDP has no CANCEL,
+    /// so the worker finishes, its answer is dropped, and until then it is busy. At most one
+    /// per worker (a worker takes one request at a time); forgotten with the worker.
+    var abandoned: [RequestID: Abandoned] = [:]
+
+    /// A cancelled request a worker still holds.
+    struct Abandoned {
+        /// The worker.
+        let worker: String
+        /// The request's deadline: a worker silent past it (and the grace) is dropped as frozen.
+        let deadline: MonotonicTime?
+    }
     /// The last called name and its service: most requests call the name the one before did.
     private var lastServiceName: (name: String, service: String)?
 
@@ -146,12 +158,17 @@ struct BrokerRouter {
     }
 
     /// A CANCEL from the client at `route`: a queued request goes unanswered; one in flight is
-    /// cancelled at its instance, whose place goes to a waiting request.
+    /// cancelled at its instance, whose place goes to a waiting request. A Majordomo worker
+    /// cannot be told (MDP has no CANCEL): it stays busy until it answers, and its answer is
+    /// dropped (see ``abandonedAnswer(_:from:final:now:output:)``).
     mutating func cancel(_ header: Header, from route: [[UInt8]], now: MonotonicTime, output: inout some BrokerRouterOutput) {
         let key = header.requestID
         guard let flight = flights[key], flight.route == route else { return }
         flights.forget(key)
-        if let id = flight.instance, let instance = instances[id] {
+        if let id = flight.instance, let instance = instances[id], instance.kind == .worker {
+            abandoned[key] = Abandoned(worker: id, deadline: flight.deadline)
+            output.armSweep()
+        } else if let id = flight.instance, let instance = instances[id] {
             instances.addOutstanding(id, -1)
             var cancel = header
             cancel.command = .cancel
