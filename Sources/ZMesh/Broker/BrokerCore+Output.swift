@@ -6,12 +6,16 @@ extension BrokerCore {
     /// hop through the actor, and defers the sweep and the drain waiters' wake-up to
     /// ``BrokerCore/carryOut(_:)`` after the router returns (the router may not be re-entered).
     struct Output: BrokerRouterOutput {
+        // `unowned(unsafe)`: no reference counting. Safe: an output lives only for one event,
+        // inside a method of the actor it points to (and of the sockets it holds), which are
+        // alive throughout; counted references cost the hot path dearly here, as these objects
+        // have weak references and so count through a side table.
         /// The broker, for the rarer outputs (workers, connections, announcements).
-        let core: BrokerCore
+        unowned(unsafe) let core: BrokerCore
         /// The front end, as it was when the event came.
-        let frontend: ZMQSocketActor?
+        unowned(unsafe) let frontend: ZMQSocketActor?
         /// The back end, as it was when the event came.
-        let backend: ZMQSocketActor?
+        unowned(unsafe) let backend: ZMQSocketActor?
         /// The router asked for a sweep.
         private(set) var wantsSweep = false
         /// The router let go of its last request.

@@ -183,27 +183,10 @@ struct CallTable<Link> {
 
     /// The live connection with the fewest calls outstanding, preferring ones this call has not failed on.
     private mutating func choose(from candidates: [Connection<Link>], avoiding failed: [ConnectionID]) -> Connection<Link>? {
-        var best: Connection<Link>?
-        var bestIsFresh = false
-        let count = candidates.count
-        // Start the scan at a random place so ties (common: sequential callers leave every
-        // instance at zero outstanding) spread evenly whatever the callers' pattern.
-        let start = count > 1 ? Int(tieBreaker.next() % UInt64(count)) : 0
-        for offset in 0..<count {
-            let candidate = candidates[(start &+ offset) % count]
-            guard candidate.state == .up else { continue }
-            let fresh = !failed.contains(candidate.id)
-            if let current = best {
-                if fresh && !bestIsFresh || (fresh == bestIsFresh && candidate.outstanding < current.outstanding) {
-                    best = candidate
-                    bestIsFresh = fresh
-                }
-            } else {
-                best = candidate
-                bestIsFresh = fresh
-            }
+        let random = candidates.count > 1 ? tieBreaker.next() : 0
+        return leastLoaded(candidates, random: random) { connection in
+            connection.state == .up ? (failed.contains(connection.id), connection.outstanding) : nil
         }
-        return best
     }
 
     mutating func dispatchParked(output: inout some CallOutput<Link>) {

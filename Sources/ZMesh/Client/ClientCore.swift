@@ -174,13 +174,19 @@ actor ClientCore {
 
     /// The call table's requests, carried out with DEALER sockets and loop timers.
     private struct Output: CallOutput {
-        let core: ClientCore
+        // `unowned(unsafe)`: no reference counting. Safe: an output lives only for one event,
+        // inside a method of the actor it points to (and of the sockets it holds), which are
+        // alive throughout; counted references cost the hot path dearly here, as these objects
+        // have weak references and so count through a side table.
+        unowned(unsafe) let core: ClientCore
 
         init(core: isolated ClientCore) { self.core = core }
 
         var now: MonotonicTime { .now() }
 
         func send(_ header: Header, payload: [UInt8], via link: ZMQSocketActor) -> Bool {
+            // Captured uncounted, for the reason above: the socket outlives this call.
+            unowned(unsafe) let link = link
             let result = header.withEncoded { bytes in
                 link.assumeIsolated(passing: bytes) { socket, bytes in
                     try? socket.sendEnvelope(routing: [], header: bytes, body: payload)

@@ -243,8 +243,12 @@ actor ServiceCore {
 
     /// The admission's requests, carried out with this node's ROUTER and tasks.
     private struct Output: AdmissionOutput {
-        let core: ServiceCore
-        let router: ZMQSocketActor?
+        // `unowned(unsafe)`: no reference counting. Safe: an output lives only for one event,
+        // inside a method of the actor it points to (and of the sockets it holds), which are
+        // alive throughout; counted references cost the hot path dearly here, as these objects
+        // have weak references and so count through a side table.
+        unowned(unsafe) let core: ServiceCore
+        unowned(unsafe) let router: ZMQSocketActor?
 
         init(core: isolated ServiceCore) {
             self.core = core

@@ -59,19 +59,11 @@ extension BrokerRouter {
     /// The ready instance with room and the fewest outstanding, preferring ones not tried yet;
     /// ties go to a random one (the scan starts at a random place).
     mutating func choose(_ candidates: [String], avoiding tried: [String]) -> String? {
-        var best: String?
-        var bestScore = (tried: true, outstanding: Int.max)
-        let start = candidates.count > 1 ? Int(tieBreaker.next() % UInt64(candidates.count)) : 0
-        for offset in 0..<candidates.count {
-            let id = candidates[(start + offset) % candidates.count]
-            guard let instance = instances[id], instance.hasRoom else { continue }
-            let score = (tried: tried.contains(id), outstanding: instance.outstanding)
-            if best == nil || (!score.tried && bestScore.tried) || (score.tried == bestScore.tried && score.outstanding < bestScore.outstanding) {
-                best = id
-                bestScore = score
-            }
+        let random = candidates.count > 1 ? tieBreaker.next() : 0
+        return leastLoaded(candidates, random: random) { id in
+            guard let instance = instances[id], instance.hasRoom else { return nil }
+            return (tried.contains(id), instance.outstanding)
         }
-        return best
     }
 
     /// Puts a request in its service's queue, or refuses it `overloaded` if the queue is full.
