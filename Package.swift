@@ -31,11 +31,18 @@ let package = Package(
             pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]
         ),
+        // The monotonic clock every layer shares: the loop's timers, and the time the mesh's
+        // pure state machines are given (no libzmq here).
+        .target(
+            name: "MeshClock",
+            swiftSettings: strictSettings
+        ),
         // A thin, safe Swift binding over libzmq and the event loop that owns its sockets.
         .target(
             name: "ZeroMQ",
             dependencies: [
                 "CZeroMQ",
+                "MeshClock",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
@@ -46,6 +53,7 @@ let package = Package(
             name: "ZMesh",
             dependencies: [
                 "ZeroMQ",
+                "MeshClock",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -60,6 +68,7 @@ let package = Package(
             dependencies: [
                 "ZMesh",
                 "ZeroMQ",
+                "MeshClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,13 +102,13 @@ let package = Package(
         // in-process transport).
         .target(
             name: "ZMeshTestSupport",
-            dependencies: ["ZeroMQ"],
+            dependencies: ["MeshClock"],
             path: "Tests/ZMeshTestSupport",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "ZeroMQTests",
-            dependencies: ["ZeroMQ", "ZMeshTestSupport"],
+            dependencies: ["ZeroMQ", "MeshClock", "ZMeshTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -107,6 +116,7 @@ let package = Package(
             dependencies: [
                 "ZMesh",
                 "ZeroMQ",
+                "MeshClock",
                 "ZMeshTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -4,6 +4,7 @@ import Histogram
 import Synchronization
 import ZMesh
 import ZeroMQ
+import MeshClock
 
 /// Runs a closed-loop benchmark: `concurrency` workers each call, wait, call again.
 struct BenchRunner {

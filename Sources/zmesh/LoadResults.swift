@@ -2,6 +2,7 @@ import Histogram
 import Synchronization
 import ZMesh
 import ZeroMQ
+import MeshClock
 
 /// The counters every worker adds to; the progress task reads and resets the period's part.
 final class LoadTally: Sendable {

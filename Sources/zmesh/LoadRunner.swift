@@ -1,6 +1,7 @@
 import Synchronization
 import ZMesh
 import ZeroMQ
+import MeshClock
 
 /// Runs a mixed closed-loop load by name for a fixed time: `concurrency` workers each pick
 /// an operation from the mix, call, check the reply, and go again.

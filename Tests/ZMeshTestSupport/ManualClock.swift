@@ -1,4 +1,4 @@
-public import ZeroMQ
+public import MeshClock
 
 /// A clock that moves only when told to, for the pure state machines' tests: they take the
 /// time as an argument, and these tests choose it.

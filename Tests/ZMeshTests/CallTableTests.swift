@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import MeshClock
 @testable import ZMesh
 import ZeroMQ
 

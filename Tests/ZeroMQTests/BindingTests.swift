@@ -1,4 +1,5 @@
 import Testing
+import MeshClock
 @testable import ZeroMQ
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 public import Logging
-import ZeroMQ
+import MeshClock
 
 /// What a handler knows about the request it serves.
 public struct RequestContext: Sendable {

@@ -1,4 +1,5 @@
 import ZeroMQ
+import MeshClock
 
 /// The back end: answers from instances, forwarded to clients straight from libzmq's
 /// buffers; its connections to instances, made and watched.

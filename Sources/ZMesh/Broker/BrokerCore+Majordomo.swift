@@ -1,4 +1,5 @@
 import ZeroMQ
+import MeshClock
 
 /// Majordomo (MDP/0.2, ZeroMQ RFC 18) workers on their own endpoint, and the MDP frames the
 /// broker sends MDP clients. A worker becomes an instance of the router's like any other, and

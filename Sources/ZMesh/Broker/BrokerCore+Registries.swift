@@ -1,5 +1,6 @@
 import Foundation
 import ZeroMQ
+import MeshClock
 
 /// The registries: a DEALER per registry for look-ups (and the announcement of this broker's
 /// Majordomo workers), a SUB per registry for change events. Answers go to the router.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ZeroMQ
+import MeshClock
 
 /// A broker's sockets and timers, isolated to its event loop: the front end clients talk to,
 /// the back end that reaches service instances, the registries, the Majordomo workers'

@@ -1,4 +1,3 @@
-import ZeroMQ
 
 /// The call table's connections: opening and closing them, and what their events mean for
 /// the calls on them (a lost connection's idempotent calls are re-sent elsewhere with the

@@ -1,5 +1,4 @@
 import Foundation
-import ZeroMQ
 
 /// Registry discovery in the call table: look-ups (internal calls to `mesh.lookup`), the
 /// answers and change events, the "an incomplete answer only adds" rule, and the bounds on

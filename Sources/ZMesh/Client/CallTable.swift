@@ -1,5 +1,5 @@
 import Logging
-import ZeroMQ
+import MeshClock
 
 /// What a ``CallTable`` asks its shell to do with connections and timers. `ClientCore` does
 /// it with DEALER sockets and loop timers; tests record it. Generic, so the calls are

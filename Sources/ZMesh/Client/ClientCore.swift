@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ZeroMQ
+import MeshClock
 
 /// The client's shell, isolated to its event loop: one DEALER per peer and a SUB per
 /// registry, the timers, and the decoding of what arrives. What to do with calls is the

@@ -1,4 +1,4 @@
-import ZeroMQ
+import MeshClock
 
 /// What a caller asks for; crosses once from the caller's task to the client's loop.
 struct CallRequest: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ZeroMQ
+import MeshClock
 
 /// A registry's state, isolated to its event loop: the ROUTER that takes heartbeats and
 /// answers look-ups, the PUB that announces changes, and the table.

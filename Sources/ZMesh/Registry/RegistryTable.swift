@@ -1,5 +1,5 @@
 import DequeModule
-import ZeroMQ
+import MeshClock
 
 /// A registry's soft state: live instances by id, rebuilt from heartbeats alone, plus a
 /// short memory of instances that went away (for `mesh.status`). Pure: no sockets, no clock

@@ -1,5 +1,4 @@
 import Foundation
-import ZeroMQ
 
 /// CURVE key files in a directory: `NAME.key` (public and secret key, mode 0600) and
 /// `NAME.pub` (public key only, safe to share). `zmesh keygen` writes them.

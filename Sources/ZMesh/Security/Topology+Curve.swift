@@ -1,4 +1,3 @@
-import ZeroMQ
 
 extension Topology {
     /// The key store of the file's `security` section, if CURVE is on.

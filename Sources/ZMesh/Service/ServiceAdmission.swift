@@ -1,6 +1,6 @@
 import DequeModule
 import Logging
-import ZeroMQ
+import MeshClock
 
 /// What a ``ServiceAdmission`` asks its shell to do: send replies, start and cancel handler
 /// jobs, wake it for a sweep. `ServiceCore` does these with its socket and tasks; tests record

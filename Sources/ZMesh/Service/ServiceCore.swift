@@ -1,6 +1,7 @@
 import DequeModule
 import Logging
 import ZeroMQ
+import MeshClock
 
 /// The service node's state, isolated to its event loop: the ROUTER socket, requests in
 /// progress and queued, the reply cache. Handlers run on the global concurrent executor;

@@ -2,6 +2,7 @@ internal import CZeroMQ
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+public import MeshClock
 #endif
 
 /// A thread that owns libzmq sockets: it waits in epoll on their `ZMQ_FD`s plus an `eventfd`

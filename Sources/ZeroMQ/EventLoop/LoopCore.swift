@@ -2,6 +2,7 @@ internal import CZeroMQ
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import MeshClock
 #endif
 
 /// The state and thread behind an ``EventLoop``.

@@ -1,4 +1,5 @@
 import HeapModule
+import MeshClock
 
 /// Identifies a scheduled timer so it can be cancelled.
 public struct LoopTimerID: Hashable, Sendable {

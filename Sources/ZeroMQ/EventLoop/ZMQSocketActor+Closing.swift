@@ -1,3 +1,4 @@
+import MeshClock
 /// Closing a socket actor's sockets: now, lingering (so replies already written still leave),
 /// or, when the actor is gone, on the loop thread that used them.
 extension ZMQSocketActor {

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import MeshClock
 @testable import ZMesh
 import ZMeshTestSupport
 #if canImport(Glibc)

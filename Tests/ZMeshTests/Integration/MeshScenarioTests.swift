@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MeshClock
 @testable import ZMesh
 import ZMeshTestSupport
 import ZeroMQ

@@ -1,4 +1,4 @@
-import ZeroMQ
+import MeshClock
 
 /// Deadlines, and stopping: the sweep that ends what waited or was held too long, the drain
 /// that hands queued requests back, and the close that ends everything.

@@ -1,5 +1,5 @@
 import DequeModule
-import ZeroMQ
+import MeshClock
 
 /// Dispatch: the least-loaded ready instance with room, queues when every one is busy, and
 /// re-dispatch of what a lost instance held.

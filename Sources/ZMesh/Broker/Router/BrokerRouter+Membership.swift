@@ -1,4 +1,4 @@
-import ZeroMQ
+import MeshClock
 
 /// Which instances the broker routes to: the registries' answers, and the back end's
 /// connections to them coming up and going down.

@@ -1,4 +1,4 @@
-import ZeroMQ
+import MeshClock
 
 /// Majordomo (MDP/0.2) workers as instances: registered at READY with capacity 1, heard from
 /// on every command, heartbeated and expired (RFC 18), dropped when they freeze.

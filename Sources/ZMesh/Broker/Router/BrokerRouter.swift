@@ -1,5 +1,5 @@
 import Logging
-import ZeroMQ
+import MeshClock
 
 /// A broker's routing as a pure state machine, as ``ServiceAdmission`` is for a service node:
 /// the instances it knows and their readiness and load, the requests it holds (in flight or

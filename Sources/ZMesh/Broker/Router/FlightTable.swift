@@ -1,5 +1,5 @@
 import DequeModule
-import ZeroMQ
+import MeshClock
 
 extension BrokerRouter {
     /// A request the broker holds: queued, or in flight at an instance. Keyed by its request

@@ -1,4 +1,4 @@
-import ZeroMQ
+import MeshClock
 
 extension BrokerRouter {
     /// A service instance as the broker sees it.

@@ -7,6 +7,7 @@ public struct MonotonicTime: Comparable, Hashable, Sendable {
     /// Nanoseconds since an arbitrary fixed point.
     public let nanoseconds: UInt64
 
+    /// The instant `nanoseconds` after the clock's fixed point.
     public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
 
     /// Now.
@@ -30,6 +31,7 @@ public struct MonotonicTime: Comparable, Hashable, Sendable {
         later.nanoseconds > nanoseconds ? later.nanoseconds - nanoseconds : 0
     }
 
+    /// Earlier than.
     public static func < (lhs: MonotonicTime, rhs: MonotonicTime) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
     /// A time further away than any deadline.
