@@ -88,6 +88,11 @@ extension BrokerCore {
 
     /// The back end's monitor: a connection to an instance came up, went down, or failed.
     func backendEvent(_ event: ZMQMonitorEvent) {
+        if event.isDown || event.event == .connectRetried {
+            // Replies that arrived before the instance went (a draining node's last ones) are
+            // forwarded first; only then is what it still holds sent elsewhere.
+            backend?.assumeIsolated { $0.receivePending() }
+        }
         var output = Output(core: self)
         if event.isUp {
             router.connected(endpoint: event.endpoint, now: .now(), output: &output)

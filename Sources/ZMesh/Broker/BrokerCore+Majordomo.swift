@@ -161,6 +161,9 @@ extension BrokerCore {
     /// The workers' socket saw a connection close: the worker on it is forgotten at once.
     private func workerConnectionLost(descriptor: Int32) {
         guard let id = router.worker(descriptor: descriptor) else { return }
+        // What the worker sent before it went (its FINAL) counts first.
+        workerSocket?.assumeIsolated { $0.receivePending() }
+        guard router.worker(descriptor: descriptor) == id else { return }
         logger.warning("lost a Majordomo worker's connection", metadata: ["zmesh.worker": "\(id)"])
         forgetWorker(id, reason: "its connection closed")
     }

@@ -139,12 +139,13 @@ actor BrokerCore {
         carryOut(output)
     }
 
-    /// Suspends until no request is held, or `limit` has passed.
-    func waitUntilDrained(limit: Duration) async {
-        if router.isIdle { return }
+    /// Suspends until no request is held, or `limit` has passed; true if any was held.
+    func waitUntilDrained(limit: Duration) async -> Bool {
+        if router.isIdle { return false }
         let timer = loop.schedule(after: limit) { [weak self] in self?.assumeIsolated { $0.resumeDrainWaiters() } }
         await withCheckedContinuation { drainWaiters.append($0) }
         loop.cancelTimer(timer)
+        return true
     }
 
     /// Ends every request still held with `unavailable`, and closes the sockets.

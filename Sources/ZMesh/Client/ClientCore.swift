@@ -61,6 +61,9 @@ actor ClientCore {
         if event.isUp {
             table.connectionUp(id, output: &output)
         } else if event.isDown || event.event == .connectRetried {
+            // Replies that arrived before the connection went (a draining node's last ones)
+            // count first; only then is what is still in flight failed over.
+            if let link = table.connections[id]?.link { link.assumeIsolated { $0.receivePending() } }
             let refused = !event.event.intersection([.handshakeFailedAuth, .handshakeFailedProtocol, .handshakeFailedNoDetail]).isEmpty
             let endpoint = table.connections[id]?.endpoint ?? "?"
             table.connectionDown(id, refusal: refused ? "\(endpoint) refused this client's CURVE handshake (is its key on the mesh's allow-list?)" : nil,

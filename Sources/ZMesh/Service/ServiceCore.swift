@@ -150,14 +150,16 @@ actor ServiceCore {
         leaveRegistries()
     }
 
-    /// Suspends until no request is in progress or queued, or `limit` has passed.
-    func waitUntilDrained(limit: Duration) async {
-        if admission.isIdle { return }
+    /// Suspends until no request is in progress or queued, or `limit` has passed; true if
+    /// anything was in progress.
+    func waitUntilDrained(limit: Duration) async -> Bool {
+        if admission.isIdle { return false }
         let timer = loop.schedule(after: limit) { [weak self] in
             self?.assumeIsolated { $0.resumeDrainWaiters() }
         }
         await withCheckedContinuation { drainWaiters.append($0) }
         loop.cancelTimer(timer)
+        return true
     }
 
     /// Cancels every handler still running, and closes the socket.

@@ -312,6 +312,14 @@ public actor ZMQSocketActor {
     }
 
     /// Receives until nothing is waiting (true) or the budget or the buffer is used up (false).
+    /// Hands every message already received to the handler now, as if the socket had fired
+    /// (up to the receive budget). A monitor event and the data it follows arrive on two
+    /// sockets, in no fixed order: read what a peer sent before acting on its going away.
+    public func receivePending() {
+        guard !closed else { return }
+        _ = drainInbound()
+    }
+
     private func drainInbound() -> Bool {
         var budget = receiveBudget
         if let framesHandler {
