@@ -51,6 +51,8 @@ struct BenchCommand: AsyncParsableCommand {
         guard requests >= 1, concurrency >= 1, size >= 0, warmup >= 0 else {
             throw ValidationError("--requests and --concurrency must be at least 1, --size and --warmup at least 0")
         }
+        try checkSeconds(timeout, "--timeout")
+        try checkSeconds(maxSeconds, "--max-seconds")
     }
 
     func run() async throws {

@@ -35,7 +35,7 @@ struct CallCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        try checkSeconds(timeout, "--timeout")
     }
 
     func run() async throws {

@@ -71,11 +71,11 @@ struct LoadCommand: AsyncParsableCommand {
 
     /// Rejects values that make no sense before anything starts.
     func validate() throws {
-        guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be a positive number") }
+        try checkSeconds(seconds, "--seconds")
         if let operations, operations < 1 { throw ValidationError("--operations must be at least 1") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
-        guard reportEvery > 0, reportEvery.isFinite else { throw ValidationError("--report-every must be a positive number of seconds") }
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        try checkSeconds(reportEvery, "--report-every")
+        try checkSeconds(timeout, "--timeout")
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
         if case .failure(let error) = LoadMix.parse(mix) { throw ValidationError("--mix: \(error)") }
     }

@@ -68,5 +68,12 @@ struct ServeProcessTests {
         let service = try await runCommand(zmesh, ["serve", "--bind", "tcp://127.0.0.1:*", "--service", "weather"])
         #expect(service.status == 78)   // a configuration error: no such built-in service
         #expect(service.stderr.contains("weather"))
+        // Seconds that are not a number, or too many to be a Duration, are usage errors, not crashes.
+        for arguments in [["bench", "echo", "--timeout", "nan"], ["bench", "echo", "--max-seconds", "inf"],
+                          ["call", "echo", "--timeout", "1e300"], ["load", "--seconds", "nan"]] {
+            let result = try await runCommand(zmesh, arguments + ["--endpoint", "tcp://127.0.0.1:9"])
+            #expect(result.status == 64, "zmesh \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+            #expect(result.stderr.contains(arguments[arguments.count - 2]))
+        }
     }
 }
