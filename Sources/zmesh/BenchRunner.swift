@@ -67,7 +67,7 @@ struct BenchRunner {
 
     func run() async throws -> Report {
         switch callers {
-        case .loop: try await withTaskExecutorPreference(client.loop) { try await measure() }
+        case .loop: try await withTaskExecutorPreference(client.taskExecutor) { try await measure() }
         case .pool: try await measure()
         }
     }

@@ -66,7 +66,7 @@ struct LoadRunner {
             }
             // The callers: on the client's loop, so calls start and resume with no thread hand-off.
             group.addTask {
-                await withTaskExecutorPreference(client.loop) {
+                await withTaskExecutorPreference(client.taskExecutor) {
                     await withTaskGroup(of: Void.self) { workers in
                         for worker in 0..<concurrency {
                             workers.addTask {

@@ -173,7 +173,7 @@ struct RegistryDiscoveryTests {
         let node = try await startService("echo-1", registries: [address])
         #expect(await eventually { await registry.instances().count == 1 })
         // Stop heartbeats without a goodbye: close the node's loop from under it.
-        await node.loop.shutdown()
+        await node.core.transport.loop.shutdown()
         let silentSince = ContinuousClock.now
         #expect(await eventually { await registry.instances().isEmpty })
         let took = ContinuousClock.now - silentSince

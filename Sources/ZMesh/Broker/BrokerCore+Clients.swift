@@ -1,14 +1,13 @@
 import Foundation
-import ZeroMQ
 
 /// The front end: native requests and cancels from clients (and other brokers), MDP/Client
 /// requests, and the names the broker answers itself (`mesh.ping`, `mesh.broker`, MMI).
 extension BrokerCore {
     /// Anything a client sends the front end: `[client] [] [header] [body...]`, or MDP.
-    func fromClient(_ frames: ZMQReceivedFrames) {
+    func fromClient(_ frames: Transport.Socket.Received) {
         // MDP/0.2 clients share the front end: their first frame after the routing id is
         // "MDPC02" where a native message has the empty delimiter.
-        if frames.count >= 2, frames.withFrame(1, { $0.elementsEqual(MDP.clientProtocol) }) {
+        if frames.frameCount >= 2, frames.withFrameBytes(1, { $0.elementsEqual(MDP.clientProtocol) }) {
             majordomoClientRequest(frames)
             return
         }
@@ -16,7 +15,7 @@ extension BrokerCore {
         switch Envelope.decode(frames, routed: true, limits: clientLimits) {
         case .success(let decoded): envelope = decoded
         case .failure(let reason):
-            drop(reason, peer: frames.count > 0 ? frames.bytes(0) : [])
+            drop(reason, peer: frames.frameCount > 0 ? frames.frameArray(0) : [])
             return
         }
         switch envelope.header.command {
@@ -28,11 +27,11 @@ extension BrokerCore {
                 return
             }
             var output = Output(core: self)
-            router.request(header, body: envelope.body, from: envelope.routing, now: .now(), output: &output)
+            router.request(header, body: envelope.body, from: envelope.routing, now: transport.now(), output: &output)
             carryOut(output)
         case .cancel:
             var output = Output(core: self)
-            router.cancel(envelope.header, from: envelope.routing, now: .now(), output: &output)
+            router.cancel(envelope.header, from: envelope.routing, now: transport.now(), output: &output)
             carryOut(output)
         default:
             drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
@@ -41,20 +40,20 @@ extension BrokerCore {
 
     /// `[client] [MDPC02] [REQUEST] [service] [body...]`: MMI is answered here; anything else
     /// becomes a flight of the router's, answered as PARTIAL/FINAL.
-    private func majordomoClientRequest(_ frames: ZMQReceivedFrames) {
-        let route = [frames.bytes(0)]
-        guard frames.count >= 5, frames.size(2) == 1, frames.withFrame(2, { $0[0] }) == MDP.ClientCommand.request.rawValue,
-              let service = MDP.serviceName(frames.bytes(3)) else {
+    private func majordomoClientRequest(_ frames: Transport.Socket.Received) {
+        let route = [frames.frameArray(0)]
+        guard frames.frameCount >= 5, frames.frameSize(2) == 1, frames.withFrameBytes(2, { $0[0] }) == MDP.ClientCommand.request.rawValue,
+              let service = MDP.serviceName(frames.frameArray(3)) else {
             // Too few frames (RFC 18: REQUEST has 4 or more after the routing id), not REQUEST,
             // or a service name that is not printable: dropped.
-            drop(frames.count < 5 ? .missingHeader : .badName, peer: route[0])
+            drop(frames.frameCount < 5 ? .missingHeader : .badName, peer: route[0])
             return
         }
-        guard frames.count - 4 <= limits.maxBodyFrames else {
+        guard frames.frameCount - 4 <= limits.maxBodyFrames else {
             drop(.tooManyFrames, peer: route[0])
             return
         }
-        let body = (4..<frames.count).map { frames.bytes($0) }
+        let body = (4..<frames.frameCount).map { frames.frameArray($0) }
         if service.hasPrefix(MDP.managementPrefix) {
             router.stats.requests += 1
             sendClient(route, MDP.clientMessage(.final, service: service, body: [management(service, body)]))
@@ -62,7 +61,7 @@ extension BrokerCore {
             return
         }
         var output = Output(core: self)
-        router.majordomoRequest(service: service, body: body, from: route, now: .now(), output: &output)
+        router.majordomoRequest(service: service, body: body, from: route, now: transport.now(), output: &output)
         carryOut(output)
     }
 
@@ -98,7 +97,7 @@ extension BrokerCore {
 
     /// Frames to an MDP client; counted dropped if it is gone.
     private func sendClient(_ route: [[UInt8]], _ message: [[UInt8]]) {
-        let result = frontend?.assumeIsolated { try? $0.send(route + message) }
-        if result != .sent && result != .queued { router.stats.dropped += 1 }
+        let result = frontend?.assumeIsolated { $0.transmit(route + message) }
+        if !(result?.accepted ?? false) { router.stats.dropped += 1 }
     }
 }

@@ -1,4 +1,3 @@
-import ZeroMQ
 import MeshClock
 
 /// Majordomo (MDP/0.2, ZeroMQ RFC 18) workers on their own endpoint, and the MDP frames the
@@ -10,23 +9,26 @@ extension BrokerCore {
 
     /// Binds the workers' ROUTER, watches its connections, starts the heartbeat tick.
     func startWorkers(at endpoint: String) throws {
-        let socket = try loop.makeSocket(.router)
-        try socket.set([.routerMandatory(true), .sendHighWaterMark(10_000), .receiveHighWaterMark(10_000),
-                        .maxMessageSize(Int64(configuration.maxMessageBytes))])
-        if let curve = configuration.curve { try socket.set(curve.serverOptions) }
-        let actor = try ZMQSocketActor(loop: loop, socket: socket)
+        var options = SocketOptions()
+        options.routerMandatory = true
+        options.sendHighWaterMark = 10_000
+        options.receiveHighWaterMark = 10_000
+        options.maxMessageBytes = configuration.maxMessageBytes
+        if let curve = configuration.curve { options.security = .curveServer(curve) }
+        let actor = try transport.assumeIsolated { try $0.makeSocket(.router, options: options) }
         try actor.assumeIsolated { router in
             try router.bind(endpoint)
             try router.onFrames { [weak self] frames in
                 self?.assumeIsolated(passing: frames) { core, frames in core.fromWorker(frames) }
             }
             // A killed worker's connection closes at once: drop it then, not a heartbeat later.
-            try router.monitor([.disconnected]) { [weak self] event in
-                self?.assumeIsolated { $0.workerConnectionLost(descriptor: Int32(bitPattern: event.value)) }
+            try router.onPeerEvent { [weak self] event in
+                guard event.kind == .disconnected, let connection = event.connection else { return }
+                self?.assumeIsolated { $0.workerConnectionLost(descriptor: connection) }
             }
         }
         workerSocket = actor
-        workerTimer = loop.schedule(after: configuration.heartbeat.interval) { [weak self] in
+        workerTimer = transport.schedule(after: configuration.heartbeat.interval) { [weak self] in
             self?.assumeIsolated { $0.workerTick() }
         }
         logger.info("taking Majordomo workers", metadata: ["zmesh.workers": "\(endpoint)"])
@@ -34,7 +36,7 @@ extension BrokerCore {
 
     /// DISCONNECT to every worker; closes the workers' socket.
     func stopWorkers() {
-        if let workerTimer { loop.cancelTimer(workerTimer) }
+        if let workerTimer { transport.cancel(workerTimer) }
         workerTimer = nil
         for routingID in router.workerRoutingIDs { sendWorker(routingID, .disconnect) }
         if !announcedServices.isEmpty { announce(router.workerSummary(), services: [], leaving: true) }
@@ -46,24 +48,24 @@ extension BrokerCore {
 
     /// `[worker] [MDPW02] [command] ...`. Invalid messages are dropped and their peer treated
     /// as invalid; valid but unexpected commands get DISCONNECT (RFC 18).
-    private func fromWorker(_ frames: ZMQReceivedFrames) {
-        guard frames.count >= 3, frames.withFrame(1, { $0.elementsEqual(MDP.workerProtocol) }), frames.size(2) == 1 else {
+    private func fromWorker(_ frames: Transport.Socket.Received) {
+        guard frames.frameCount >= 3, frames.withFrameBytes(1, { $0.elementsEqual(MDP.workerProtocol) }), frames.frameSize(2) == 1 else {
             invalidWorkerMessage(frames, reason: .badSignature)
             return
         }
-        let routingID = frames.bytes(0)
-        guard let command = MDP.WorkerCommand(rawValue: frames.withFrame(2) { $0[0] }) else {
+        let routingID = frames.frameArray(0)
+        guard let command = MDP.WorkerCommand(rawValue: frames.withFrameBytes(2) { $0[0] }) else {
             invalidWorkerMessage(frames, reason: .unknownCommand)
             return
         }
-        let now = MonotonicTime.now()
+        let now = transport.now()
         let known = router.worker(routingID: routingID)
         if let known { router.heard(fromWorker: known, now: now) }   // any command acts as a heartbeat
         var output = Output(core: self)
         defer { carryOut(output) }
         switch command {
         case .ready:
-            guard frames.count == 4, let name = MDP.serviceName(frames.bytes(3)) else {
+            guard frames.frameCount == 4, let name = MDP.serviceName(frames.frameArray(3)) else {
                 invalidWorkerMessage(frames, reason: .badName)
                 return
             }
@@ -76,33 +78,33 @@ extension BrokerCore {
                 refuseWorker(routingID, why: refusal)
                 return
             }
-            router.registerWorker(routingID, service: name, descriptor: frames.sourceDescriptor(frame: 1), now: now, output: &output)
+            router.registerWorker(routingID, service: name, descriptor: frames.connection(frame: 1), now: now, output: &output)
         case .heartbeat:
-            guard frames.count == 3 else { return invalidWorkerMessage(frames, reason: .tooManyFrames) }
+            guard frames.frameCount == 3 else { return invalidWorkerMessage(frames, reason: .tooManyFrames) }
             if known == nil { disconnectWorker(routingID, id: nil, why: "HEARTBEAT before READY") }
         case .disconnect:
-            guard frames.count == 3 else { return invalidWorkerMessage(frames, reason: .tooManyFrames) }
+            guard frames.frameCount == 3 else { return invalidWorkerMessage(frames, reason: .tooManyFrames) }
             // No further commands to it (RFC 18).
             if let known { router.removeWorker(known, reason: "the worker said DISCONNECT", now: now, output: &output) }
         case .partial, .final:
-            guard frames.count >= 5, frames.size(4) == 0 else {
+            guard frames.frameCount >= 5, frames.frameSize(4) == 0 else {
                 invalidWorkerMessage(frames, reason: .missingDelimiter)
                 return
             }
             // The answer to a request its caller cancelled meanwhile: dropped, not a violation.
-            if let known, let address = MDP.requestID(fromAddress: frames.bytes(3)),
+            if let known, let address = MDP.requestID(fromAddress: frames.frameArray(3)),
                router.abandonedAnswer(address, from: known, final: command == .final, now: now, output: &output) {
                 return
             }
             // The client address is opaque to RFC 18: one this broker never gave out is a valid
             // reply to a request the worker does not hold, so DISCONNECT, not "invalid".
-            guard let known, let address = MDP.requestID(fromAddress: frames.bytes(3)),
+            guard let known, let address = MDP.requestID(fromAddress: frames.frameArray(3)),
                   let flight = router.flight(address), flight.instance == known else {
                 // A reply for no request it holds: valid but unexpected.
                 disconnectWorker(routingID, id: known, why: "\(command == .final ? "FINAL" : "PARTIAL") for a request it does not hold")
                 return
             }
-            let body = (5..<frames.count).map { frames.bytes($0) }
+            let body = (5..<frames.frameCount).map { frames.frameArray($0) }
             if command == .partial {
                 router.partialAnswer(body, of: address, flight, relaysToBrokers: true, output: &output)
             } else {
@@ -114,13 +116,13 @@ extension BrokerCore {
     }
 
     /// Drops an invalid message; a registered worker that sent it is forgotten (RFC 18).
-    private func invalidWorkerMessage(_ frames: ZMQReceivedFrames, reason: MalformedReason) {
-        let peer = frames.count > 0 ? frames.bytes(0) : []
+    private func invalidWorkerMessage(_ frames: Transport.Socket.Received, reason: MalformedReason) {
+        let peer = frames.frameCount > 0 ? frames.frameArray(0) : []
         drop(reason, peer: peer)
         if let id = router.worker(routingID: peer) {
             // Treat that peer as invalid (RFC 18): no more work for it.
             var output = Output(core: self)
-            router.removeWorker(id, reason: "it sent an invalid message", now: .now(), output: &output)
+            router.removeWorker(id, reason: "it sent an invalid message", now: transport.now(), output: &output)
             carryOut(output)
         }
     }
@@ -171,7 +173,7 @@ extension BrokerCore {
     /// Removes a worker from the router, then tells the registries if its services changed.
     private func forgetWorker(_ id: String, reason: String) {
         var output = Output(core: self)
-        router.removeWorker(id, reason: reason, now: .now(), output: &output)
+        router.removeWorker(id, reason: reason, now: transport.now(), output: &output)
         carryOut(output)
         announceWorkersIfChanged(router.workerSummary())
     }
@@ -179,10 +181,10 @@ extension BrokerCore {
     /// Every interval: the router heartbeats and expires workers; the registries hear of them.
     private func workerTick() {
         var output = Output(core: self)
-        router.tickWorkers(now: .now(), output: &output)
+        router.tickWorkers(now: transport.now(), output: &output)
         carryOut(output)
         announceWorkersIfChanged(router.workerSummary(), force: true)
-        workerTimer = loop.schedule(after: configuration.heartbeat.interval) { [weak self] in self?.assumeIsolated { $0.workerTick() } }
+        workerTimer = transport.schedule(after: configuration.heartbeat.interval) { [weak self] in self?.assumeIsolated { $0.workerTick() } }
     }
 
     // MARK: Frames to workers and MDP clients
@@ -192,13 +194,13 @@ extension BrokerCore {
     func sendToWorker(_ routingID: [UInt8], request id: RequestID, body: [[UInt8]]) -> Bool {
         // RFC 18: a REQUEST has 5 or more frames: an empty body travels as one empty frame.
         let frames = [routingID] + MDP.workerMessage(.request, [MDP.address(of: id), []] + (body.isEmpty ? [[]] : body))
-        let result = workerSocket?.assumeIsolated { try? $0.send(frames) }
-        return result == .sent || result == .queued
+        let result = workerSocket?.assumeIsolated { $0.transmit(frames) }
+        return result?.accepted ?? false
     }
 
     /// A command with no body (HEARTBEAT, DISCONNECT) to a worker.
     func sendWorker(_ routingID: [UInt8], _ command: MDP.WorkerCommand) {
-        _ = workerSocket?.assumeIsolated { try? $0.send([routingID] + MDP.workerMessage(command)) }
+        _ = workerSocket?.assumeIsolated { $0.transmit([routingID] + MDP.workerMessage(command)) }
     }
 
     /// The frames after the routing id of an MDP PARTIAL or FINAL. A failure carries a status

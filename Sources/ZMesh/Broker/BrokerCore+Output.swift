@@ -1,4 +1,3 @@
-import ZeroMQ
 
 extension BrokerCore {
     /// The router's requests, carried out with this broker's sockets. Made once per event
@@ -13,15 +12,15 @@ extension BrokerCore {
         /// The broker, for the rarer outputs (workers, connections, announcements).
         unowned(unsafe) let core: BrokerCore
         /// The front end, as it was when the event came.
-        unowned(unsafe) let frontend: ZMQSocketActor?
+        unowned(unsafe) let frontend: Transport.Socket?
         /// The back end, as it was when the event came.
-        unowned(unsafe) let backend: ZMQSocketActor?
+        unowned(unsafe) let backend: Transport.Socket?
         /// The router asked for a sweep.
         private(set) var wantsSweep = false
         /// The router let go of its last request.
         private(set) var becameIdle = false
 
-        /// An output for one event on `core`'s loop.
+        /// An output for one event on `core`'s executor.
         init(core: isolated BrokerCore) {
             self.core = core
             self.frontend = core.frontend
@@ -38,33 +37,33 @@ extension BrokerCore {
             routing.reserveCapacity(route.count + 1)
             routing.append(instance.routingID)
             routing.append(contentsOf: route)
-            let result: ZMQSocketActor.SendResult?
+            let result: SendOutcome?
             if body.count == 1 {
                 let payload = body[0]
                 result = header.withEncoded { bytes in
                     backend.assumeIsolated(passing: bytes) { socket, bytes in
-                        try? socket.sendEnvelope(routing: routing, header: bytes, body: payload)
+                        socket.transmit(routing: routing, header: bytes, body: payload)
                     }
                 }
             } else {
                 let frames = routing + [[], header.encoded()] + body
-                result = backend.assumeIsolated { try? $0.send(frames) }
+                result = backend.assumeIsolated { $0.transmit(frames) }
             }
-            return result == .sent || result == .queued
+            return result?.accepted ?? false
         }
 
         /// A mesh REPLY or ERROR through the front end.
         func reply(to route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool {
-            let result = frontend?.assumeIsolated { try? $0.send(Envelope.frames(routing: route, header: header, body: body)) }
-            return result == .sent || result == .queued
+            let result = frontend?.assumeIsolated { $0.transmit(Envelope.frames(routing: route, header: header, body: body)) }
+            return result?.accepted ?? false
         }
 
         /// An MDP PARTIAL or FINAL through the front end.
         func replyMajordomo(_ command: MDP.ClientCommand, to route: [[UInt8]], service: String, status: UInt16?,
                             body: [[UInt8]]) -> Bool {
             let message = BrokerCore.majordomoClientMessage(command, service: service, status: status, body: body)
-            let result = frontend?.assumeIsolated { try? $0.send(route + message) }
-            return result == .sent || result == .queued
+            let result = frontend?.assumeIsolated { $0.transmit(route + message) }
+            return result?.accepted ?? false
         }
 
         /// Connects the back end (see ``BrokerCore/connectInstance(_:endpoint:routingID:)``).

@@ -1,5 +1,4 @@
 import Foundation
-import ZeroMQ
 import MeshClock
 
 /// The registries: a DEALER per registry for look-ups (and the announcement of this broker's
@@ -7,30 +6,35 @@ import MeshClock
 extension BrokerCore {
     /// Connects to every configured registry.
     func startRegistries() throws {
+        var options = SocketOptions()
+        options.immediate = true
+        options.sendHighWaterMark = 16
+        options.reconnect = (.milliseconds(100), .seconds(1))
+        // Named after the instance this broker announces its workers under (see the registry's
+        // one-connection-one-instance rule).
+        options.routingID = Array(announcedInstance.utf8)
+        var subscription = SocketOptions()
+        subscription.subscription = Array("svc:".utf8)
+        subscription.maxMessageBytes = 1 << 20
+        subscription.reconnect = (.milliseconds(100), .seconds(1))
+        if let curve = configuration.curve {
+            options.security = .curveClient(curve)
+            subscription.security = .curveClient(curve)
+        }
         for registry in configuration.registries {
-            let socket = try loop.makeSocket(.dealer)
-            // Named after the instance this broker announces its workers under (see the registry's
-            // one-connection-one-instance rule).
-            try socket.set([.immediate(true), .sendHighWaterMark(16), .reconnectInterval(milliseconds: 100),
-                            .reconnectIntervalMax(milliseconds: 1000), .routingID(Array(announcedInstance.utf8))])
-            try CurveSettings.secure(socket, with: configuration.curve, connectingTo: registry.endpoint)
-            let actor = try ZMQSocketActor(loop: loop, socket: socket)
-            try actor.assumeIsolated { dealer in
+            let socket = try transport.assumeIsolated { try $0.makeSocket(.dealer, options: options) }
+            try socket.assumeIsolated { dealer in
                 try dealer.onMessage { [weak self] frames in self?.assumeIsolated { $0.fromRegistry(frames) } }
                 try dealer.connect(registry.endpoint)
             }
-            registries.append(actor)
+            registries.append(socket)
             if let publish = registry.publish {
-                let sub = try loop.makeSocket(.sub)
-                try sub.set([.subscribe(Array("svc:".utf8)), .maxMessageSize(1 << 20),
-                             .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
-                try CurveSettings.secure(sub, with: configuration.curve, connectingTo: publish)
-                let subActor = try ZMQSocketActor(loop: loop, socket: sub)
-                try subActor.assumeIsolated { socket in
+                let sub = try transport.assumeIsolated { try $0.makeSocket(.subscriber, options: subscription) }
+                try sub.assumeIsolated { socket in
                     try socket.onMessage { [weak self] _ in self?.assumeIsolated { $0.lookUpSoon() } }
                     try socket.connect(publish)
                 }
-                subscribers.append(subActor)
+                subscribers.append(sub)
             }
         }
     }
@@ -46,7 +50,7 @@ extension BrokerCore {
             header.budgetMilliseconds = 2_000
             _ = socket.assumeIsolated { $0.sendOrDrop([[], header.encoded(), []]) }
         }
-        lookupTimer = loop.schedule(after: configuration.heartbeat.interval / 2) { [weak self] in
+        lookupTimer = transport.schedule(after: configuration.heartbeat.interval / 2) { [weak self] in
             self?.assumeIsolated { $0.lookUp() }
         }
     }
@@ -54,10 +58,10 @@ extension BrokerCore {
     /// A change event arrived: ask again now (debounced), for the whole picture.
     private func lookUpSoon() {
         guard lookupSoon == nil else { return }
-        lookupSoon = loop.schedule(after: .milliseconds(5)) { [weak self] in
+        lookupSoon = transport.schedule(after: .milliseconds(5)) { [weak self] in
             self?.assumeIsolated { core in
                 core.lookupSoon = nil
-                if let timer = core.lookupTimer { core.loop.cancelTimer(timer) }
+                if let timer = core.lookupTimer { core.transport.cancel(timer) }
                 core.lookUp()
             }
         }
@@ -73,7 +77,7 @@ extension BrokerCore {
             return
         }
         var output = Output(core: self)
-        router.apply(answer.instances.filter { $0.health == .live }, complete: answer.complete, now: .now(), output: &output)
+        router.apply(answer.instances.filter { $0.health == .live }, complete: answer.complete, now: transport.now(), output: &output)
         carryOut(output)
     }
 

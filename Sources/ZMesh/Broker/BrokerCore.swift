@@ -1,9 +1,8 @@
 import Foundation
 import Logging
-import ZeroMQ
 import MeshClock
 
-/// A broker's sockets and timers, isolated to its event loop: the front end clients talk to,
+/// A broker's sockets and timers, isolated to its transport's executor: the front end clients talk to,
 /// the back end that reaches service instances, the registries, the Majordomo workers'
 /// socket. The routing itself (instances, requests held, queues, deadlines) is a pure
 /// ``BrokerRouter`` this actor feeds with what arrives, carrying out what it asks.
@@ -11,11 +10,11 @@ import MeshClock
 /// By concern: the front end in `BrokerCore+Clients.swift`, the back end in
 /// `BrokerCore+Instances.swift`, registries in `BrokerCore+Registries.swift`, the Majordomo
 /// edge in `BrokerCore+Majordomo.swift`, the router's outputs in `BrokerCore+Output.swift`.
-actor BrokerCore {
-    /// The loop whose thread owns every socket here.
-    nonisolated let loop: EventLoop
-    /// Runs this actor on its loop.
-    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+actor BrokerCore<Transport: MeshTransport>: DrainingCore {
+    /// The transport whose executor runs this actor and every socket here.
+    nonisolated let transport: Transport
+    /// Runs this actor on its transport's executor.
+    nonisolated var unownedExecutor: UnownedSerialExecutor { transport.unownedExecutor }
 
     /// How the broker runs.
     let configuration: BrokerNode.Configuration
@@ -26,15 +25,15 @@ actor BrokerCore {
     var router: BrokerRouter
 
     /// The ROUTER clients (and other brokers) connect to.
-    var frontend: ZMQSocketActor?
+    var frontend: Transport.Socket?
     /// The ROUTER that connects to every instance, addressing each by its instance id.
-    var backend: ZMQSocketActor?
+    var backend: Transport.Socket?
     /// The front end's endpoint, wildcard port resolved.
     private(set) var boundEndpoint: String?
     /// A DEALER per registry: look-ups and the workers' announcement.
-    var registries: [ZMQSocketActor] = []
+    var registries: [Transport.Socket] = []
     /// A SUB per registry that publishes changes.
-    var subscribers: [ZMQSocketActor] = []
+    var subscribers: [Transport.Socket] = []
     /// The registry the next look-up goes to (in turn).
     var nextRegistry = 0
     /// The client part of look-up request ids: answers to other ids are not ours.
@@ -42,17 +41,16 @@ actor BrokerCore {
     /// The last look-up's sequence number.
     var lookupSequence: UInt64 = 0
     /// The next regular look-up.
-    var lookupTimer: LoopTimerID?
+    var lookupTimer: Transport.Timer?
     /// A look-up soon, after a change event (debounced).
-    var lookupSoon: LoopTimerID?
+    var lookupSoon: Transport.Timer?
 
     /// The next sweep, while anything is held.
-    private var sweepTimer: LoopTimerID?
+    private var sweepTimer: Transport.Timer?
     /// Those waiting for every request to end (a graceful stop).
-    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
-    /// Checks CURVE clients' keys, when CURVE is on.
-    private var gate = CurveGate()
-    /// Counts peers refused at the CURVE handshake.
+    var drainWaiters = DrainWaiters()
+    /// Counts and logs peers refused at the CURVE handshake.
+    private var refusals = RefusalLog()
     /// Malformed messages dropped, by reason.
     var drops = DropCounters(role: "broker")
     /// Logs a peer's malformed messages now and then, not each.
@@ -64,9 +62,9 @@ actor BrokerCore {
 
     // Majordomo (MDP/0.2) workers: see BrokerCore+Majordomo.swift.
     /// The ROUTER Majordomo workers connect to, if configured.
-    var workerSocket: ZMQSocketActor?
+    var workerSocket: Transport.Socket?
     /// The next workers' heartbeat tick.
-    var workerTimer: LoopTimerID?
+    var workerTimer: Transport.Timer?
     /// The instance id this broker announces its workers' services under.
     lazy var announcedInstance = "\(configuration.name)-workers-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     /// The services last announced for the workers.
@@ -74,9 +72,9 @@ actor BrokerCore {
     /// Instances already reported as impossible to connect to (logged once each).
     var unreachableLogged: Set<String> = []
 
-    /// A broker on `loop`; nothing starts until ``start()``.
-    init(loop: EventLoop, configuration: BrokerNode.Configuration, logger: Logger) {
-        self.loop = loop
+    /// A broker on `transport`; nothing starts until ``start()``.
+    init(transport: Transport, configuration: BrokerNode.Configuration, logger: Logger) {
+        self.transport = transport
         self.configuration = configuration
         self.logger = logger
         self.router = BrokerRouter(configuration: configuration, logger: logger, seed: UInt64.random(in: 0...UInt64.max),
@@ -92,35 +90,49 @@ actor BrokerCore {
 
     // MARK: Start and stop
 
+    func startNode() throws -> [String] { [try start()] }
+
     /// Binds the front end, connects to the registries, takes workers if configured; returns
     /// the bound front-end endpoint.
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
-        let heartbeat = Int32(clamping: configuration.peerHeartbeatInterval.millisecondsClamped)
-        let peerOptions: [ZMQSocketOption] = [
-            .routerMandatory(true), .sendHighWaterMark(100_000), .receiveHighWaterMark(100_000),
-            .maxMessageSize(Int64(configuration.maxMessageBytes)),
-            .heartbeatInterval(milliseconds: heartbeat), .heartbeatTimeout(milliseconds: heartbeat * 3),
-        ]
-        let frontActor = try gate.bindRouter(configuration.bind, on: loop, options: peerOptions, curve: configuration.curve,
-                                             role: "broker", logger: logger) { [weak self] frames in
-            self?.assumeIsolated(passing: frames) { core, frames in core.fromClient(frames) }
+        var peerOptions = SocketOptions()
+        peerOptions.routerMandatory = true
+        peerOptions.sendHighWaterMark = 100_000
+        peerOptions.receiveHighWaterMark = 100_000
+        peerOptions.maxMessageBytes = configuration.maxMessageBytes
+        peerOptions.peerHeartbeat = configuration.peerHeartbeatInterval
+        var frontOptions = peerOptions
+        if let curve = configuration.curve { frontOptions.security = .curveServer(curve) }
+        let front = try transport.assumeIsolated { try $0.makeSocket(.router, options: frontOptions) }
+        let secured = configuration.curve != nil
+        boundEndpoint = try front.assumeIsolated { socket in
+            if secured {
+                try socket.onPeerEvent { [weak self] event in
+                    self?.assumeIsolated { $0.refusals.record(event, role: "broker", logger: $0.logger) }
+                }
+            }
+            try socket.onFrames { [weak self] frames in
+                self?.assumeIsolated(passing: frames) { core, frames in core.fromClient(frames) }
+            }
+            try socket.bind(configuration.bind)
+            return try socket.lastEndpoint()
         }
-        frontend = frontActor
-        boundEndpoint = try frontActor.assumeIsolated { try $0.lastEndpoint() }
+        frontend = front
 
-        let back = try loop.makeSocket(.router)
-        try back.set(peerOptions + [.reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000)])
-        let backActor = try ZMQSocketActor(loop: loop, socket: back)
-        try backActor.assumeIsolated { socket in
+        var backOptions = peerOptions
+        backOptions.reconnect = (.milliseconds(100), .seconds(1))
+        if let curve = configuration.curve { backOptions.security = .curveClient(curve) }
+        let back = try transport.assumeIsolated { try $0.makeSocket(.router, options: backOptions) }
+        try back.assumeIsolated { socket in
             try socket.onFrames { [weak self] frames in
                 self?.assumeIsolated(passing: frames) { core, frames in core.fromService(frames) }
             }
-            try socket.monitor([.handshakeSucceeded, .disconnected, .closed, .connectRetried]) { [weak self] event in
+            try socket.onPeerEvent { [weak self] event in
                 self?.assumeIsolated { $0.backendEvent(event) }
             }
         }
-        backend = backActor
+        backend = back
 
         try startRegistries()
         if let workers = configuration.workers { try startWorkers(at: workers) }
@@ -139,14 +151,8 @@ actor BrokerCore {
         carryOut(output)
     }
 
-    /// Suspends until no request is held, or `limit` has passed; true if any was held.
-    func waitUntilDrained(limit: Duration) async -> Bool {
-        if router.isIdle { return false }
-        let timer = loop.schedule(after: limit) { [weak self] in self?.assumeIsolated { $0.resumeDrainWaiters() } }
-        await withCheckedContinuation { drainWaiters.append($0) }
-        loop.cancelTimer(timer)
-        return true
-    }
+    /// True when no request is held.
+    var isDrained: Bool { router.isIdle }
 
     /// Ends every request still held with `unavailable`, and closes the sockets.
     func close() {
@@ -154,7 +160,7 @@ actor BrokerCore {
         router.closeAll(output: &output)
         carryOut(output)
         stopWorkers()
-        for timer in [lookupTimer, lookupSoon, sweepTimer].compactMap({ $0 }) { loop.cancelTimer(timer) }
+        for timer in [lookupTimer, lookupSoon, sweepTimer].compactMap({ $0 }) { transport.cancel(timer) }
         lookupTimer = nil
         lookupSoon = nil
         sweepTimer = nil
@@ -165,19 +171,18 @@ actor BrokerCore {
         for socket in registries + subscribers {
             socket.assumeIsolated { $0.close() }
         }
-        gate.close()
         frontend = nil
         backend = nil
         registries.removeAll()
         subscribers.removeAll()
-        resumeDrainWaiters()
+        drainWaiters.resumeAll()
     }
 
     /// Counters of what the broker has done, and what it holds and knows now.
     func snapshot() -> BrokerStats {
         var copy = router.snapshot()
         copy.malformed = drops.snapshot
-        copy.refusedPeers = gate.refused
+        copy.refusedPeers = refusals.refused
         return copy
     }
 
@@ -186,20 +191,20 @@ actor BrokerCore {
     /// What the router asked for and the output deferred: a sweep, and waking drain waiters.
     func carryOut(_ output: Output) {
         if output.wantsSweep { armSweep() }
-        if output.becameIdle { resumeDrainWaiters() }
+        if output.becameIdle { drainWaiters.resumeAll() }
     }
 
     /// Sweeps in 50 ms, unless a sweep is already due.
     private func armSweep() {
         guard sweepTimer == nil else { return }
-        sweepTimer = loop.schedule(after: .milliseconds(50)) { [weak self] in self?.assumeIsolated { $0.sweep() } }
+        sweepTimer = transport.schedule(after: .milliseconds(50)) { [weak self] in self?.assumeIsolated { $0.sweep() } }
     }
 
     /// Ends queued requests past their deadline, and in-flight ones a grace period past it.
     private func sweep() {
         sweepTimer = nil
         var output = Output(core: self)
-        router.sweep(now: .now(), output: &output)
+        router.sweep(now: transport.now(), output: &output)
         carryOut(output)
     }
 
@@ -209,12 +214,5 @@ actor BrokerCore {
         if malformedLog.shouldLog(peer) {
             logger.warning("dropped malformed message", metadata: ["zmesh.reason": "\(reason.rawValue)", "zmesh.peer": "\(peer.hexString)"])
         }
-    }
-
-    /// Wakes everyone waiting in ``waitUntilDrained(limit:)``.
-    private func resumeDrainWaiters() {
-        let waiters = drainWaiters
-        drainWaiters.removeAll()
-        for waiter in waiters { waiter.resume() }
     }
 }

@@ -1,6 +1,5 @@
 public import Logging
 public import ServiceLifecycle
-package import ZeroMQ
 
 /// A broker: routes each request by service name to the live instance with the fewest
 /// outstanding calls, so clients need only the brokers' addresses.
@@ -60,23 +59,15 @@ public final class BrokerNode: Service, Sendable {
         }
     }
 
-    private let shell: NodeShell<BrokerCore>
-    /// The loop whose thread owns this broker's sockets.
-    package var loop: EventLoop { shell.loop }
-    var core: BrokerCore { shell.core }
+    private let shell: NodeShell<BrokerCore<ZMQTransport>>
+    var core: BrokerCore<ZMQTransport> { shell.core }
 
-    /// Creates a broker; nothing is bound until ``start()`` or ``run()``.
-    public convenience init(configuration: Configuration, logger: Logger) throws {
-        try self.init(configuration: configuration, logger: logger, loop: nil)
-    }
-
-    /// A broker on `loop` (shared with other nodes), or on a loop of its own if nil.
-    package init(configuration: Configuration, logger: Logger, loop: EventLoop?) throws {
+    /// Creates a broker on a thread of its own; nothing is bound until ``start()`` or ``run()``.
+    public init(configuration: Configuration, logger: Logger) throws {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
-        shell = try NodeShell(name: configuration.name, loop: loop) { loop in
-            BrokerCore(loop: loop, configuration: configuration, logger: logger)
-        }
+        let transport = try ZMQTransport(name: configuration.name, logger: logger)
+        shell = NodeShell(core: BrokerCore(transport: transport, configuration: configuration, logger: logger), onListening: ReadyFile.announce)
     }
 
     /// Binds the front end, starts watching the registries; returns the bound front-end endpoint.
@@ -98,8 +89,4 @@ public final class BrokerNode: Service, Sendable {
 
     /// Counters of what the broker has done.
     public func stats() async -> BrokerStats { await core.snapshot() }
-}
-
-extension BrokerCore: NodeCore {
-    func startNode() throws -> [String] { [try start()] }
 }

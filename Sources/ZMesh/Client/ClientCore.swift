@@ -1,32 +1,31 @@
 import Foundation
 import Logging
-import ZeroMQ
 import MeshClock
 
-/// The client's shell, isolated to its event loop: one DEALER per peer and a SUB per
-/// registry, the timers, and the decoding of what arrives. What to do with calls is the
+/// The client's shell, isolated to its transport's executor: one DEALER per peer and a SUB
+/// per registry, the timers, and the decoding of what arrives. What to do with calls is the
 /// ``CallTable``'s business (a pure state machine); this actor feeds it and carries out what
 /// it asks through ``Output``.
 ///
-/// Calls enter through `start(_:_:)`, queued onto the loop by ``MeshClient`` without an actor
-/// hop; replies resume the caller's continuation straight from the loop thread.
-actor ClientCore {
-    nonisolated let loop: EventLoop
-    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+/// Calls enter through `start(_:_:)`, queued onto the executor by ``MeshClient`` without an
+/// actor hop; replies resume the caller's continuation straight from the executor.
+actor ClientCore<Transport: MeshTransport> {
+    nonisolated let transport: Transport
+    nonisolated var unownedExecutor: UnownedSerialExecutor { transport.unownedExecutor }
 
     nonisolated let clientID: UInt64
     let configuration: MeshClient.Configuration
     let logger: Logger
 
-    private var table: CallTable<ZMQSocketActor>
+    private var table: CallTable<Transport.Socket>
     private var drops = DropCounters(role: "client")
     private var malformedLog = RateLimitedLog()
-    private var subscribers: [ZMQSocketActor] = []
-    private var sweepTimer: LoopTimerID?
-    private var refreshTimer: LoopTimerID?
+    private var subscribers: [Transport.Socket] = []
+    private var sweepTimer: Transport.Timer?
+    private var refreshTimer: Transport.Timer?
 
-    init(loop: EventLoop, clientID: UInt64, configuration: MeshClient.Configuration, logger: Logger) {
-        self.loop = loop
+    init(transport: Transport, clientID: UInt64, configuration: MeshClient.Configuration, logger: Logger) {
+        self.transport = transport
         self.clientID = clientID
         self.configuration = configuration
         self.logger = logger
@@ -53,25 +52,26 @@ actor ClientCore {
 
     func cancel(_ seq: UInt64) {
         var output = Output(core: self)
-        table.cancel(seq, now: .now(), output: &output)
+        table.cancel(seq, now: transport.now(), output: &output)
     }
 
-    private func connectionEvent(_ id: ConnectionID, _ event: ZMQMonitorEvent) {
+    private func connectionEvent(_ id: ConnectionID, _ event: PeerEvent) {
         var output = Output(core: self)
-        if event.isUp {
+        if event.kind == .connected {
             table.connectionUp(id, output: &output)
-        } else if event.isDown || event.event == .connectRetried {
+        } else {
             // Replies that arrived before the connection went (a draining node's last ones)
             // count first; only then is what is still in flight failed over.
             if let link = table.connections[id]?.link { link.assumeIsolated { $0.receivePending() } }
-            let refused = !event.event.intersection([.handshakeFailedAuth, .handshakeFailedProtocol, .handshakeFailedNoDetail]).isEmpty
+            var refused = false
+            if case .refused = event.kind { refused = true }
             let endpoint = table.connections[id]?.endpoint ?? "?"
             table.connectionDown(id, refusal: refused ? "\(endpoint) refused this client's CURVE handshake (is its key on the mesh's allow-list?)" : nil,
-                                 event: "\(event.event)", output: &output)
+                                 event: event.detail, output: &output)
         }
     }
 
-    private func receive(_ frames: ZMQReceivedFrames, from id: ConnectionID) {
+    private func receive(_ frames: Transport.Socket.Received, from id: ConnectionID) {
         let envelope: Envelope
         switch Envelope.decode(frames, routed: false, limits: configuration.limits) {
         case .success(let decoded): envelope = decoded
@@ -101,16 +101,12 @@ actor ClientCore {
 
     private func subscribe(to endpoint: String) {
         do {
-            let socket = try loop.makeSocket(.sub)
-            try socket.set([.subscribe(Array("svc:".utf8)), .reconnectInterval(milliseconds: 100),
-                            .reconnectIntervalMax(milliseconds: 1000), .maxMessageSize(1 << 20)])
-            if let curve = configuration.curve {
-                guard let keys = curve.clientOptions(for: endpoint) else {
-                    throw SecurityError("no CURVE public key is known for \(endpoint)")
-                }
-                try socket.set(keys)
-            }
-            let actor = try ZMQSocketActor(loop: loop, socket: socket)
+            var options = SocketOptions()
+            options.subscription = Array("svc:".utf8)
+            options.reconnect = (.milliseconds(100), .seconds(1))
+            options.maxMessageBytes = 1 << 20
+            if let curve = configuration.curve { options.security = .curveClient(curve) }
+            let actor = try transport.assumeIsolated { try $0.makeSocket(.subscriber, options: options) }
             try actor.assumeIsolated { sub in
                 try sub.onMessage { [weak self] frames in self?.assumeIsolated { $0.changeEvent(frames) } }
                 try sub.connect(endpoint)
@@ -133,7 +129,7 @@ actor ClientCore {
 
     /// Re-asks registries about every known service: the safety net under change events.
     private func scheduleRefresh() {
-        refreshTimer = loop.schedule(after: configuration.refreshInterval) { [weak self] in
+        refreshTimer = transport.schedule(after: configuration.refreshInterval) { [weak self] in
             self?.assumeIsolated { core in
                 var output = Output(core: core)
                 core.table.refresh(output: &output)
@@ -145,7 +141,7 @@ actor ClientCore {
     private func sweep() {
         sweepTimer = nil
         var output = Output(core: self)
-        table.sweep(now: .now(), output: &output)
+        table.sweep(now: transport.now(), output: &output)
     }
 
     // MARK: Status and shutdown
@@ -167,7 +163,7 @@ actor ClientCore {
         guard !table.closed else { return }
         var output = Output(core: self)
         table.close(output: &output)
-        for timer in [sweepTimer, refreshTimer].compactMap({ $0 }) { loop.cancelTimer(timer) }
+        for timer in [sweepTimer, refreshTimer].compactMap({ $0 }) { transport.cancel(timer) }
         sweepTimer = nil
         refreshTimer = nil
         for subscriber in subscribers { subscriber.assumeIsolated { $0.close() } }
@@ -186,26 +182,26 @@ actor ClientCore {
 
         init(core: isolated ClientCore) { self.core = core }
 
-        var now: MonotonicTime { .now() }
+        var now: MonotonicTime { core.transport.now() }
 
-        func send(_ header: Header, payload: [UInt8], via link: ZMQSocketActor) -> Bool {
+        func send(_ header: Header, payload: [UInt8], via link: Transport.Socket) -> Bool {
             // Captured uncounted, for the reason above: the socket outlives this call.
             unowned(unsafe) let link = link
             let result = header.withEncoded { bytes in
                 link.assumeIsolated(passing: bytes) { socket, bytes in
-                    try? socket.sendEnvelope(routing: [], header: bytes, body: payload)
+                    socket.transmit(routing: [], header: bytes, body: payload)
                 }
             }
-            return result == .sent || result == .queued
+            return result.accepted
         }
 
-        func connect(_ id: ConnectionID, to endpoint: String) -> ZMQSocketActor? {
+        func connect(_ id: ConnectionID, to endpoint: String) -> Transport.Socket? {
             core.assumeIsolated { $0.openSocket(id, to: endpoint) }
         }
 
-        func close(_ link: ZMQSocketActor) { link.assumeIsolated { $0.close() } }
+        func close(_ link: Transport.Socket) { link.assumeIsolated { $0.close() } }
 
-        func reconnect(_ link: ZMQSocketActor, to endpoint: String) -> Bool {
+        func reconnect(_ link: Transport.Socket, to endpoint: String) -> Bool {
             link.assumeIsolated { dealer -> Bool in
                 do {
                     try dealer.disconnect(endpoint)
@@ -217,40 +213,29 @@ actor ClientCore {
             }
         }
 
-        func discardOutbound(_ link: ZMQSocketActor) { _ = link.assumeIsolated { $0.discardOutbound() } }
+        func discardOutbound(_ link: Transport.Socket) { _ = link.assumeIsolated { $0.discardOutbound() } }
 
         func armSweep(at time: MonotonicTime) {
             core.assumeIsolated { core in
-                if let timer = core.sweepTimer { core.loop.cancelTimer(timer) }
-                core.sweepTimer = core.loop.schedule(at: time) { [weak core] in core?.assumeIsolated { $0.sweep() } }
+                if let timer = core.sweepTimer { core.transport.cancel(timer) }
+                core.sweepTimer = core.transport.schedule(at: time) { [weak core] in core?.assumeIsolated { $0.sweep() } }
             }
         }
     }
 
     /// A DEALER to `endpoint` whose events and replies reach the table as connection `id`.
-    private func openSocket(_ id: ConnectionID, to endpoint: String) -> ZMQSocketActor? {
+    private func openSocket(_ id: ConnectionID, to endpoint: String) -> Transport.Socket? {
         do {
-            let socket = try loop.makeSocket(.dealer)
-            let heartbeat = Int32(clamping: configuration.peerHeartbeatInterval.millisecondsClamped)
-            let options: [ZMQSocketOption] = [
-                .immediate(true),
-                .sendHighWaterMark(configuration.socketHighWaterMark),
-                .receiveHighWaterMark(configuration.socketHighWaterMark),
-                .heartbeatInterval(milliseconds: heartbeat),
-                .heartbeatTimeout(milliseconds: heartbeat * 3),
-                .reconnectInterval(milliseconds: Int32(clamping: configuration.reconnectBackOff.first.millisecondsClamped)),
-                .reconnectIntervalMax(milliseconds: Int32(clamping: configuration.reconnectBackOff.longest.millisecondsClamped)),
-            ]
-            try socket.set(options)
-            if let curve = configuration.curve {
-                guard let keys = curve.clientOptions(for: endpoint) else {
-                    throw SecurityError("no CURVE public key is known for \(endpoint)")
-                }
-                try socket.set(keys)
-            }
-            let actor = try ZMQSocketActor(loop: loop, socket: socket)
+            var options = SocketOptions()
+            options.immediate = true
+            options.sendHighWaterMark = configuration.socketHighWaterMark
+            options.receiveHighWaterMark = configuration.socketHighWaterMark
+            options.peerHeartbeat = configuration.peerHeartbeatInterval
+            options.reconnect = (configuration.reconnectBackOff.first, configuration.reconnectBackOff.longest)
+            if let curve = configuration.curve { options.security = .curveClient(curve) }
+            let actor = try transport.assumeIsolated { try $0.makeSocket(.dealer, options: options) }
             try actor.assumeIsolated { dealer in
-                try dealer.monitor([.connectionLifecycle, .connectRetried]) { [weak self] event in
+                try dealer.onPeerEvent { [weak self] event in
                     self?.assumeIsolated { $0.connectionEvent(id, event) }
                 }
                 try dealer.onFrames { [weak self] frames in

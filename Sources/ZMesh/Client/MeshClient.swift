@@ -1,5 +1,4 @@
 public import Logging
-package import ZeroMQ
 public import ServiceLifecycle
 import Synchronization
 
@@ -54,23 +53,20 @@ public final class MeshClient: Sendable {
         }
     }
 
-    /// The loop whose thread owns this client's sockets.
-    package let loop: EventLoop
-    let core: ClientCore
+    let core: ClientCore<ZMQTransport>
     private let sequence = Atomic<UInt64>(0)
-    private let ownsLoop: Bool
     private let defaultOptions: CallOptions
+
+    /// The executor of the client's sockets: a task that prefers it
+    /// (`withTaskExecutorPreference(client.taskExecutor)`) starts calls and takes replies
+    /// without a thread hand-off.
+    package var taskExecutor: any TaskExecutor { core.transport.taskExecutor }
 
     /// Creates a client. Nothing connects yet: connections open at the first call, or at
     /// once under ``run()`` or ``withMeshClient(configuration:logger:_:)``.
     ///
     /// - Throws: ``ConfigurationError`` naming an endpoint that is not valid.
-    public convenience init(configuration: Configuration, logger: Logger) throws {
-        try self.init(configuration: configuration, logger: logger, loop: nil)
-    }
-
-    /// A client on `loop` (shared with nodes of this process), or on a loop of its own if nil.
-    package init(configuration: Configuration, logger: Logger, loop: EventLoop?) throws {
+    public init(configuration: Configuration, logger: Logger) throws {
         switch configuration.discovery {
         case .endpoints(let endpoints), .brokers(let endpoints):
             for endpoint in endpoints { try Endpoint.validate(endpoint) }
@@ -80,22 +76,15 @@ public final class MeshClient: Sendable {
                 if let publish = registry.publish { try Endpoint.validate(publish) }
             }
         }
-        if let loop {
-            self.loop = loop
-            ownsLoop = false
-        } else {
-            self.loop = try EventLoop(name: "zmesh-client")
-            ownsLoop = true
-        }
         defaultOptions = configuration.defaultOptions
-        core = ClientCore(loop: self.loop, clientID: UInt64.random(in: 1...UInt64.max),
+        core = ClientCore(transport: try ZMQTransport(name: "client", logger: logger), clientID: UInt64.random(in: 1...UInt64.max),
                           configuration: configuration, logger: logger)
     }
 
     /// Opens the configured connections now rather than at the first call.
     func connect() {
         let core = self.core
-        loop.execute { core.assumeIsolated { $0.startIfNeeded() } }
+        core.transport.execute { core.assumeIsolated { $0.startIfNeeded() } }
     }
 
     /// Calls `name` with a raw payload and returns the reply's payload.
@@ -120,15 +109,15 @@ public final class MeshClient: Sendable {
                     completion: .caller(continuation), name: name, payload: payload,
                     timeout: options.timeout, idempotent: options.idempotent, maxAttempts: options.maxAttempts,
                     traceID: options.traceID)
-                if core.loop.inLoop {
-                    // The caller runs on the client's loop (task executor preference): start now.
+                if core.transport.isCurrent {
+                    // The caller runs on the client's executor (task executor preference): start now.
                     core.assumeIsolated { $0.start(seq, call) }
                 } else {
-                    core.loop.execute { core.assumeIsolated { $0.start(seq, call) } }
+                    core.transport.execute { core.assumeIsolated { $0.start(seq, call) } }
                 }
             }
         } onCancel: {
-            core.loop.execute { core.assumeIsolated { $0.cancel(seq) } }
+            core.transport.execute { core.assumeIsolated { $0.cancel(seq) } }
         }
         return try result.get()
     }
@@ -160,7 +149,7 @@ public final class MeshClient: Sendable {
     /// Ends every call in flight with ``MeshError/Code/closed`` and closes the sockets.
     public func shutdown() async {
         await core.close()
-        if ownsLoop { await loop.shutdown() }
+        await core.transport.shutdown()
     }
 }
 

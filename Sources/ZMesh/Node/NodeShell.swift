@@ -1,10 +1,12 @@
 import ServiceLifecycle
-import ZeroMQ
 
-/// What a node's actor does for its ``NodeShell``: start on its loop, stop taking work, wait
-/// for what is in flight, close. Registries take no work to drain: the defaults do nothing.
+/// What a node's actor does for its ``NodeShell``: start on its transport, stop taking work,
+/// wait for what is in flight, close. Registries take no work to drain: the defaults do nothing.
 protocol NodeCore: Actor {
-    /// Binds and starts, on the loop; returns the endpoints bound (the node's own first).
+    associatedtype Transport: MeshTransport
+    /// The transport whose executor runs this actor and its sockets.
+    nonisolated var transport: Transport { get }
+    /// Binds and starts; returns the endpoints bound (the node's own first).
     func startNode() throws -> [String]
     /// Refuses new work from now on (it may go elsewhere).
     func stopAccepting()
@@ -19,34 +21,23 @@ extension NodeCore {
     func waitUntilDrained(limit: Duration) async -> Bool { false }
 }
 
-/// The part every node shares: its own event loop (or one it was given), start, run until
-/// graceful shutdown, and stop (refuse new work, drain for a grace period, close, and shut
-/// down a loop it owns). Service nodes, brokers and registries each hold one.
+/// The part every node shares: start, run until graceful shutdown, and stop (refuse new
+/// work, drain for a grace period, close, shut the transport down). Service nodes, brokers
+/// and registries each hold one.
 struct NodeShell<Core: NodeCore>: Sendable {
-    /// The loop whose thread owns the node's sockets.
-    let loop: EventLoop
     let core: Core
-    private let ownsLoop: Bool
+    /// Told the endpoints once the node listens (`scripts/mesh-up.sh` waits for them).
+    private let onListening: (@Sendable ([String]) -> Void)?
 
-    /// - Parameters:
-    ///   - name: the node's name, for its loop thread.
-    ///   - loop: a loop to share; by default the node starts its own.
-    ///   - makeCore: makes the node's actor on the loop chosen.
-    init(name: String, loop: EventLoop?, makeCore: (EventLoop) -> Core) throws {
-        if let loop {
-            self.loop = loop
-            ownsLoop = false
-        } else {
-            self.loop = try EventLoop(name: "zmesh-\(name)")
-            ownsLoop = true
-        }
-        core = makeCore(self.loop)
+    init(core: Core, onListening: (@Sendable ([String]) -> Void)? = nil) {
+        self.core = core
+        self.onListening = onListening
     }
 
-    /// Starts the node on its loop, and tells `scripts/mesh-up.sh` it listens (``ReadyFile``).
+    /// Starts the node; returns its bound endpoints.
     func start() async throws -> [String] {
-        let endpoints = try await loop.submit { [core] in try core.assumeIsolated { try $0.startNode() } }
-        ReadyFile.announce(endpoints)
+        let endpoints = try await core.startNode()
+        onListening?(endpoints)
         return endpoints
     }
 
@@ -69,6 +60,45 @@ struct NodeShell<Core: NodeCore>: Sendable {
         await core.stopAccepting()
         if await core.waitUntilDrained(limit: gracePeriod) { try? await Task.sleep(for: Self.replySettle) }
         await core.close()
-        if ownsLoop { await loop.shutdown() }
+        await core.transport.shutdown()
+    }
+}
+
+/// Callers waiting for a node to finish what it holds (``NodeShell/stop(gracePeriod:)``).
+struct DrainWaiters {
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    mutating func append(_ waiter: CheckedContinuation<Void, Never>) { waiting.append(waiter) }
+
+    /// Resumes every waiter.
+    mutating func resumeAll() {
+        let waiters = waiting
+        waiting.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// A node that holds work while it drains: service nodes and brokers.
+protocol DrainingCore: NodeCore {
+    /// True when nothing is in flight or queued.
+    var isDrained: Bool { get }
+    var drainWaiters: DrainWaiters { get set }
+}
+
+extension DrainingCore {
+    /// Suspends until nothing is in flight, or `limit` has passed; true if anything was.
+    func waitUntilDrained(limit: Duration) async -> Bool {
+        if isDrained { return false }
+        let timer = transport.schedule(after: limit) { [weak self] in
+            self?.assumeIsolated { $0.drainWaiters.resumeAll() }
+        }
+        await withCheckedContinuation { drainWaiters.append($0) }
+        transport.cancel(timer)
+        return true
+    }
+
+    /// Resumes the drain's waiters once nothing is left.
+    func resumeDrainWaitersIfDrained() {
+        if isDrained { drainWaiters.resumeAll() }
     }
 }

@@ -1,71 +1,89 @@
 import Foundation
 import Logging
-import ZeroMQ
 import MeshClock
 
-/// A registry's state, isolated to its event loop: the ROUTER that takes heartbeats and
-/// answers look-ups, the PUB that announces changes, and the table.
-actor RegistryCore {
-    nonisolated let loop: EventLoop
-    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+/// A registry's shell, isolated to its transport's executor: the ROUTER that takes
+/// heartbeats and answers look-ups, the PUB that announces changes, and the table.
+actor RegistryCore<Transport: MeshTransport>: NodeCore {
+    nonisolated let transport: Transport
+    nonisolated var unownedExecutor: UnownedSerialExecutor { transport.unownedExecutor }
 
     let configuration: RegistryNode.Configuration
     let logger: Logger
 
-    private var router: ZMQSocketActor?
-    private var publisher: ZMQSocketActor?
+    private var router: Transport.Socket?
+    private var publisher: Transport.Socket?
     private(set) var boundEndpoint: String?
     private(set) var publishEndpoint: String?
     private var table: RegistryTable
-    private var expiryTimer: LoopTimerID?
+    private var expiryTimer: Transport.Timer?
     private var expiryAt = MonotonicTime.distantFuture
     private var drops = DropCounters(role: "registry")
     private var malformedLog = RateLimitedLog()
     private var stats = RegistryStats()
-    private var gate = CurveGate()
+    private var refusals = RefusalLog()
     private var forbiddenLog = RateLimitedLog()
     /// When each connection's last heartbeat was taken: more than one per quarter interval is
     /// a flood, dropped before its JSON is decoded.
     private var lastHeartbeat: [[UInt8]: MonotonicTime] = [:]
     /// When this registry started: until every live instance has had time to heartbeat to it
     /// (a reconnect back-off plus an interval), its answers are marked incomplete.
-    private var startedAt = MonotonicTime.now()
+    private var startedAt: MonotonicTime
 
     /// True once the registry has been up long enough to have heard every live instance.
     private var warm: Bool {
         let settle = max(configuration.heartbeat.expiry, .seconds(2))
-        return startedAt.advanced(by: settle) <= .now()
+        return startedAt.advanced(by: settle) <= transport.now()
     }
 
-    init(loop: EventLoop, configuration: RegistryNode.Configuration, logger: Logger) {
-        self.loop = loop
+    init(transport: Transport, configuration: RegistryNode.Configuration, logger: Logger) {
+        self.transport = transport
+        self.startedAt = transport.now()
         self.configuration = configuration
         self.logger = logger
         self.table = RegistryTable(maxInstances: configuration.maxInstances)
     }
 
+    /// The ROUTER endpoint, then the PUB one if any.
+    func startNode() throws -> [String] { [try start()] + [publishEndpoint].compactMap { $0 } }
+
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
-        startedAt = .now()
-        // ZMTP heartbeats drop a dead node's connection within 1.5 s, which frees its routing id
-        // (its instance id) for the node's next connection.
-        let options: [ZMQSocketOption] = [.routerMandatory(true), .maxMessageSize(Int64(configuration.maxMessageBytes)),
-                                          .sendHighWaterMark(10_000), .receiveHighWaterMark(10_000),
-                                          .heartbeatInterval(milliseconds: 500), .heartbeatTimeout(milliseconds: 1_500)]
-        let actor = try gate.bindRouter(configuration.bind, on: loop, options: options, curve: configuration.curve,
-                                        role: "registry", logger: logger) { [weak self] frames in
-            self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
+        startedAt = transport.now()
+        // Peer heartbeats drop a dead node's connection within 1.5 s, which frees its routing
+        // id (its instance id) for the node's next connection.
+        var options = SocketOptions()
+        options.routerMandatory = true
+        options.maxMessageBytes = configuration.maxMessageBytes
+        options.sendHighWaterMark = 10_000
+        options.receiveHighWaterMark = 10_000
+        options.peerHeartbeat = .milliseconds(500)
+        if let curve = configuration.curve { options.security = .curveServer(curve) }
+        let socket = try transport.assumeIsolated { try $0.makeSocket(.router, options: options) }
+        let secured = configuration.curve != nil
+        boundEndpoint = try socket.assumeIsolated { router in
+            if secured {
+                try router.onPeerEvent { [weak self] event in
+                    self?.assumeIsolated { $0.refusals.record(event, role: "registry", logger: $0.logger) }
+                }
+            }
+            try router.onFrames { [weak self] frames in
+                self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
+            }
+            try router.bind(configuration.bind)
+            return try router.lastEndpoint()
         }
-        router = actor
-        boundEndpoint = try actor.assumeIsolated { try $0.lastEndpoint() }
+        router = socket
         if let publish = configuration.publish {
-            let socket = try loop.makeSocket(.pub)
-            try socket.set(.sendHighWaterMark(10_000))
-            if let curve = configuration.curve { try socket.set(curve.serverOptions) }
-            let pub = try ZMQSocketActor(loop: loop, socket: socket)
-            try pub.assumeIsolated { try $0.bind(publish) }
+            var options = SocketOptions()
+            options.sendHighWaterMark = 10_000
+            if let curve = configuration.curve { options.security = .curveServer(curve) }
+            let pub = try transport.assumeIsolated { try $0.makeSocket(.publisher, options: options) }
+            publishEndpoint = try pub.assumeIsolated { pub in
+                try pub.bind(publish)
+                return try pub.lastEndpoint()
+            }
             publisher = pub
-            publishEndpoint = try pub.assumeIsolated { try $0.lastEndpoint() }
         }
         logger.info("registry listening", metadata: [
             "zmesh.endpoint": "\(boundEndpoint ?? "")", "zmesh.publish": "\(publishEndpoint ?? "-")",
@@ -75,40 +93,39 @@ actor RegistryCore {
     }
 
     func close() {
-        if let expiryTimer { loop.cancelTimer(expiryTimer) }
+        if let expiryTimer { transport.cancel(expiryTimer) }
         expiryTimer = nil
         router?.assumeIsolated { $0.close() }
         publisher?.assumeIsolated { $0.close() }
         router = nil
         publisher = nil
-        gate.close()
     }
 
     func snapshot() -> RegistryStats {
         var copy = stats
         copy.malformed = drops.snapshot
         copy.liveInstances = table.live.count
-        copy.refusedPeers = gate.refused
+        copy.refusedPeers = refusals.refused
         return copy
     }
 
     func instances(of service: String?) -> [InstanceInfo] {
-        table.liveInstances(of: service, now: .now())
+        table.liveInstances(of: service, now: transport.now())
     }
 
     // MARK: Inbound
 
-    private func receive(_ frames: ZMQReceivedFrames) {
+    private func receive(_ frames: Transport.Socket.Received) {
         let envelope: Envelope
         switch Envelope.decode(frames, routed: true, limits: Envelope.Limits(maxHops: 4, maxBodyFrames: 4,
                                                                                 maxMessageBytes: configuration.maxMessageBytes)) {
         case .success(let decoded): envelope = decoded
         case .failure(let reason):
-            drop(reason, peer: frames.count > 0 ? frames.bytes(0) : [])
+            drop(reason, peer: frames.frameCount > 0 ? frames.frameArray(0) : [])
             return
         }
         // Who the ZAP handler said the peer is (nil without CURVE).
-        let peer = frames.property("User-Id", frame: envelope.routing.count + 1)
+        let peer = frames.peerName(frame: envelope.routing.count + 1)
         switch envelope.header.command {
         case .heartbeat, .disconnect:
             if envelope.header.command == .heartbeat, !takeHeartbeat(from: envelope.routing.first ?? []) { return }
@@ -148,7 +165,7 @@ actor RegistryCore {
 
     /// False (and counted) if this connection sent a heartbeat less than a quarter interval ago.
     private func takeHeartbeat(from peer: [UInt8]) -> Bool {
-        let now = MonotonicTime.now()
+        let now = transport.now()
         if let last = lastHeartbeat[peer], last.advanced(by: configuration.heartbeat.interval / 4) > now {
             stats.floodDropped += 1
             if malformedLog.shouldLog(peer) {
@@ -180,7 +197,7 @@ actor RegistryCore {
     }
 
     private func receiveHeartbeat(_ announcement: Announcement) {
-        let now = MonotonicTime.now()
+        let now = transport.now()
         let isNew = table.live[announcement.instance] == nil
         guard let change = table.heartbeat(announcement, now: now) else {
             stats.refused += 1
@@ -203,7 +220,7 @@ actor RegistryCore {
     }
 
     private func receiveDisconnect(_ announcement: Announcement) {
-        let change = table.leave(announcement.instance, now: .now())
+        let change = table.leave(announcement.instance, now: transport.now())
         guard !change.isEmpty else { return }
         stats.departures += 1
         logger.info("instance left", metadata: ["zmesh.instance": "\(announcement.instance)"])
@@ -212,7 +229,7 @@ actor RegistryCore {
 
     private func receiveRequest(_ envelope: Envelope) {
         let header = envelope.header
-        let now = MonotonicTime.now()
+        let now = transport.now()
         let argument = envelope.body.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
         let instances: [InstanceInfo]
         switch header.name {
@@ -234,7 +251,7 @@ actor RegistryCore {
         var header = Header(command: command, requestID: envelope.header.requestID)
         header.attempt = envelope.header.attempt
         header.status = status
-        _ = router?.assumeIsolated { try? $0.send(Envelope.frames(routing: envelope.routing, header: header, body: [body])) }
+        _ = router?.assumeIsolated { $0.transmit(Envelope.frames(routing: envelope.routing, header: header, body: [body])) }
     }
 
     // MARK: Eviction and change events
@@ -244,15 +261,15 @@ actor RegistryCore {
     private func armExpiry() {
         guard let next = table.nextExpiry(expiry: configuration.heartbeat.expiry) else { return }
         guard next < expiryAt else { return }
-        if let expiryTimer { loop.cancelTimer(expiryTimer) }
+        if let expiryTimer { transport.cancel(expiryTimer) }
         expiryAt = next
-        expiryTimer = loop.schedule(at: next) { [weak self] in self?.assumeIsolated { $0.evict() } }
+        expiryTimer = transport.schedule(at: next) { [weak self] in self?.assumeIsolated { $0.evict() } }
     }
 
     private func evict() {
         expiryTimer = nil
         expiryAt = .distantFuture
-        let (change, evicted) = table.evictExpired(now: .now(), expiry: configuration.heartbeat.expiry)
+        let (change, evicted) = table.evictExpired(now: transport.now(), expiry: configuration.heartbeat.expiry)
         for announcement in evicted {
             stats.evictions += 1
             logger.warning("instance evicted: no heartbeat", metadata: [
@@ -266,12 +283,12 @@ actor RegistryCore {
 
     private func publish(_ change: RegistryTable.Change) {
         guard let publisher, !change.isEmpty else { return }
-        let now = MonotonicTime.now()
+        let now = transport.now()
         for service in change.services.sorted() {
             let answer = LookupReply(registry: configuration.name, instances: table.liveInstances(of: service, now: now),
                                      complete: warm)
             guard let body = try? Array(JSONEncoder().encode(answer)) else { continue }
-            _ = publisher.assumeIsolated { try? $0.send([Array("svc:\(service)".utf8), body]) }
+            _ = publisher.assumeIsolated { $0.transmit([Array("svc:\(service)".utf8), body]) }
             stats.published += 1
         }
     }

@@ -1,6 +1,5 @@
 public import Logging
 public import ServiceLifecycle
-package import ZeroMQ
 
 /// A registry: soft state fed by heartbeats, answering who is alive.
 ///
@@ -41,23 +40,15 @@ public final class RegistryNode: Service, Sendable {
         }
     }
 
-    private let shell: NodeShell<RegistryCore>
-    /// The loop whose thread owns this registry's sockets.
-    package var loop: EventLoop { shell.loop }
-    var core: RegistryCore { shell.core }
+    private let shell: NodeShell<RegistryCore<ZMQTransport>>
+    var core: RegistryCore<ZMQTransport> { shell.core }
 
-    /// Creates a registry; nothing is bound until ``start()`` or ``run()``.
-    public convenience init(configuration: Configuration, logger: Logger) throws {
-        try self.init(configuration: configuration, logger: logger, loop: nil)
-    }
-
-    /// A registry on `loop` (shared with other nodes), or on a loop of its own if nil.
-    package init(configuration: Configuration, logger: Logger, loop: EventLoop?) throws {
+    /// Creates a registry on a thread of its own; nothing is bound until ``start()`` or ``run()``.
+    public init(configuration: Configuration, logger: Logger) throws {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
-        shell = try NodeShell(name: configuration.name, loop: loop) { loop in
-            RegistryCore(loop: loop, configuration: configuration, logger: logger)
-        }
+        let transport = try ZMQTransport(name: configuration.name, logger: logger)
+        shell = NodeShell(core: RegistryCore(transport: transport, configuration: configuration, logger: logger), onListening: ReadyFile.announce)
     }
 
     /// Binds and starts; returns the bound ROUTER endpoint.
@@ -84,9 +75,4 @@ public final class RegistryNode: Service, Sendable {
 
     /// The bound PUB endpoint, once started.
     public var publishEndpoint: String? { get async { await core.publishEndpoint } }
-}
-
-extension RegistryCore: NodeCore {
-    /// The ROUTER endpoint, then the PUB one if any.
-    func startNode() throws -> [String] { [try start()] + [publishEndpoint].compactMap { $0 } }
 }

@@ -1,5 +1,3 @@
-import ZeroMQ
-
 /// How one node or client uses CURVE: its own keys, the servers' public keys it connects to,
 /// and (for nodes that accept connections) the public keys it lets in.
 public struct CurveSettings: Sendable {
@@ -21,25 +19,5 @@ public struct CurveSettings: Sendable {
     /// The server key for an endpoint (also tried with a wildcard host made loopback).
     public func serverKey(for endpoint: String) -> String? {
         serverKeys[endpoint] ?? serverKeys[Endpoint.connectable(endpoint)]
-    }
-
-    /// Options for a socket that accepts CURVE connections.
-    var serverOptions: [ZMQSocketOption] {
-        [.curveServer(true), .curveSecretKey(identity.secretKey), .curvePublicKey(identity.publicKey), .zapDomain("zmesh")]
-    }
-
-    /// Sets a connecting socket's CURVE client keys for `endpoint`; nothing without CURVE.
-    static func secure(_ socket: ZMQSocket, with curve: CurveSettings?, connectingTo endpoint: String) throws {
-        guard let curve else { return }
-        guard let options = curve.clientOptions(for: endpoint) else {
-            throw SecurityError("no CURVE public key is known for \(endpoint)")
-        }
-        try socket.set(options)
-    }
-
-    /// Options for a socket about to connect to `endpoint`; nil if no key is known for it.
-    func clientOptions(for endpoint: String) -> [ZMQSocketOption]? {
-        guard let server = serverKey(for: endpoint) else { return nil }
-        return [.curveServerKey(server), .curvePublicKey(identity.publicKey), .curveSecretKey(identity.secretKey)]
     }
 }

@@ -1,37 +1,37 @@
 import DequeModule
 import Logging
-import ZeroMQ
 import MeshClock
 
-/// The service node's state, isolated to its event loop: the ROUTER socket, requests in
-/// progress and queued, the reply cache. Handlers run on the global concurrent executor;
-/// only their results come back here to be sent (inline handlers run here, at once).
-actor ServiceCore {
-    nonisolated let loop: EventLoop
-    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+/// The service node's shell, isolated to its transport's executor: the ROUTER socket, the
+/// registry heartbeats, and the ``ServiceAdmission`` (requests in progress and queued, the
+/// reply cache) it feeds. Handlers run on the global concurrent executor; only their results
+/// come back here to be sent (inline handlers run here, at once).
+actor ServiceCore<Transport: MeshTransport>: DrainingCore {
+    nonisolated let transport: Transport
+    nonisolated var unownedExecutor: UnownedSerialExecutor { transport.unownedExecutor }
 
     let configuration: ServiceNode.Configuration
     let handlers: ServiceHandlers
     let logger: Logger
 
-    private var router: ZMQSocketActor?
+    private var router: Transport.Socket?
     private(set) var boundEndpoint: String?
     /// Which requests run, wait, join or are refused: a pure state machine this actor feeds.
     private var admission: ServiceAdmission<Task<Void, Never>>
     private var drops = DropCounters(role: "service")
     private var malformedLog = RateLimitedLog()
-    private var sweepTimer: LoopTimerID?
-    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    private var sweepTimer: Transport.Timer?
+    var drainWaiters = DrainWaiters()
     /// Unique per process start, so registries tell a restart from the instance before it.
     nonisolated let instanceID: String
-    private var registrySockets: [ZMQSocketActor] = []
-    private var gate = CurveGate()
-    private var heartbeatTimer: LoopTimerID?
+    private var registrySockets: [Transport.Socket] = []
+    private var refusals = RefusalLog()
+    private var heartbeatTimer: Transport.Timer?
     private var advertisedEndpoint = ""
     private var departed = false
 
-    init(loop: EventLoop, configuration: ServiceNode.Configuration, handlers: ServiceHandlers, logger: Logger) {
-        self.loop = loop
+    init(transport: Transport, configuration: ServiceNode.Configuration, handlers: ServiceHandlers, logger: Logger) {
+        self.transport = transport
         self.configuration = configuration
         self.handlers = handlers
         self.logger = logger
@@ -47,23 +47,33 @@ actor ServiceCore {
     // MARK: Start and stop
 
     /// Binds the ROUTER and starts serving; returns the bound endpoint (wildcard port resolved).
+    func startNode() throws -> [String] { [try start()] }
+
+    /// Binds the ROUTER and starts serving; returns the bound endpoint (wildcard port resolved).
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
-        let heartbeatMilliseconds = Int32(clamping: configuration.peerHeartbeatInterval.millisecondsClamped)
-        let options: [ZMQSocketOption] = [
-            .routerMandatory(true),
-            .sendHighWaterMark(configuration.socketHighWaterMark),
-            .receiveHighWaterMark(configuration.socketHighWaterMark),
-            .maxMessageSize(Int64(configuration.limits.maxMessageBytes)),
-            .heartbeatInterval(milliseconds: heartbeatMilliseconds),
-            .heartbeatTimeout(milliseconds: heartbeatMilliseconds * 3),
-        ]
-        let actor = try gate.bindRouter(configuration.bind, on: loop, options: options, curve: configuration.curve,
-                                        role: "service", logger: logger) { [weak self] frames in
-            self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
+        var options = SocketOptions()
+        options.routerMandatory = true
+        options.sendHighWaterMark = configuration.socketHighWaterMark
+        options.receiveHighWaterMark = configuration.socketHighWaterMark
+        options.maxMessageBytes = configuration.limits.maxMessageBytes
+        options.peerHeartbeat = configuration.peerHeartbeatInterval
+        if let curve = configuration.curve { options.security = .curveServer(curve) }
+        let socket = try transport.assumeIsolated { try $0.makeSocket(.router, options: options) }
+        let secured = configuration.curve != nil
+        let endpoint = try socket.assumeIsolated { router in
+            if secured {
+                try router.onPeerEvent { [weak self] event in
+                    self?.assumeIsolated { $0.refusals.record(event, role: "service", logger: $0.logger) }
+                }
+            }
+            try router.onFrames { [weak self] frames in
+                self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
+            }
+            try router.bind(configuration.bind)
+            return try router.lastEndpoint()
         }
-        router = actor
-        let endpoint = try actor.assumeIsolated { try $0.lastEndpoint() }
+        router = socket
         boundEndpoint = endpoint
         advertisedEndpoint = Self.advertisable(configuration.advertise ?? endpoint, logger: logger)
         try startHeartbeats()
@@ -91,22 +101,19 @@ actor ServiceCore {
     /// so busy handlers never delay it.
     private func startHeartbeats() throws {
         guard !configuration.registries.isEmpty else { return }
+        var options = SocketOptions()
+        options.immediate = true
+        options.sendHighWaterMark = 16
+        options.linger = .milliseconds(500)
+        options.reconnect = (.milliseconds(100), .seconds(1))
+        // The routing id is the instance id: a registry takes announcements of an instance
+        // only from the connection named after it (one connection, one instance).
+        options.routingID = Array(instanceID.utf8)
+        if let curve = configuration.curve { options.security = .curveClient(curve) }
         for registry in configuration.registries {
-            let socket = try loop.makeSocket(.dealer)
-            // The routing id is the instance id: a registry takes announcements of an instance
-            // only from the connection named after it (one connection, one instance).
-            try socket.set([.immediate(true), .sendHighWaterMark(16), .linger(milliseconds: 500),
-                            .reconnectInterval(milliseconds: 100), .reconnectIntervalMax(milliseconds: 1000),
-                            .routingID(Array(instanceID.utf8))])
-            if let curve = configuration.curve {
-                guard let options = curve.clientOptions(for: registry) else {
-                    throw SecurityError("no public key is known for the registry at \(registry)")
-                }
-                try socket.set(options)
-            }
-            let actor = try ZMQSocketActor(loop: loop, socket: socket)
-            try actor.assumeIsolated { try $0.connect(registry) }
-            registrySockets.append(actor)
+            let socket = try transport.assumeIsolated { try $0.makeSocket(.dealer, options: options) }
+            try socket.assumeIsolated { try $0.connect(registry) }
+            registrySockets.append(socket)
         }
         beat()
     }
@@ -122,7 +129,7 @@ actor ServiceCore {
         heartbeatTimer = nil
         guard !departed else { return }
         send(.heartbeat)
-        heartbeatTimer = loop.schedule(after: configuration.heartbeat.interval) { [weak self] in
+        heartbeatTimer = transport.schedule(after: configuration.heartbeat.interval) { [weak self] in
             self?.assumeIsolated { $0.beat() }
         }
     }
@@ -137,7 +144,7 @@ actor ServiceCore {
     private func leaveRegistries() {
         guard !departed else { return }
         departed = true
-        if let heartbeatTimer { loop.cancelTimer(heartbeatTimer) }
+        if let heartbeatTimer { transport.cancel(heartbeatTimer) }
         heartbeatTimer = nil
         guard !registrySockets.isEmpty else { return }
         send(.disconnect)
@@ -150,23 +157,14 @@ actor ServiceCore {
         leaveRegistries()
     }
 
-    /// Suspends until no request is in progress or queued, or `limit` has passed; true if
-    /// anything was in progress.
-    func waitUntilDrained(limit: Duration) async -> Bool {
-        if admission.isIdle { return false }
-        let timer = loop.schedule(after: limit) { [weak self] in
-            self?.assumeIsolated { $0.resumeDrainWaiters() }
-        }
-        await withCheckedContinuation { drainWaiters.append($0) }
-        loop.cancelTimer(timer)
-        return true
-    }
+    /// True when no request is in progress or queued.
+    var isDrained: Bool { admission.isIdle }
 
     /// Cancels every handler still running, and closes the socket.
     func close() {
         var output = Output(core: self)
         admission.cancelAll(output: &output)
-        if let sweepTimer { loop.cancelTimer(sweepTimer) }
+        if let sweepTimer { transport.cancel(sweepTimer) }
         sweepTimer = nil
         leaveRegistries()
         // Replies written just now (the last drained handlers') still go out.
@@ -174,13 +172,12 @@ actor ServiceCore {
         router = nil
         for socket in registrySockets { socket.assumeIsolated { $0.close() } }
         registrySockets.removeAll()
-        gate.close()
-        resumeDrainWaiters()
+        drainWaiters.resumeAll()
     }
 
     func snapshot() -> ServiceStats {
         var copy = admission.stats
-        copy.refusedPeers = gate.refused
+        copy.refusedPeers = refusals.refused
         copy.malformed = drops.snapshot
         copy.running = admission.runningCount
         copy.queued = admission.queuedCount
@@ -192,21 +189,21 @@ actor ServiceCore {
 
     // MARK: Inbound
 
-    private func receive(_ frames: ZMQReceivedFrames) {
+    private func receive(_ frames: Transport.Socket.Received) {
         let envelope: Envelope
         switch Envelope.decode(frames, routed: true, limits: configuration.limits) {
         case .success(let decoded): envelope = decoded
         case .failure(let reason):
-            drop(reason, peer: frames.count > 0 ? frames.bytes(0) : [])
+            drop(reason, peer: frames.frameCount > 0 ? frames.frameArray(0) : [])
             return
         }
         var output = Output(core: self)
         switch envelope.header.command {
         case .request:
-            admission.request(envelope.header, payload: envelope.payload, from: envelope.routing, now: .now(), output: &output)
+            admission.request(envelope.header, payload: envelope.payload, from: envelope.routing, now: transport.now(), output: &output)
         case .cancel:
             admission.cancel(envelope.header.requestID, output: &output)
-            resumeDrainWaitersIfIdle()
+            resumeDrainWaitersIfDrained()
         default: drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
         }
     }
@@ -225,14 +222,14 @@ actor ServiceCore {
     /// A handler's outcome, back on the loop.
     private func finish(_ id: RequestID, _ outcome: HandlerOutcome) {
         var output = Output(core: self)
-        admission.finish(id, outcome, now: .now(), output: &output)
-        resumeDrainWaitersIfIdle()
+        admission.finish(id, outcome, now: transport.now(), output: &output)
+        resumeDrainWaitersIfDrained()
     }
 
     /// Expires queued requests and cancels running ones whose deadline passed.
     private func armSweep() {
         guard sweepTimer == nil else { return }
-        sweepTimer = loop.schedule(after: configuration.sweepInterval) { [weak self] in
+        sweepTimer = transport.schedule(after: configuration.sweepInterval) { [weak self] in
             self?.assumeIsolated { $0.sweep() }
         }
     }
@@ -240,8 +237,8 @@ actor ServiceCore {
     private func sweep() {
         sweepTimer = nil
         var output = Output(core: self)
-        admission.sweep(now: .now(), output: &output)
-        resumeDrainWaitersIfIdle()
+        admission.sweep(now: transport.now(), output: &output)
+        resumeDrainWaitersIfDrained()
     }
 
     /// The admission's requests, carried out with this node's ROUTER and tasks.
@@ -251,7 +248,7 @@ actor ServiceCore {
         // alive throughout; counted references cost the hot path dearly here, as these objects
         // have weak references and so count through a side table.
         unowned(unsafe) let core: ServiceCore
-        unowned(unsafe) let router: ZMQSocketActor?
+        unowned(unsafe) let router: Transport.Socket?
 
         init(core: isolated ServiceCore) {
             self.core = core
@@ -262,32 +259,22 @@ actor ServiceCore {
             guard let router else { return false }
             let result = reply.header.withEncoded { header in
                 router.assumeIsolated(passing: header) { router, header in
-                    try? router.sendEnvelope(routing: route, header: header, body: reply.body)
+                    router.transmit(routing: route, header: header, body: reply.body)
                 }
             }
-            return !(result == .unroutable || result == .dropped || result == nil)
+            return result.accepted
         }
 
         func start(_ launch: ServiceLaunch) -> Task<Void, Never> {
-            let loop = core.loop
+            let transport = core.transport
             return Task.detached { [core] in
                 let outcome = await HandlerOutcome.run(launch.handler, payload: launch.payload, context: launch.context)
-                loop.execute { core.assumeIsolated { $0.finish(launch.id, outcome) } }
+                transport.execute { core.assumeIsolated { $0.finish(launch.id, outcome) } }
             }
         }
 
         func cancel(_ job: Task<Void, Never>) { job.cancel() }
 
         func armSweep() { core.assumeIsolated { $0.armSweep() } }
-    }
-
-    private func resumeDrainWaitersIfIdle() {
-        if admission.isIdle { resumeDrainWaiters() }
-    }
-
-    private func resumeDrainWaiters() {
-        let waiters = drainWaiters
-        drainWaiters.removeAll()
-        for waiter in waiters { waiter.resume() }
     }
 }

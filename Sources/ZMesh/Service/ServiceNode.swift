@@ -1,6 +1,5 @@
 public import Logging
 public import ServiceLifecycle
-package import ZeroMQ
 
 /// A node that hosts named handlers behind a ROUTER socket.
 ///
@@ -67,23 +66,15 @@ public final class ServiceNode: Service, Sendable {
         }
     }
 
-    private let shell: NodeShell<ServiceCore>
-    /// The loop whose thread owns this node's sockets.
-    package var loop: EventLoop { shell.loop }
-    var core: ServiceCore { shell.core }
+    private let shell: NodeShell<ServiceCore<ZMQTransport>>
+    var core: ServiceCore<ZMQTransport> { shell.core }
 
-    /// Creates a node; nothing is bound until ``start()`` or ``run()``.
-    public convenience init(configuration: Configuration, handlers: ServiceHandlers, logger: Logger) throws {
-        try self.init(configuration: configuration, handlers: handlers, logger: logger, loop: nil)
-    }
-
-    /// A node on `loop` (shared with other nodes), or on a loop of its own if nil.
-    package init(configuration: Configuration, handlers: ServiceHandlers, logger: Logger, loop: EventLoop?) throws {
+    /// Creates a node on a thread of its own; nothing is bound until ``start()`` or ``run()``.
+    public init(configuration: Configuration, handlers: ServiceHandlers, logger: Logger) throws {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
-        shell = try NodeShell(name: configuration.name, loop: loop) { loop in
-            ServiceCore(loop: loop, configuration: configuration, handlers: handlers, logger: logger)
-        }
+        let transport = try ZMQTransport(name: configuration.name, logger: logger)
+        shell = NodeShell(core: ServiceCore(transport: transport, configuration: configuration, handlers: handlers, logger: logger), onListening: ReadyFile.announce)
     }
 
     /// Binds and starts serving; returns the bound endpoint (with any wildcard port resolved).
@@ -114,8 +105,4 @@ public final class ServiceNode: Service, Sendable {
     public var endpoint: String? {
         get async { await core.boundEndpoint }
     }
-}
-
-extension ServiceCore: NodeCore {
-    func startNode() throws -> [String] { [try start()] }
 }

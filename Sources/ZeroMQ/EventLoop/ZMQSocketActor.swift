@@ -42,6 +42,7 @@ public actor ZMQSocketActor {
     nonisolated(unsafe) let socket: ZMQSocket
     var registration: LoopRegistration?
     var closed = false
+    var connectOptions: (@Sendable (String) throws -> [ZMQSocketOption])?
 
     // Outbound: messages libzmq could not take yet.
     var outbound = Deque<[[UInt8]]>()
@@ -110,6 +111,7 @@ public actor ZMQSocketActor {
     }
 
     public func connect(_ endpoint: String) throws {
+        if let connectOptions { try socket.set(connectOptions(endpoint)) }
         try socket.connect(endpoint)
         try ensureRegistered()
     }
@@ -121,6 +123,12 @@ public actor ZMQSocketActor {
     public func set(_ option: ZMQSocketOption) throws { try socket.set(option) }
 
     public func set(_ options: [ZMQSocketOption]) throws { try socket.set(options) }
+
+    /// Options applied before every ``connect(_:)``, made for the endpoint connected to (such
+    /// as the CURVE server key of the peer there).
+    public func setConnectOptions(_ options: @escaping @Sendable (String) throws -> [ZMQSocketOption]) {
+        connectOptions = options
+    }
 
     /// The last bound endpoint with any wildcard port resolved.
     public func lastEndpoint() throws -> String { try socket.lastEndpoint() }
