@@ -98,11 +98,11 @@ let package = Package(
             path: "Examples/GreeterClient",
             swiftSettings: strictSettings
         ),
-        // What the test targets share: waiting for a condition, a manual clock (later an
-        // in-process transport).
+        // What the test targets share: waiting for a condition, a manual clock, and an
+        // in-process transport (the mesh's logic across roles, with no sockets or sleeps).
         .target(
             name: "ZMeshTestSupport",
-            dependencies: ["MeshClock"],
+            dependencies: ["ZMesh", "MeshClock", .product(name: "DequeModule", package: "swift-collections")],
             path: "Tests/ZMeshTestSupport",
             swiftSettings: strictSettings
         ),
