@@ -62,11 +62,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // What programs built on ZMesh use and the library leaves out: the ready file
+        // scripts/mesh-up.sh waits for (the library reads no environment variable).
+        .target(
+            name: "ZMeshBuiltins",
+            dependencies: ["ZMesh"],
+            swiftSettings: strictSettings
+        ),
         // The `zmesh` command line.
         .executableTarget(
             name: "zmesh",
             dependencies: [
                 "ZMesh",
+                "ZMeshBuiltins",
                 "ZeroMQ",
                 "MeshClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -85,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "GreeterService",
             dependencies: [
-                "ZMesh", "GreeterAPI",
+                "ZMesh", "ZMeshBuiltins", "GreeterAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -6,6 +6,7 @@ import GreeterAPI
 import Logging
 import ServiceLifecycle
 import ZMesh
+import ZMeshBuiltins
 
 LoggingSystem.bootstrap(StreamLogHandler.standardError)
 let arguments = try MeshNode.Arguments(CommandLine.arguments)
@@ -19,6 +20,8 @@ handlers.register("greeter.hello") { (request: HelloRequest, context) in
 }
 
 let topology = try Topology.load(path: arguments.config)
-let node = try MeshNode.make(named: arguments.node, in: topology, handlers: handlers, logger: logger)
+// ReadyFile.announce writes the bound endpoint where scripts/mesh-up.sh waits for it.
+let node = try MeshNode.make(named: arguments.node, in: topology, handlers: handlers, logger: logger,
+                             onListening: ReadyFile.announce)
 try await ServiceGroup(configuration: .init(services: [node], gracefulShutdownSignals: [.sigterm, .sigint],
                                             logger: logger)).run()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import ZMesh
+import ZMeshBuiltins
 
 /// `zmesh node NAME --config FILE`: run one node of a topology file.
 struct NodeCommand: AsyncParsableCommand {
@@ -29,7 +30,7 @@ struct NodeCommand: AsyncParsableCommand {
         logger[metadataKey: "zmesh.node"] = "\(name)"
         let node: any Service
         do {
-            node = try MeshNode.make(named: name, in: topology, logger: logger)
+            node = try MeshNode.make(named: name, in: topology, logger: logger, onListening: ReadyFile.announce)
         } catch let error as ConfigurationError {
             printError("zmesh: node \(name): \(error)")
             throw ExitCode(ExitCodes.configuration)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import ZMesh
+import ZMeshBuiltins
 
 /// `zmesh serve`: host built-in services at an endpoint until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -42,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var configuration = ServiceNode.Configuration(name: name, bind: bind)
         configuration.maxConcurrentHandlers = maxConcurrency
+        configuration.onListening = ReadyFile.announce
         let node = try ServiceNode(configuration: configuration, handlers: handlers, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: node)],

@@ -51,6 +51,10 @@ public final class BrokerNode: Service, Sendable {
         public var lateReplyGrace: Duration = .seconds(5)
         /// How long a graceful stop waits for requests in flight.
         public var gracePeriod: Duration = .seconds(10)
+        /// Told the endpoint the broker bound for clients (with any wildcard port resolved) once
+        /// it listens, on the task that started it; `ReadyFile.announce` (ZMeshBuiltins) writes
+        /// it where `scripts/mesh-up.sh` waits for it. Nil tells no one.
+        public var onListening: (@Sendable ([String]) -> Void)?
 
         /// A broker called `name` binding its front end at `bind`, with the defaults above.
         public init(name: String, bind: String) {
@@ -67,7 +71,7 @@ public final class BrokerNode: Service, Sendable {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
         let transport = try ZMQTransport(name: configuration.name, logger: logger)
-        shell = NodeShell(core: BrokerCore(transport: transport, configuration: configuration, logger: logger), onListening: ReadyFile.announce)
+        shell = NodeShell(core: BrokerCore(transport: transport, configuration: configuration, logger: logger), onListening: configuration.onListening)
     }
 
     /// Binds the front end, starts watching the registries; returns the bound front-end endpoint.

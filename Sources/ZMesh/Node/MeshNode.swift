@@ -15,12 +15,15 @@ public import ServiceLifecycle
 public enum MeshNode {
     /// The node called `name` in `topology`.
     ///
-    /// - Parameter handlers: for a service node, the handlers to host; nil hosts the built-in
-    ///   services the file lists for it (see ``BuiltinServices``).
+    /// - Parameters:
+    ///   - handlers: for a service node, the handlers to host; nil hosts the built-in
+    ///     services the file lists for it (see ``BuiltinServices``).
+    ///   - onListening: told the node's bound endpoints (its own first) once it listens;
+    ///     `ReadyFile.announce` (ZMeshBuiltins) tells `scripts/mesh-up.sh`.
     /// - Throws: ``ConfigurationError`` if the file has no such node or names a built-in
     ///   service that does not exist; ``SecurityError`` if its keys are missing.
     public static func make(named name: String, in topology: Topology, handlers: ServiceHandlers? = nil,
-                            logger: Logger) throws -> any Service {
+                            logger: Logger, onListening: (@Sendable ([String]) -> Void)? = nil) throws -> any Service {
         guard let node = topology.node(named: name) else {
             throw ConfigurationError("\(topology.path) has no node named \(name) (it has \(topology.nodes.map(\.name).joined(separator: ", ")))")
         }
@@ -30,6 +33,7 @@ public enum MeshNode {
             configuration.heartbeat = topology.heartbeat
             configuration.curve = try topology.curveSettings(forNode: registry.name)
             configuration.heartbeatPolicy = topology.heartbeatPolicy
+            configuration.onListening = onListening
             return try RegistryNode(configuration: configuration, logger: logger)
         case .broker(let broker):
             var configuration = BrokerNode.Configuration(name: broker.name, bind: broker.bind)
@@ -39,6 +43,7 @@ public enum MeshNode {
             configuration.curve = try topology.curveSettings(forNode: broker.name)
             if let maxQueue = broker.maxQueue { configuration.maxQueuePerService = maxQueue }
             if let expiry = broker.majordomoExpiry { configuration.majordomoRequestTimeout = expiry }
+            configuration.onListening = onListening
             return try BrokerNode(configuration: configuration, logger: logger)
         case .service(let instance):
             var configuration = ServiceNode.Configuration(name: instance.name, bind: instance.bind)
@@ -48,6 +53,7 @@ public enum MeshNode {
             configuration.curve = try topology.curveSettings(forNode: instance.name)
             if let maxConcurrency = instance.maxConcurrency { configuration.maxConcurrentHandlers = maxConcurrency }
             if let maxQueue = instance.maxQueue { configuration.maxQueuedRequests = maxQueue }
+            configuration.onListening = onListening
             let hosted = try handlers ?? BuiltinServices.handlers(for: instance.services, nodeName: instance.name)
             let missing = Set(instance.services).subtracting(hosted.services)
             if !missing.isEmpty {

@@ -31,6 +31,10 @@ public final class RegistryNode: Service, Sendable {
         /// only its own services, so no one can register a fake instance. `["*"]` lets a broker
         /// announce the services of its Majordomo workers.
         public var heartbeatPolicy: [String: Set<String>]?
+        /// Told the endpoints the registry bound (its ROUTER, then its PUB if any; wildcard ports
+        /// resolved) once it listens, on the task that started it; `ReadyFile.announce`
+        /// (ZMeshBuiltins) writes them where `scripts/mesh-up.sh` waits for them. Nil tells no one.
+        public var onListening: (@Sendable ([String]) -> Void)?
 
         /// A registry called `name` binding its ROUTER at `bind` and, if given, its PUB at `publish`.
         public init(name: String, bind: String, publish: String? = nil) {
@@ -48,7 +52,7 @@ public final class RegistryNode: Service, Sendable {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
         let transport = try ZMQTransport(name: configuration.name, logger: logger)
-        shell = NodeShell(core: RegistryCore(transport: transport, configuration: configuration, logger: logger), onListening: ReadyFile.announce)
+        shell = NodeShell(core: RegistryCore(transport: transport, configuration: configuration, logger: logger), onListening: configuration.onListening)
     }
 
     /// Binds and starts; returns the bound ROUTER endpoint.

@@ -54,6 +54,10 @@ public final class ServiceNode: Service, Sendable {
         public var advertise: String?
         /// CURVE encryption and authentication; nil for none.
         public var curve: CurveSettings?
+        /// Told the endpoint the node bound (with any wildcard port resolved) once it listens,
+        /// on the task that started it; `ReadyFile.announce` (ZMeshBuiltins) writes it where
+        /// `scripts/mesh-up.sh` waits for it. Nil tells no one.
+        public var onListening: (@Sendable ([String]) -> Void)?
         /// How often expired requests are looked for while some have deadlines.
         var sweepInterval: Duration = .milliseconds(50)
         /// Limits inbound messages must keep.
@@ -74,7 +78,7 @@ public final class ServiceNode: Service, Sendable {
         var logger = logger
         logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
         let transport = try ZMQTransport(name: configuration.name, logger: logger)
-        shell = NodeShell(core: ServiceCore(transport: transport, configuration: configuration, handlers: handlers, logger: logger), onListening: ReadyFile.announce)
+        shell = NodeShell(core: ServiceCore(transport: transport, configuration: configuration, handlers: handlers, logger: logger), onListening: configuration.onListening)
     }
 
     /// Binds and starts serving; returns the bound endpoint (with any wildcard port resolved).
