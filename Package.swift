@@ -62,8 +62,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // What programs built on ZMesh use and the library leaves out: the ready file
-        // scripts/mesh-up.sh waits for (the library reads no environment variable).
+        // What programs built on ZMesh use and the library leaves out: the demo services
+        // (echo, kv, sleep) and the ready file scripts/mesh-up.sh waits for (the library reads
+        // no environment variable).
         .target(
             name: "ZMeshBuiltins",
             dependencies: ["ZMesh"],
@@ -123,6 +124,7 @@ let package = Package(
             name: "ZMeshTests",
             dependencies: [
                 "ZMesh",
+                "ZMeshBuiltins",
                 "ZeroMQ",
                 "MeshClock",
                 "ZMeshTestSupport",

@@ -30,7 +30,9 @@ struct NodeCommand: AsyncParsableCommand {
         logger[metadataKey: "zmesh.node"] = "\(name)"
         let node: any Service
         do {
-            node = try MeshNode.make(named: name, in: topology, logger: logger, onListening: ReadyFile.announce)
+            let handlers = try BuiltinServices.handlers(forNode: name, in: topology)
+            node = try MeshNode.make(named: name, in: topology, handlers: handlers, logger: logger,
+                                     onListening: ReadyFile.announce)
         } catch let error as ConfigurationError {
             printError("zmesh: node \(name): \(error)")
             throw ExitCode(ExitCodes.configuration)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import MeshClock
 @testable import ZMesh
+import ZMeshBuiltins
 import ZMeshTestSupport
 import ZeroMQ
 

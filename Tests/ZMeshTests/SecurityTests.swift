@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshBuiltins
 import ZMeshTestSupport
 import ZeroMQ
 

@@ -16,13 +16,15 @@ public enum MeshNode {
     /// The node called `name` in `topology`.
     ///
     /// - Parameters:
-    ///   - handlers: for a service node, the handlers to host; nil hosts the built-in
-    ///     services the file lists for it (see ``BuiltinServices``).
+    ///   - handlers: for a service node, the handlers it hosts (the library has none of its
+    ///     own: `BuiltinServices.handlers(forNode:in:)` in ZMeshBuiltins gives the demo ones);
+    ///     a service the file lists for the node but `handlers` lacks is logged as a warning.
+    ///     Registries and brokers ignore it: pass `ServiceHandlers()`.
     ///   - onListening: told the node's bound endpoints (its own first) once it listens;
     ///     `ReadyFile.announce` (ZMeshBuiltins) tells `scripts/mesh-up.sh`.
-    /// - Throws: ``ConfigurationError`` if the file has no such node or names a built-in
-    ///   service that does not exist; ``SecurityError`` if its keys are missing.
-    public static func make(named name: String, in topology: Topology, handlers: ServiceHandlers? = nil,
+    /// - Throws: ``ConfigurationError`` if the file has no such node; ``SecurityError`` if
+    ///   its keys are missing.
+    public static func make(named name: String, in topology: Topology, handlers: ServiceHandlers,
                             logger: Logger, onListening: (@Sendable ([String]) -> Void)? = nil) throws -> any Service {
         guard let node = topology.node(named: name) else {
             throw ConfigurationError("\(topology.path) has no node named \(name) (it has \(topology.nodes.map(\.name).joined(separator: ", ")))")
@@ -54,14 +56,13 @@ public enum MeshNode {
             if let maxConcurrency = instance.maxConcurrency { configuration.maxConcurrentHandlers = maxConcurrency }
             if let maxQueue = instance.maxQueue { configuration.maxQueuedRequests = maxQueue }
             configuration.onListening = onListening
-            let hosted = try handlers ?? BuiltinServices.handlers(for: instance.services, nodeName: instance.name)
-            let missing = Set(instance.services).subtracting(hosted.services)
+            let missing = Set(instance.services).subtracting(handlers.services)
             if !missing.isEmpty {
                 logger.warning("the topology lists services this node has no handlers for", metadata: [
                     "zmesh.missing": "\(missing.sorted().joined(separator: ","))",
                 ])
             }
-            return try ServiceNode(configuration: configuration, handlers: hosted, logger: logger)
+            return try ServiceNode(configuration: configuration, handlers: handlers, logger: logger)
         }
     }
 }

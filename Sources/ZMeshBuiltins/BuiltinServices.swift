@@ -1,4 +1,7 @@
-/// The example services any node can host by name, for demos, tests and a first look:
+public import ZMesh
+
+/// The example services a node can host by name, for demos, tests and a first look (what
+/// `zmesh node` and `zmesh serve` host):
 ///
 /// | service | names | what it does |
 /// |---|---|---|
@@ -8,6 +11,25 @@
 public enum BuiltinServices {
     /// Names of the services this enum can provide.
     public static let names = ["echo", "kv", "sleep"]
+
+    /// The built-in handlers for the services `topology` lists for its node called `name`:
+    /// what `zmesh node` hosts, to pass to `MeshNode.make`. None for a registry or a broker.
+    ///
+    /// ```swift
+    /// let node = try MeshNode.make(named: name, in: topology,
+    ///                              handlers: BuiltinServices.handlers(forNode: name, in: topology),
+    ///                              logger: logger, onListening: ReadyFile.announce)
+    /// ```
+    ///
+    /// - Throws: ``ConfigurationError`` if the file has no node called `name`, or lists for it
+    ///   a service that is not built in.
+    public static func handlers(forNode name: String, in topology: Topology) throws(ConfigurationError) -> ServiceHandlers {
+        guard let node = topology.node(named: name) else {
+            throw ConfigurationError("\(topology.path) has no node named \(name) (it has \(topology.nodes.map(\.name).joined(separator: ", ")))")
+        }
+        guard case .service(let instance) = node else { return ServiceHandlers() }
+        return try handlers(for: instance.services, nodeName: instance.name)
+    }
 
     /// The handlers for `services`, for a node called `nodeName`.
     ///
