@@ -32,6 +32,37 @@ actor ClientCore<Transport: MeshTransport> {
         self.table = CallTable(clientID: clientID, configuration: configuration, logger: logger)
     }
 
+    // MARK: Calls
+
+    /// Calls `name`, as ``MeshClient/call(_:_:options:)`` does; `seq` is unique per client.
+    /// From any thread: the call starts on the executor, at once if the caller runs there.
+    nonisolated func call(_ name: String, _ payload: [UInt8], options: CallOptions, sequence seq: UInt64) async throws(MeshError) -> [UInt8] {
+        guard Header.isValidName(name) else {
+            throw MeshError(.badRequest, service: name, message: "a name must be 1 to 255 bytes of UTF-8 without control characters")
+        }
+        let result = await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: CallRequest.Continuation) in
+                if Task.isCancelled {
+                    continuation.resume(returning: .failure(MeshError(.cancelled, service: name, message: "the calling task was cancelled")))
+                    return
+                }
+                let call = CallRequest(
+                    completion: .caller(continuation), name: name, payload: payload,
+                    timeout: options.timeout, idempotent: options.idempotent, maxAttempts: options.maxAttempts,
+                    traceID: options.traceID, now: transport.now())
+                if transport.isCurrent {
+                    // The caller runs on the client's executor (task executor preference): start now.
+                    assumeIsolated { $0.start(seq, call) }
+                } else {
+                    transport.execute { self.assumeIsolated { $0.start(seq, call) } }
+                }
+            }
+        } onCancel: {
+            transport.execute { self.assumeIsolated { $0.cancel(seq) } }
+        }
+        return try result.get()
+    }
+
     // MARK: Events in
 
     func startIfNeeded() {

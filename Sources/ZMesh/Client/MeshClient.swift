@@ -93,33 +93,7 @@ public final class MeshClient: Sendable {
     ///   ``MeshError/Code/unavailable`` when no live instance can take it,
     ///   ``MeshError/Code/application`` when the handler threw a ``ServiceError``, and so on.
     public func call(_ name: String, _ payload: [UInt8], options: CallOptions? = nil) async throws(MeshError) -> [UInt8] {
-        let options = options ?? defaultOptions
-        guard Header.isValidName(name) else {
-            throw MeshError(.badRequest, service: name, message: "a name must be 1 to 255 bytes of UTF-8 without control characters")
-        }
-        let seq = sequence.add(1, ordering: .relaxed).newValue
-        let core = self.core
-        let result = await withTaskCancellationHandler {
-            await withUnsafeContinuation { (continuation: CallRequest.Continuation) in
-                if Task.isCancelled {
-                    continuation.resume(returning: .failure(MeshError(.cancelled, service: name, message: "the calling task was cancelled")))
-                    return
-                }
-                let call = CallRequest(
-                    completion: .caller(continuation), name: name, payload: payload,
-                    timeout: options.timeout, idempotent: options.idempotent, maxAttempts: options.maxAttempts,
-                    traceID: options.traceID)
-                if core.transport.isCurrent {
-                    // The caller runs on the client's executor (task executor preference): start now.
-                    core.assumeIsolated { $0.start(seq, call) }
-                } else {
-                    core.transport.execute { core.assumeIsolated { $0.start(seq, call) } }
-                }
-            }
-        } onCancel: {
-            core.transport.execute { core.assumeIsolated { $0.cancel(seq) } }
-        }
-        return try result.get()
+        try await core.call(name, payload, options: options ?? defaultOptions, sequence: sequence.add(1, ordering: .relaxed).newValue)
     }
 
     /// Calls `name` with a typed request and decodes the typed reply, both through `codec`.

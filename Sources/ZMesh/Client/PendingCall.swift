@@ -31,7 +31,7 @@ struct CallRequest: Sendable {
 
     /// - Parameter now: when the call starts: its deadline is `now + timeout`.
     init(completion: Completion, name: String, service: String = "", payload: [UInt8], timeout: Duration,
-         idempotent: Bool, maxAttempts: Int, traceID: [UInt8]?, now: MonotonicTime = .now()) {
+         idempotent: Bool, maxAttempts: Int, traceID: [UInt8]?, now: MonotonicTime) {
         self.completion = completion
         self.name = name
         self.service = service
