@@ -1,6 +1,7 @@
 import Testing
 @testable import ZMesh
 import ZMeshTestSupport
+import Synchronization
 
 /// Clients and service nodes across the in-process transport: the hard cases of a call's
 /// life, deterministic (one queue, a manual clock), with no sockets and no sleeps.
@@ -111,10 +112,12 @@ struct InProcessCallTests {
         #expect(error.code == .unavailable)
         #expect(!error.mayHaveRun)
         #expect(await runs.runs.count == 1)
+        // The drain waits for the held call (or, started after it ended, returns at once).
         let drained = Task { await service.waitUntilDrained(limit: .seconds(30)) }
         await runs.release()
         #expect(try await old.value.get() == "a:old")
-        #expect(await drained.value)
+        _ = await drained.value
+        #expect(await service.snapshot().running == 0)
     }
 
     @Test func aDrainThatOutlastsItsLimitEndsOnTheClock() async throws {
@@ -125,13 +128,40 @@ struct InProcessCallTests {
         _ = Calls().start(client, "work", options: CallOptions(timeout: .seconds(60)))
         await runs.waitFor(1)
         await service.stopAccepting()
-        let drained = Task { await service.waitUntilDrained(limit: .seconds(10)) }
-        // The limit's timer is on the manual clock: the wait ends when it passes, not before.
-        #expect(await eventually { await service.snapshot().running == 1 })
-        await mesh.advance(by: .seconds(10))
+        let start = mesh.network.now
+        let finished = Mutex(false)
+        let drained = Task {
+            let waited = await service.waitUntilDrained(limit: .seconds(10))
+            finished.withLock { $0 = true }
+            return waited
+        }
+        // The limit's timer is on the manual clock: the wait ends once 10 s have passed on
+        // it, with the call still running.
+        #expect(await eventually {
+            await mesh.advance(by: .seconds(1))
+            return finished.withLock { $0 }
+        })
         #expect(await drained.value)
+        #expect(mesh.network.now.nanoseconds - start.nanoseconds >= 10_000_000_000)
         #expect(await service.snapshot().running == 1)
         await runs.release()
+    }
+
+    @Test func aCallCancelledByItsCallerCancelsItsHandler() async throws {
+        let mesh = InProcessMesh()
+        let runs = Runs()
+        let (service, _) = try await mesh.service("a", Runs.handlers("work", node: "a", runs: runs, holding: true))
+        let client = await mesh.client(.endpoints(["inproc://a"]))
+        let task = Calls().start(client, "work")
+        await runs.waitFor(1)
+        task.cancel()
+        guard case .failure(let error) = await task.value else {
+            Issue.record("a cancelled call succeeded")
+            return
+        }
+        #expect(error.code == .cancelled)
+        #expect(await eventually { await runs.cancelled == 1 })
+        #expect(await eventually { await service.snapshot().cancelled == 1 })
     }
 
     @Test func aRetryOfACallThatAlreadyRanIsAnsweredFromTheReplyCache() async throws {
@@ -161,7 +191,6 @@ struct InProcessCallTests {
     }
 }
 
-import Synchronization
 
 /// Messages a raw socket received, payload frames only.
 final class Replies: Sendable {

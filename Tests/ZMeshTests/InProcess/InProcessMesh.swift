@@ -6,7 +6,7 @@ import Synchronization
 
 /// Nodes of every role on one ``InProcessNetwork``: the mesh's shells and state machines as
 /// in production, with no sockets, one serial queue, and time that moves only on
-/// ``advance(by:)``.
+/// ``advance(by:)``. Its nodes live as long as the mesh: a test keeps it to its end.
 struct InProcessMesh {
     typealias Service = ServiceCore<InProcessTransport>
     typealias Client = ClientCore<InProcessTransport>
