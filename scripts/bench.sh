@@ -7,6 +7,10 @@
 #   scripts/bench.sh --pin           servers on CPU 0, clients on CPU 1 (steadier figures)
 #   scripts/bench.sh --memory        also the RSS checks (1,000,000 calls; 10,000 in flight)
 #   scripts/bench.sh --smoke         one tiny round with the debug build: checks the script works
+#   scripts/bench.sh --compare BIN   also every mesh case with another build's zmesh (say, the
+#                                    previous main's, built in a worktree), interleaved in the same
+#                                    rounds: a before/after table, each build against the same
+#                                    round's baseline
 #
 # Cases, each against the baseline in the same round: sequential round trip (64 B), 128 in
 # flight (64 B), 128 in flight (1 KiB); the mesh broker-less and brokered (one echo instance,
@@ -24,13 +28,18 @@ rounds=3
 pin=0
 memory=0
 smoke=0
+compare=
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --pin) pin=1; shift ;;
     --memory) memory=1; shift ;;
     --smoke) smoke=1; rounds=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --compare)
+      compare=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+      [ -x "$compare" ] || { echo "bench.sh: --compare $2: no executable there" >&2; exit 64; }
+      shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -142,25 +151,38 @@ mesh_case() {  # round topology file case
   record "$round" "$topology" "$case" "$line"
 }
 
-up() {  # file
-  scripts/mesh-up.sh "$1" >/dev/null
+up() {  # file (with the zmesh of $zmesh)
+  ZMESH_BIN=$zmesh scripts/mesh-up.sh "$1" >/dev/null
   for pidfile in "$MESH_RUN_DIR"/*.pid; do server_cpu "$(cat "$pidfile")"; done
 }
 
+current=$zmesh
 for round in $(seq 1 "$rounds"); do
+  # With --compare, both builds each round, in alternating order; the baseline runs once per
+  # case per round, and both builds' ratios are to it.
+  builds=current
+  if [ -n "$compare" ]; then
+    if [ $((round % 2)) = 1 ]; then builds="current compared"; else builds="compared current"; fi
+  fi
   for topology in brokerless brokered; do
     file=scripts/bench/$topology.yaml
-    echo "==> round $round/$rounds: $topology"
-    up "$file"
     cases="seq64 tput64 tput1k"
     if [ $topology = brokered ]; then cases="$cases mdp64"; fi
-    for case in $cases; do
-      baseline_case "$round" "$case" "$topology"
-      mesh_case "$round" "$topology" "$file" "$case"
+    first=1
+    for build in $builds; do
+      if [ $build = compared ]; then zmesh=$compare; label=$topology-compared; else zmesh=$current; label=$topology; fi
+      echo "==> round $round/$rounds: $topology${compare:+ ($build build)}"
+      up "$file"
+      for case in $cases; do
+        if [ $first = 1 ]; then baseline_case "$round" "$case" "$topology"; fi
+        mesh_case "$round" "$label" "$file" "$case"
+      done
+      first=0
+      scripts/mesh-down.sh >/dev/null
     done
-    scripts/mesh-down.sh >/dev/null
   done
 done
+zmesh=$current
 
 if [ $memory = 1 ]; then
   echo "==> memory: a service over 1,000,000 calls; a client with 10,000 in flight"
@@ -182,4 +204,4 @@ PY
   scripts/mesh-down.sh >/dev/null
 fi
 
-python3 scripts/bench/report.py "$raw" "$out_dir/bench-$stamp.json" pin=$pin rounds=$rounds
+python3 scripts/bench/report.py "$raw" "$out_dir/bench-$stamp.json" pin=$pin rounds=$rounds ${compare:+compared=$compare}

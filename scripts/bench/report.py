@@ -109,6 +109,35 @@ if floor_lines:
               f"{'topology':<11} {'case':<30} {'proxy':>13} {'/ baseline':>10} {'mesh / proxy':>14}",
               "-" * 82] + floor_lines
 
+# --compare: every mesh case also with another build, in the same rounds. Each build's ratio
+# is to the baseline of its round; the last column is this build's over the compared one's.
+compare_lines = []
+summary["compared"] = []
+for topology in ("brokerless", "brokered"):
+    for case, (label, field, unit, better) in CASES.items():
+        current, compared, relative = [], [], []
+        for round_ in rounds_of(topology + "-compared", case):
+            base = value("baseline", case, round_, field)
+            new, old = value(topology, case, round_, field), value(topology + "-compared", case, round_, field)
+            if base and new and old:
+                current.append(new / base)
+                compared.append(old / base)
+                relative.append(new / old)
+        if not relative:
+            continue
+        summary["compared"].append({"topology": topology, "case": case, "current_ratio_median": statistics.median(current),
+                                    "compared_ratio_median": statistics.median(compared),
+                                    "current_over_compared_median": statistics.median(relative),
+                                    "current_over_compared": relative})
+        compare_lines.append(f"{topology:<11} {label:<30} {statistics.median(compared):>9.3f}x "
+                             f"{statistics.median(current):>9.3f}x {statistics.median(relative):>13.3f}")
+if compare_lines:
+    lines += ["",
+              f"This build beside {meta.get('compared', 'the compared build')}: ratios to the same round's baseline, "
+              "medians (latency: lower is better; calls/s: higher)",
+              f"{'topology':<11} {'case':<30} {'compared':>10} {'this':>10} {'this/compared':>13}",
+              "-" * 80] + compare_lines
+
 memory = [r for r in rows if r.get("case") == "memory"]
 if memory:
     m = memory[-1]
