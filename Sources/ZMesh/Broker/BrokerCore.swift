@@ -10,7 +10,9 @@ import MeshClock
 /// By concern: the front end in `BrokerCore+Clients.swift`, the back end in
 /// `BrokerCore+Instances.swift`, registries in `BrokerCore+Registries.swift`, the Majordomo
 /// edge in `BrokerCore+Majordomo.swift`, the router's outputs in `BrokerCore+Output.swift`.
-actor BrokerCore<Transport: MeshTransport>: DrainingCore {
+actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
+    static var role: String { "broker" }
+
     /// The transport whose executor runs this actor and every socket here.
     nonisolated let transport: Transport
     /// Runs this actor on its transport's executor.
@@ -50,7 +52,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore {
     /// Those waiting for every request to end (a graceful stop).
     var drainWaiters = DrainWaiters()
     /// Counts and logs peers refused at the CURVE handshake.
-    private var refusals = RefusalLog()
+    var refusals = RefusalLog()
     /// Malformed messages dropped, by reason.
     var drops = DropCounters(role: "broker")
     /// Logs a peer's malformed messages now and then, not each.
@@ -104,21 +106,9 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore {
         peerOptions.peerHeartbeat = configuration.peerHeartbeatInterval
         var frontOptions = peerOptions
         if let curve = configuration.curve { frontOptions.security = .curveServer(curve) }
-        let front = try transport.assumeIsolated { try $0.makeSocket(.router, options: frontOptions) }
-        let secured = configuration.curve != nil
-        boundEndpoint = try front.assumeIsolated { socket in
-            if secured {
-                try socket.onPeerEvent { [weak self] event in
-                    self?.assumeIsolated { $0.refusals.record(event, role: "broker", logger: $0.logger) }
-                }
-            }
-            try socket.onFrames { [weak self] frames in
-                self?.assumeIsolated(passing: frames) { core, frames in core.fromClient(frames) }
-            }
-            try socket.bind(configuration.bind)
-            return try socket.lastEndpoint()
-        }
+        let (front, endpoint) = try listen(at: configuration.bind, options: frontOptions) { $0.fromClient($1) }
         frontend = front
+        boundEndpoint = endpoint
 
         var backOptions = peerOptions
         backOptions.reconnect = (.milliseconds(100), .seconds(1))

@@ -68,10 +68,9 @@ public final class BrokerNode: Service, Sendable {
 
     /// Creates a broker on a thread of its own; nothing is bound until ``start()`` or ``run()``.
     public init(configuration: Configuration, logger: Logger) throws {
-        var logger = logger
-        logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
-        let transport = try ZMQTransport(name: configuration.name, logger: logger)
-        shell = NodeShell(core: BrokerCore(transport: transport, configuration: configuration, logger: logger), onListening: configuration.onListening)
+        shell = try NodeShell(node: configuration.name, logger: logger, onListening: configuration.onListening) {
+            BrokerCore(transport: $0, configuration: configuration, logger: $1)
+        }
     }
 
     /// Binds the front end, starts watching the registries; returns the bound front-end endpoint.

@@ -4,7 +4,9 @@ import MeshClock
 
 /// A registry's shell, isolated to its transport's executor: the ROUTER that takes
 /// heartbeats and answers look-ups, the PUB that announces changes, and the table.
-actor RegistryCore<Transport: MeshTransport>: NodeCore {
+actor RegistryCore<Transport: MeshTransport>: ListeningCore {
+    static var role: String { "registry" }
+
     nonisolated let transport: Transport
     nonisolated var unownedExecutor: UnownedSerialExecutor { transport.unownedExecutor }
 
@@ -21,7 +23,7 @@ actor RegistryCore<Transport: MeshTransport>: NodeCore {
     private var drops = DropCounters(role: "registry")
     private var malformedLog = RateLimitedLog()
     private var stats = RegistryStats()
-    private var refusals = RefusalLog()
+    var refusals = RefusalLog()
     private var forbiddenLog = RateLimitedLog()
     /// When each connection's last heartbeat was taken: more than one per quarter interval is
     /// a flood, dropped before its JSON is decoded.
@@ -59,21 +61,9 @@ actor RegistryCore<Transport: MeshTransport>: NodeCore {
         options.receiveHighWaterMark = 10_000
         options.peerHeartbeat = .milliseconds(500)
         if let curve = configuration.curve { options.security = .curveServer(curve) }
-        let socket = try transport.assumeIsolated { try $0.makeSocket(.router, options: options) }
-        let secured = configuration.curve != nil
-        boundEndpoint = try socket.assumeIsolated { router in
-            if secured {
-                try router.onPeerEvent { [weak self] event in
-                    self?.assumeIsolated { $0.refusals.record(event, role: "registry", logger: $0.logger) }
-                }
-            }
-            try router.onFrames { [weak self] frames in
-                self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
-            }
-            try router.bind(configuration.bind)
-            return try router.lastEndpoint()
-        }
+        let (socket, endpoint) = try listen(at: configuration.bind, options: options) { $0.receive($1) }
         router = socket
+        boundEndpoint = endpoint
         if let publish = configuration.publish {
             var options = SocketOptions()
             options.sendHighWaterMark = 10_000

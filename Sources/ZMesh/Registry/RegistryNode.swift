@@ -49,10 +49,9 @@ public final class RegistryNode: Service, Sendable {
 
     /// Creates a registry on a thread of its own; nothing is bound until ``start()`` or ``run()``.
     public init(configuration: Configuration, logger: Logger) throws {
-        var logger = logger
-        logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
-        let transport = try ZMQTransport(name: configuration.name, logger: logger)
-        shell = NodeShell(core: RegistryCore(transport: transport, configuration: configuration, logger: logger), onListening: configuration.onListening)
+        shell = try NodeShell(node: configuration.name, logger: logger, onListening: configuration.onListening) {
+            RegistryCore(transport: $0, configuration: configuration, logger: $1)
+        }
     }
 
     /// Binds and starts; returns the bound ROUTER endpoint.

@@ -6,7 +6,9 @@ import MeshClock
 /// registry heartbeats, and the ``ServiceAdmission`` (requests in progress and queued, the
 /// reply cache) it feeds. Handlers run on the global concurrent executor; only their results
 /// come back here to be sent (inline handlers run here, at once).
-actor ServiceCore<Transport: MeshTransport>: DrainingCore {
+actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
+    static var role: String { "service" }
+
     nonisolated let transport: Transport
     nonisolated var unownedExecutor: UnownedSerialExecutor { transport.unownedExecutor }
 
@@ -25,7 +27,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore {
     /// Unique per process start, so registries tell a restart from the instance before it.
     nonisolated let instanceID: String
     private var registrySockets: [Transport.Socket] = []
-    private var refusals = RefusalLog()
+    var refusals = RefusalLog()
     private var heartbeatTimer: Transport.Timer?
     private var advertisedEndpoint = ""
     private var departed = false
@@ -59,20 +61,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore {
         options.maxMessageBytes = configuration.limits.maxMessageBytes
         options.peerHeartbeat = configuration.peerHeartbeatInterval
         if let curve = configuration.curve { options.security = .curveServer(curve) }
-        let socket = try transport.assumeIsolated { try $0.makeSocket(.router, options: options) }
-        let secured = configuration.curve != nil
-        let endpoint = try socket.assumeIsolated { router in
-            if secured {
-                try router.onPeerEvent { [weak self] event in
-                    self?.assumeIsolated { $0.refusals.record(event, role: "service", logger: $0.logger) }
-                }
-            }
-            try router.onFrames { [weak self] frames in
-                self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames) }
-            }
-            try router.bind(configuration.bind)
-            return try router.lastEndpoint()
-        }
+        let (socket, endpoint) = try listen(at: configuration.bind, options: options) { $0.receive($1) }
         router = socket
         boundEndpoint = endpoint
         advertisedEndpoint = Self.advertisable(configuration.advertise ?? endpoint, logger: logger)

@@ -75,10 +75,9 @@ public final class ServiceNode: Service, Sendable {
 
     /// Creates a node on a thread of its own; nothing is bound until ``start()`` or ``run()``.
     public init(configuration: Configuration, handlers: ServiceHandlers, logger: Logger) throws {
-        var logger = logger
-        logger[metadataKey: "zmesh.node"] = "\(configuration.name)"
-        let transport = try ZMQTransport(name: configuration.name, logger: logger)
-        shell = NodeShell(core: ServiceCore(transport: transport, configuration: configuration, handlers: handlers, logger: logger), onListening: configuration.onListening)
+        shell = try NodeShell(node: configuration.name, logger: logger, onListening: configuration.onListening) {
+            ServiceCore(transport: $0, configuration: configuration, handlers: handlers, logger: $1)
+        }
     }
 
     /// Binds and starts serving; returns the bound endpoint (with any wildcard port resolved).
