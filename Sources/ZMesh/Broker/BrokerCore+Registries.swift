@@ -1,8 +1,8 @@
 import Foundation
 import MeshClock
 
-/// The registries: a DEALER per registry for look-ups (and the announcement of this broker's
-/// Majordomo workers), a SUB per registry for change events. Answers go to the router.
+/// The registries: a DEALER per registry for look-ups, a SUB per registry for change events
+/// (answers go to the router), and an announcer of this broker's Majordomo workers.
 extension BrokerCore {
     /// Connects to every configured registry.
     func startRegistries() throws {
@@ -10,9 +10,6 @@ extension BrokerCore {
         options.immediate = true
         options.sendHighWaterMark = 16
         options.reconnect = (.milliseconds(100), .seconds(1))
-        // Named after the instance this broker announces its workers under (see the registry's
-        // one-connection-one-instance rule).
-        options.routingID = Array(announcedInstance.utf8)
         var subscription = SocketOptions()
         subscription.subscription = Array("svc:".utf8)
         subscription.maxMessageBytes = 1 << 20
@@ -20,6 +17,12 @@ extension BrokerCore {
         if let curve = configuration.curve {
             options.security = .curveClient(curve)
             subscription.security = .curveClient(curve)
+        }
+        if !configuration.registries.isEmpty {
+            let announcer = RegistryAnnouncer(transport: transport, registries: configuration.registries.map(\.endpoint),
+                                              instance: announcedInstance, curve: configuration.curve)
+            try announcer.assumeIsolated { try $0.start() }
+            self.announcer = announcer
         }
         for registry in configuration.registries {
             let socket = try transport.assumeIsolated { try $0.makeSocket(.dealer, options: options) }
@@ -103,8 +106,8 @@ extension BrokerCore {
             instance: announcedInstance, node: configuration.name, endpoint: Endpoint.connectable(front),
             services: services, load: workers.load, capacity: max(1, workers.count),
             intervalMilliseconds: Int(configuration.heartbeat.interval.millisecondsClamped), role: "broker")
-        let header = Header(command: leaving ? .disconnect : .heartbeat, requestID: RequestID(client: 0, sequence: 0))
-        let frames: [[UInt8]] = [[], header.encoded(), announcement.encoded()]
-        for registry in registries { _ = registry.assumeIsolated { $0.sendOrDrop(frames) } }
+        announcer?.assumeIsolated { announcer in
+            if leaving { announcer.withdraw(announcement) } else { announcer.announce(announcement) }
+        }
     }
 }

@@ -32,7 +32,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     var backend: Transport.Socket?
     /// The front end's endpoint, wildcard port resolved.
     private(set) var boundEndpoint: String?
-    /// A DEALER per registry: look-ups and the workers' announcement.
+    /// A DEALER per registry: look-ups.
     var registries: [Transport.Socket] = []
     /// A SUB per registry that publishes changes.
     var subscribers: [Transport.Socket] = []
@@ -69,6 +69,8 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     var workerTimer: Transport.Timer?
     /// The instance id this broker announces its workers' services under.
     lazy var announcedInstance = "\(configuration.name)-workers-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    /// Announces the workers' services to the registries; nil without registries.
+    var announcer: RegistryAnnouncer<Transport>?
     /// The services last announced for the workers.
     var announcedServices: [String] = []
     /// Instances already reported as impossible to connect to (logged once each).
@@ -161,6 +163,8 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
         for socket in registries + subscribers {
             socket.assumeIsolated { $0.close() }
         }
+        announcer?.assumeIsolated { $0.close() }
+        announcer = nil
         frontend = nil
         backend = nil
         registries.removeAll()

@@ -26,7 +26,8 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     var drainWaiters = DrainWaiters()
     /// Unique per process start, so registries tell a restart from the instance before it.
     nonisolated let instanceID: String
-    private var registrySockets: [Transport.Socket] = []
+    /// Carries the heartbeats to the registries; nil without registries.
+    private var announcer: RegistryAnnouncer<Transport>?
     var refusals = RefusalLog()
     private var heartbeatTimer: Transport.Timer?
     private var advertisedEndpoint = ""
@@ -86,24 +87,14 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
         return endpoint
     }
 
-    /// One DEALER per registry; a HEARTBEAT now and then every interval, from a loop timer,
-    /// so busy handlers never delay it.
+    /// An announcer to every registry; a HEARTBEAT now and then every interval, from a loop
+    /// timer, so busy handlers never delay it.
     private func startHeartbeats() throws {
         guard !configuration.registries.isEmpty else { return }
-        var options = SocketOptions()
-        options.immediate = true
-        options.sendHighWaterMark = 16
-        options.linger = .milliseconds(500)
-        options.reconnect = (.milliseconds(100), .seconds(1))
-        // The routing id is the instance id: a registry takes announcements of an instance
-        // only from the connection named after it (one connection, one instance).
-        options.routingID = Array(instanceID.utf8)
-        if let curve = configuration.curve { options.security = .curveClient(curve) }
-        for registry in configuration.registries {
-            let socket = try transport.assumeIsolated { try $0.makeSocket(.dealer, options: options) }
-            try socket.assumeIsolated { try $0.connect(registry) }
-            registrySockets.append(socket)
-        }
+        let announcer = RegistryAnnouncer(transport: transport, registries: configuration.registries, instance: instanceID,
+                                          curve: configuration.curve, linger: .milliseconds(500))
+        try announcer.assumeIsolated { try $0.start() }
+        self.announcer = announcer
         beat()
     }
 
@@ -117,16 +108,11 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     private func beat() {
         heartbeatTimer = nil
         guard !departed else { return }
-        send(.heartbeat)
+        let announcement = announcement()
+        announcer?.assumeIsolated { $0.announce(announcement) }
         heartbeatTimer = transport.schedule(after: configuration.heartbeat.interval) { [weak self] in
             self?.assumeIsolated { $0.beat() }
         }
-    }
-
-    private func send(_ command: Command) {
-        let header = Header(command: command, requestID: RequestID(client: 0, sequence: 0))
-        let frames = [[], header.encoded(), announcement().encoded()]
-        for socket in registrySockets { _ = socket.assumeIsolated { $0.sendOrDrop(frames) } }
     }
 
     /// Tells every registry this instance is leaving, and stops heartbeating.
@@ -135,8 +121,9 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
         departed = true
         if let heartbeatTimer { transport.cancel(heartbeatTimer) }
         heartbeatTimer = nil
-        guard !registrySockets.isEmpty else { return }
-        send(.disconnect)
+        guard let announcer else { return }
+        let announcement = announcement()
+        announcer.assumeIsolated { $0.withdraw(announcement) }
         logger.info("left the registries", metadata: ["zmesh.instance": "\(instanceID)"])
     }
 
@@ -159,8 +146,8 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
         // Replies written just now (the last drained handlers') still go out.
         router?.assumeIsolated { $0.close(lingering: .seconds(1)) }
         router = nil
-        for socket in registrySockets { socket.assumeIsolated { $0.close() } }
-        registrySockets.removeAll()
+        announcer?.assumeIsolated { $0.close() }
+        announcer = nil
         drainWaiters.resumeAll()
     }
 
