@@ -17,6 +17,8 @@ struct CallTableTests {
         var opened: [String] = []
         var closed: [Int] = []
         var sweepAt: MonotonicTime?
+        /// Services the table asked the resolver to look up, in order.
+        var lookups: [String] = []
 
         mutating func send(_ header: Header, payload: [UInt8], via link: Int) -> Bool {
             sent.append((link, header, payload))
@@ -30,6 +32,7 @@ struct CallTableTests {
         mutating func reconnect(_ link: Int, to endpoint: String) -> Bool { true }
         mutating func discardOutbound(_ link: Int) {}
         mutating func armSweep(at time: MonotonicTime) { sweepAt = time }
+        mutating func lookUp(_ service: String) { lookups.append(service) }
 
         /// REQUESTs sent (CANCELs left out).
         var requests: [(link: Int, header: Header, payload: [UInt8])] { sent.filter { $0.header.command == .request } }
@@ -203,8 +206,8 @@ struct CallTableTests {
                      health: .live, lastHeartbeatMillisecondsAgo: 0, role: nil)
     }
 
-    static func answer(_ instances: [InstanceInfo], complete: Bool = true) -> [UInt8] {
-        (try? Array(JSONEncoder().encode(LookupReply(registry: "r", instances: instances, complete: complete)))) ?? []
+    static func answer(_ instances: [InstanceInfo], complete: Bool = true) -> LookupReply {
+        LookupReply(registry: "r", instances: instances, complete: complete)
     }
 
     /// A table with one registry (link 1, up).
@@ -220,17 +223,15 @@ struct CallTableTests {
         var (table, net) = Self.withRegistry()
         let results = Results()
         table.start(1, Self.call("echo", results, 1, net: net), output: &net)
-        let lookup = try #require(net.requests.first)
-        #expect(lookup.header.name == "mesh.lookup")
-        #expect(lookup.payload == Array("echo".utf8))
-        table.receive(Self.reply(to: lookup.header, []), payload: Self.answer([Self.instance("echo-1", 21)]), message: "",
-                      from: ConnectionID(raw: 1), output: &net)
+        #expect(net.lookups == ["echo"])
+        #expect(net.requests.isEmpty)   // the resolver looks it up, not a call on the table's connections
+        table.lookupFinished("echo", .success(Self.answer([Self.instance("echo-1", 21)])), output: &net)
         #expect(net.opened.last == "tcp://127.0.0.1:21")
-        #expect(net.requests.count == 1)   // parked until its connection is up
+        #expect(net.requests.isEmpty)   // parked until its connection is up
         table.connectionUp(ConnectionID(raw: 2), output: &net)
-        #expect(net.requests.count == 2)
-        #expect(net.requests[1].link == 2)
-        #expect(net.requests[1].header.name == "echo")
+        #expect(net.requests.count == 1)
+        #expect(net.requests[0].link == 2)
+        #expect(net.requests[0].header.name == "echo")
     }
 
     /// A registry that just started answers "incomplete": that can add instances, never
@@ -239,14 +240,13 @@ struct CallTableTests {
         var (table, net) = Self.withRegistry()
         let results = Results()
         table.start(1, Self.call("echo", results, 1, net: net), output: &net)
-        let lookup = try #require(net.requests.first)
+        #expect(net.lookups == ["echo"])
         table.apply("echo", [Self.instance("a", 21), Self.instance("b", 22)], complete: true, output: &net)
         table.apply("echo", [Self.instance("c", 23)], complete: false, output: &net)
         #expect(table.knownEndpoints(of: "echo") == ["tcp://127.0.0.1:21", "tcp://127.0.0.1:22", "tcp://127.0.0.1:23"])
         table.apply("echo", [Self.instance("c", 23)], complete: true, output: &net)
         #expect(table.knownEndpoints(of: "echo") == ["tcp://127.0.0.1:23"])
         #expect(Set(net.closed) == [2, 3])   // a's and b's connections, nothing in flight on them
-        _ = lookup
     }
 
     /// Issue 10: answers with no instance are forgotten at the next refresh, so calls to
@@ -255,12 +255,11 @@ struct CallTableTests {
         var (table, net) = Self.withRegistry()
         let results = Results()
         table.start(1, Self.call("echo", results, 1, net: net), output: &net)
-        table.receive(Self.reply(to: net.requests[0].header, []), payload: Self.answer([Self.instance("echo-1", 21)]), message: "",
-                      from: ConnectionID(raw: 1), output: &net)
+        table.lookupFinished("echo", .success(Self.answer([Self.instance("echo-1", 21)])), output: &net)
         for seq in 2...100 {
             table.start(UInt64(seq), Self.call("nothing\(seq)", results, UInt64(seq), net: net), output: &net)
-            let lookup = net.requests.last?.header
-            table.receive(Self.reply(to: try #require(lookup), []), payload: Self.answer([]), message: "", from: ConnectionID(raw: 1), output: &net)
+            #expect(net.lookups.last == "nothing\(seq)")
+            table.lookupFinished("nothing\(seq)", .success(Self.answer([])), output: &net)
             guard case .failure(let error) = results[UInt64(seq)] else {
             Issue.record("call \(seq) did not fail")
             return

@@ -1,58 +1,27 @@
-import Foundation
 import MeshClock
 
-/// The registries: a DEALER per registry for look-ups, a SUB per registry for change events
-/// (answers go to the router), and an announcer of this broker's Majordomo workers.
+/// The registries, through a resolver (look-ups of every instance, change events: answers go
+/// to the router) and an announcer (this broker's Majordomo workers' services).
 extension BrokerCore {
-    /// Connects to every configured registry.
+    /// Starts the resolver and the announcer over the configured registries.
     func startRegistries() throws {
-        var options = SocketOptions()
-        options.immediate = true
-        options.sendHighWaterMark = 16
-        options.reconnect = (.milliseconds(100), .seconds(1))
-        var subscription = SocketOptions()
-        subscription.subscription = Array("svc:".utf8)
-        subscription.maxMessageBytes = 1 << 20
-        subscription.reconnect = (.milliseconds(100), .seconds(1))
-        if let curve = configuration.curve {
-            options.security = .curveClient(curve)
-            subscription.security = .curveClient(curve)
+        guard !configuration.registries.isEmpty else { return }
+        let announcer = RegistryAnnouncer(transport: transport, registries: configuration.registries.map(\.endpoint),
+                                          instance: announcedInstance, curve: configuration.curve)
+        try announcer.assumeIsolated { try $0.start() }
+        self.announcer = announcer
+        let resolver = RegistryResolver(transport: transport, registries: configuration.registries, curve: configuration.curve,
+                                        timeout: .seconds(2), limits: limits)
+        try resolver.assumeIsolated { resolver in
+            try resolver.start { [weak self] event in self?.assumeIsolated { $0.resolved(event) } }
         }
-        if !configuration.registries.isEmpty {
-            let announcer = RegistryAnnouncer(transport: transport, registries: configuration.registries.map(\.endpoint),
-                                              instance: announcedInstance, curve: configuration.curve)
-            try announcer.assumeIsolated { try $0.start() }
-            self.announcer = announcer
-        }
-        for registry in configuration.registries {
-            let socket = try transport.assumeIsolated { try $0.makeSocket(.dealer, options: options) }
-            try socket.assumeIsolated { dealer in
-                try dealer.onMessage { [weak self] frames in self?.assumeIsolated { $0.fromRegistry(frames) } }
-                try dealer.connect(registry.endpoint)
-            }
-            registries.append(socket)
-            if let publish = registry.publish {
-                let sub = try transport.assumeIsolated { try $0.makeSocket(.subscriber, options: subscription) }
-                try sub.assumeIsolated { socket in
-                    try socket.onMessage { [weak self] _ in self?.assumeIsolated { $0.lookUpSoon() } }
-                    try socket.connect(publish)
-                }
-                subscribers.append(sub)
-            }
-        }
+        self.resolver = resolver
     }
 
-    /// Asks one registry (in turn) for every live instance, twice per heartbeat interval.
+    /// Looks every live instance up, twice per heartbeat interval.
     func lookUp() {
         lookupTimer = nil
-        if !registries.isEmpty {
-            let socket = registries[nextRegistry % registries.count]
-            nextRegistry += 1
-            lookupSequence += 1
-            var header = Header(command: .request, requestID: RequestID(client: lookupClient, sequence: lookupSequence), name: "mesh.lookup")
-            header.budgetMilliseconds = 2_000
-            _ = socket.assumeIsolated { $0.sendOrDrop([[], header.encoded(), []]) }
-        }
+        resolver?.assumeIsolated { $0.lookUp(nil) }
         lookupTimer = transport.schedule(after: configuration.heartbeat.interval / 2) { [weak self] in
             self?.assumeIsolated { $0.lookUp() }
         }
@@ -70,18 +39,18 @@ extension BrokerCore {
         }
     }
 
-    /// A look-up answer: the router makes its instances match the live ones.
-    private func fromRegistry(_ frames: [[UInt8]]) {
-        guard case .success(let envelope) = Envelope.decode(frames, routed: false, limits: limits),
-              envelope.header.command == .reply, envelope.header.requestID.client == lookupClient,
-              let body = envelope.body.first,
-              let answer = try? JSONDecoder().decode(LookupReply.self, from: Data(body)) else {
-            drops.record(.badBody)
-            return
+    /// What the resolver found: an answer makes the router's instances match the live ones;
+    /// a change calls for a whole new answer; a failed look-up waits for the next.
+    private func resolved(_ event: ResolverEvent) {
+        switch event {
+        case .answered(nil, let answer):
+            var output = Output(core: self)
+            router.apply(answer.instances.filter { $0.health == .live }, complete: answer.complete, now: transport.now(), output: &output)
+            carryOut(output)
+        case .answered, .failed: break
+        case .changed: lookUpSoon()
+        case .malformed(let reason): drops.record(reason)
         }
-        var output = Output(core: self)
-        router.apply(answer.instances.filter { $0.health == .live }, complete: answer.complete, now: transport.now(), output: &output)
-        carryOut(output)
     }
 
     // MARK: Announcing workers

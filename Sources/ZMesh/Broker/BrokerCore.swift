@@ -32,16 +32,8 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     var backend: Transport.Socket?
     /// The front end's endpoint, wildcard port resolved.
     private(set) var boundEndpoint: String?
-    /// A DEALER per registry: look-ups.
-    var registries: [Transport.Socket] = []
-    /// A SUB per registry that publishes changes.
-    var subscribers: [Transport.Socket] = []
-    /// The registry the next look-up goes to (in turn).
-    var nextRegistry = 0
-    /// The client part of look-up request ids: answers to other ids are not ours.
-    let lookupClient = UInt64.random(in: 1...UInt64.max)
-    /// The last look-up's sequence number.
-    var lookupSequence: UInt64 = 0
+    /// Finds the live instances (look-ups and change events); nil without registries.
+    var resolver: RegistryResolver<Transport>?
     /// The next regular look-up.
     var lookupTimer: Transport.Timer?
     /// A look-up soon, after a change event (debounced).
@@ -160,15 +152,12 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
         for socket in [frontend, backend].compactMap({ $0 }) {
             socket.assumeIsolated { $0.close(lingering: .seconds(1)) }
         }
-        for socket in registries + subscribers {
-            socket.assumeIsolated { $0.close() }
-        }
+        resolver?.assumeIsolated { $0.close() }
+        resolver = nil
         announcer?.assumeIsolated { $0.close() }
         announcer = nil
         frontend = nil
         backend = nil
-        registries.removeAll()
-        subscribers.removeAll()
         drainWaiters.resumeAll()
     }
 

@@ -1,7 +1,5 @@
-import Foundation
-
-/// Registry discovery in the call table: look-ups (internal calls to `mesh.lookup`), the
-/// answers and change events, the "an incomplete answer only adds" rule, and the bounds on
+/// Registry discovery in the call table: look-ups (asked of the shell's resolver through
+/// ``CallOutput/lookUp(_:)``), the answers and change events, the "an incomplete answer only adds" rule, and the bounds on
 /// what is kept (issue 10).
 extension CallTable {
     /// What registries said of one service, as a client keeps it.
@@ -43,31 +41,22 @@ extension CallTable {
         return "no live instance of \(service) is registered"
     }
 
-    /// Asks a live registry for `service`'s instances, unless a look-up is already out.
+    /// Asks the shell's resolver for `service`'s instances, unless a look-up is already out;
+    /// the answer comes back through ``lookupFinished(_:_:output:)``.
     mutating func lookUp(_ service: String, output: inout some CallOutput<Link>) {
         guard resolutions[service]?.lookupInFlight != true else { return }
         if resolutions[service] == nil { admitResolution(service, output: &output) }
         resolutions[service, default: Resolution()].lookupInFlight = true
-        let seq = nextInternalSequence
-        nextInternalSequence += 1
-        let call = PendingCall(CallRequest(
-            completion: .lookup(service: service), name: "mesh.lookup", service: Self.registryService,
-            payload: Array(service.utf8), timeout: configuration.lookupTimeout, idempotent: true,
-            maxAttempts: max(1, staticList.count) + 1, traceID: nil, now: output.now))
-        pending[seq] = call
-        armSweep(for: call.deadline, output: &output)
-        dispatch(seq, output: &output)
+        output.lookUp(service)
     }
 
-    mutating func lookupFinished(_ service: String, _ result: Result<[UInt8], MeshError>, output: inout some CallOutput<Link>) {
+    /// The resolver's answer to a look-up of `service`, or why it has none.
+    mutating func lookupFinished(_ service: String, _ result: Result<LookupReply, MeshError>, output: inout some CallOutput<Link>) {
         // Gone if the client was closed meanwhile: nothing to keep.
         guard resolutions[service] != nil else { return }
         resolutions[service]?.lookupInFlight = false
         switch result {
-        case .success(let body):
-            guard let answer = try? JSONDecoder().decode(LookupReply.self, from: Data(body)) else {
-                return lookupFailed(service, "a registry sent an answer that does not decode", output: &output)
-            }
+        case .success(let answer):
             apply(service, answer.instances, complete: answer.complete, output: &output)
         case .failure(let error):
             resolutions[service]?.refused = error.code == .forbidden
@@ -98,13 +87,12 @@ extension CallTable {
     }
 
     /// Takes a registry's answer. An incomplete one (a registry that just started) can only
-    /// add instances: it may not have heard the others yet.
+    /// add instances: it may not have heard the others yet (``ResolverAnswer/merge(held:listed:complete:)``).
     mutating func apply(_ service: String, _ instances: [InstanceInfo], complete: Bool, output: inout some CallOutput<Link>) {
         let live = instances.filter { $0.health == .live && $0.services.contains(service) }
-        var endpoints = live.map(\.endpoint)
         let announced = Dictionary(live.map { ($0.endpoint, $0.instance) }, uniquingKeysWith: { _, last in last })
         let old = resolutions[service]?.endpoints
-        if !complete, let old { endpoints = Array(Set(endpoints).union(old)) }
+        var endpoints = ResolverAnswer.merge(held: old ?? [], listed: live.map(\.endpoint), complete: complete)
         endpoints.sort()
         resolutions[service]?.endpoints = endpoints
         var chosen: [Connection<Link>] = []

@@ -20,6 +20,9 @@ protocol CallOutput<Link> {
     mutating func reconnect(_ link: Link, to endpoint: String) -> Bool
     /// Drops what waits to be sent on a lost connection.
     mutating func discardOutbound(_ link: Link)
+    /// Asks the resolver for the live instances of `service`; the shell hands the answer (or
+    /// the failure) to ``CallTable/lookupFinished(_:_:output:)``, later, never from inside this call.
+    mutating func lookUp(_ service: String)
     /// Asks for a ``CallTable/sweep(now:output:)`` at `time`, replacing any sooner-armed one.
     mutating func armSweep(at time: MonotonicTime)
     /// The time now (the loop's clock in a client; a manual one in tests).
@@ -62,8 +65,6 @@ struct CallTable<Link> {
     var resolutionsAdmitted: UInt64 = 0
     /// Instances skipped because `maxInstanceConnections` was reached (logged once).
     var connectionLimitLogged = false
-    /// Internal calls (look-ups) use sequence numbers with the top bit set.
-    var nextInternalSequence: UInt64 = 1 << 63
 
     /// - Parameter seed: the tie-break generator's seed (tests fix it).
     init(clientID: UInt64, configuration: MeshClient.Configuration, logger: Logger,
@@ -250,8 +251,6 @@ struct CallTable<Link> {
             continuation.resume(returning: result)
         case .client(let handler):
             handler(result)
-        case .lookup(let service):
-            lookupFinished(service, result, output: &output)
         }
     }
 

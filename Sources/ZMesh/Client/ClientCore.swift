@@ -1,9 +1,9 @@
-import Foundation
 import Logging
 import MeshClock
 
-/// The client's shell, isolated to its transport's executor: one DEALER per peer and a SUB
-/// per registry, the timers, and the decoding of what arrives. What to do with calls is the
+/// The client's shell, isolated to its transport's executor: one DEALER per peer, the
+/// resolver that looks services up (with registry discovery), the timers, and the decoding
+/// of what arrives. What to do with calls is the
 /// ``CallTable``'s business (a pure state machine); this actor feeds it and carries out what
 /// it asks through ``Output``.
 ///
@@ -20,7 +20,8 @@ actor ClientCore<Transport: MeshTransport> {
     private var table: CallTable<Transport.Socket>
     private var drops = DropCounters(role: "client")
     private var malformedLog = RateLimitedLog()
-    private var subscribers: [Transport.Socket] = []
+    /// Looks services up and reports their changes (registry discovery only).
+    private var resolver: RegistryResolver<Transport>?
     private var sweepTimer: Transport.Timer?
     private var refreshTimer: Transport.Timer?
 
@@ -67,12 +68,12 @@ actor ClientCore<Transport: MeshTransport> {
 
     func startIfNeeded() {
         guard !table.started, !table.closed else { return }
-        var output = Output(core: self)
-        table.startIfNeeded(output: &output)
         if case .registries(let registries) = configuration.discovery {
-            for publish in registries.compactMap(\.publish) { subscribe(to: publish) }
+            startResolver(registries)
             scheduleRefresh()
         }
+        var output = Output(core: self)
+        table.startIfNeeded(output: &output)
     }
 
     func start(_ seq: UInt64, _ request: CallRequest) {
@@ -130,32 +131,32 @@ actor ClientCore<Transport: MeshTransport> {
 
     // MARK: Registry change events and refreshes
 
-    private func subscribe(to endpoint: String) {
+    /// The resolver over `registries`; its answers and change events go to the table. One that
+    /// cannot start is logged, and its look-ups fail.
+    private func startResolver(_ registries: [RegistryAddress]) {
+        let resolver = RegistryResolver(transport: transport, registries: registries, curve: configuration.curve,
+                                        timeout: configuration.lookupTimeout, limits: configuration.limits,
+                                        peerHeartbeat: configuration.peerHeartbeatInterval)
         do {
-            var options = SocketOptions()
-            options.subscription = Array("svc:".utf8)
-            options.reconnect = (.milliseconds(100), .seconds(1))
-            options.maxMessageBytes = 1 << 20
-            if let curve = configuration.curve { options.security = .curveClient(curve) }
-            let actor = try transport.assumeIsolated { try $0.makeSocket(.subscriber, options: options) }
-            try actor.assumeIsolated { sub in
-                try sub.onMessage { [weak self] frames in self?.assumeIsolated { $0.changeEvent(frames) } }
-                try sub.connect(endpoint)
+            try resolver.assumeIsolated { resolver in
+                try resolver.start { [weak self] event in self?.assumeIsolated { $0.resolved(event) } }
             }
-            subscribers.append(actor)
         } catch {
-            logger.warning("cannot subscribe to registry changes", metadata: ["zmesh.endpoint": "\(endpoint)", "zmesh.error": "\(error)"])
+            logger.warning("cannot reach the registries", metadata: ["zmesh.error": "\(error)"])
         }
+        self.resolver = resolver
     }
 
-    private func changeEvent(_ frames: [[UInt8]]) {
-        guard frames.count == 2, frames[0].starts(with: Array("svc:".utf8)),
-              let answer = try? JSONDecoder().decode(LookupReply.self, from: Data(frames[1])) else {
-            drops.record(.badBody)
-            return
-        }
+    /// What the resolver found, handed to the table.
+    private func resolved(_ event: ResolverEvent) {
         var output = Output(core: self)
-        table.changeEvent(String(decoding: frames[0].dropFirst(4), as: UTF8.self), answer, output: &output)
+        switch event {
+        case .answered(let service?, let answer): table.lookupFinished(service, .success(answer), output: &output)
+        case .failed(let service?, let error): table.lookupFinished(service, .failure(error), output: &output)
+        case .answered(nil, _), .failed(nil, _): break   // the client looks names up, never everything
+        case .changed(let service, let answer): table.changeEvent(service, answer, output: &output)
+        case .malformed(let reason): drops.record(reason)
+        }
     }
 
     /// Re-asks registries about every known service: the safety net under change events.
@@ -197,8 +198,8 @@ actor ClientCore<Transport: MeshTransport> {
         for timer in [sweepTimer, refreshTimer].compactMap({ $0 }) { transport.cancel(timer) }
         sweepTimer = nil
         refreshTimer = nil
-        for subscriber in subscribers { subscriber.assumeIsolated { $0.close() } }
-        subscribers.removeAll()
+        resolver?.assumeIsolated { $0.close() }
+        resolver = nil
     }
 
     // MARK: Doing what the table says
@@ -245,6 +246,13 @@ actor ClientCore<Transport: MeshTransport> {
         }
 
         func discardOutbound(_ link: Transport.Socket) { _ = link.assumeIsolated { $0.discardOutbound() } }
+
+        func lookUp(_ service: String) {
+            core.assumeIsolated { core in
+                guard let resolver = core.resolver else { return }
+                resolver.assumeIsolated { $0.lookUp(service) }
+            }
+        }
 
         func armSweep(at time: MonotonicTime) {
             core.assumeIsolated { core in

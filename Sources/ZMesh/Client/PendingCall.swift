@@ -13,8 +13,6 @@ struct CallRequest: Sendable {
         case caller(Continuation)
         /// The client itself, on the loop thread.
         case client(@Sendable (Result<[UInt8], MeshError>) -> Void)
-        /// The client's own look-up of a service in a registry.
-        case lookup(service: String)
     }
 
     let completion: Completion

@@ -6,12 +6,13 @@ extension BrokerRouter {
     /// A registry's answer to `mesh.lookup`: makes the instance table match its live
     /// instances. An incomplete answer (from a registry that just started) only adds: it may
     /// not have heard the others yet. A complete one also removes what it does not list
-    /// (workers excepted: they are this broker's own).
+    /// (workers excepted: they are this broker's own). The rule is
+    /// ``ResolverAnswer/merge(held:listed:complete:)``, the client's too.
     mutating func apply(_ live: [InstanceInfo], complete: Bool, now: MonotonicTime, output: inout some BrokerRouterOutput) {
         // Not this broker's own announcement of its workers.
         let live = live.filter { !($0.role == "broker" && $0.node == configuration.name) }
-        let wanted = Dictionary(live.map { ($0.instance, $0) }, uniquingKeysWith: { first, _ in first })
-        for id in instances.ids.sorted() where complete && wanted[id] == nil && instances[id]?.kind != .worker {
+        let kept = Set(ResolverAnswer.merge(held: instances.ids, listed: live.map(\.instance), complete: complete))
+        for id in instances.ids.sorted() where !kept.contains(id) && instances[id]?.kind != .worker {
             remove(id, reason: "no longer live in the registry", now: now, output: &output)
         }
         for info in live.sorted(by: { $0.instance < $1.instance }) {
