@@ -32,6 +32,7 @@ struct CallTableTests {
         mutating func reconnect(_ link: Int, to endpoint: String) -> Bool { true }
         mutating func discardOutbound(_ link: Int) {}
         mutating func armSweep(at time: MonotonicTime) { sweepAt = time }
+        /// Records the look-up; the test answers it with `lookupFinished`.
         mutating func lookUp(_ service: String) { lookups.append(service) }
 
         /// REQUESTs sent (CANCELs left out).

@@ -247,6 +247,7 @@ actor ClientCore<Transport: MeshTransport> {
 
         func discardOutbound(_ link: Transport.Socket) { _ = link.assumeIsolated { $0.discardOutbound() } }
 
+        /// Asks the resolver; its answer comes back through ``ClientCore/resolved(_:)``.
         func lookUp(_ service: String) {
             core.assumeIsolated { core in
                 guard let resolver = core.resolver else { return }
