@@ -239,6 +239,11 @@ public final class ZMQSocket {
         return receivedCount
     }
 
+    /// The frames of the last ``receiveFrames()`` (`count` of them), as a borrowed view.
+    func receivedFrames(count: Int) -> ZMQReceivedFrames {
+        ZMQReceivedFrames(messages: UnsafeMutableRawPointer(received), count: count)
+    }
+
     /// The bytes of frame `index` of the last ``receiveFrames()``.
     public func frameBytes(_ index: Int) -> UnsafeRawBufferPointer {
         precondition(index >= 0 && index < receivedCount, "frame \(index) of \(receivedCount)")

@@ -336,7 +336,7 @@ public actor ZMQSocketActor {
                 budget -= 1
                 do {
                     guard let count = try socket.receiveFrames() else { return true }
-                    framesHandler(ZMQReceivedFrames(socket: socket, count: count))
+                    framesHandler(socket.receivedFrames(count: count))
                 } catch {
                     return false
                 }
