@@ -12,7 +12,7 @@
 #   MESH_RUN_DIR       where pid and log files go (default .mesh/run)
 #   MESH_UP_TIMEOUT    seconds to wait for every node (default 30)
 #   ZMESH_BIN          the zmesh binary (default .build/release/zmesh, built if missing)
-#   ZMESH_PORT_OFFSET, ZMESH_<NODE>_BIND, ZMESH_LOG_LEVEL ...  passed to every node (docs/OPERATIONS.md)
+#   ZMESH_PORT_OFFSET, ZMESH_<NODE>_BIND, ZMESH_LOG_LEVEL, ZMESH_LOG_FORMAT ...  passed to every node (docs/OPERATIONS.md)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 

@@ -1,14 +1,25 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ZMeshBuiltins
 
-/// `--log-level`, also read from `ZMESH_LOG_LEVEL`. Logging is bootstrapped once, here.
+/// `--log-level` and `--log-format`, also read from `ZMESH_LOG_LEVEL` and `ZMESH_LOG_FORMAT`.
+/// Logging is bootstrapped once, here.
 struct LoggingOptions: ParsableArguments {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: $ZMESH_LOG_LEVEL, else info for nodes, warning for calls).")
     var logLevel: String?
 
+    @Option(name: .long, help: "text (one readable line per record) or json (one JSON object per line, for log collectors) (default: $ZMESH_LOG_FORMAT, else text).")
+    var logFormat: String?
+
+    /// How records are written.
+    enum Format: String {
+        case text, json
+    }
+
     func makeLogger(label: String, defaultLevel: Logger.Level) throws -> Logger {
-        let text = logLevel ?? ProcessInfo.processInfo.environment["ZMESH_LOG_LEVEL"]
+        let environment = ProcessInfo.processInfo.environment
+        let text = logLevel ?? environment["ZMESH_LOG_LEVEL"]
         var level = defaultLevel
         if let text {
             guard let parsed = Logger.Level(rawValue: text.lowercased()) else {
@@ -16,11 +27,25 @@ struct LoggingOptions: ParsableArguments {
             }
             level = parsed
         }
-        let chosen = level
+        var format = Format.text
+        if let named = logFormat ?? environment["ZMESH_LOG_FORMAT"] {
+            guard let parsed = Format(rawValue: named.lowercased()) else {
+                throw ValidationError("unknown log format \"\(named)\": use text or json")
+            }
+            format = parsed
+        }
+        let chosen = level, chosenFormat = format
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = chosen
-            return handler
+            switch chosenFormat {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = chosen
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = chosen
+                return handler
+            }
         }
         var logger = Logger(label: label)
         logger.logLevel = chosen

@@ -51,6 +51,35 @@ struct ServeProcessTests {
         #expect(status == 0, "zmesh serve should exit 0 on SIGTERM: \(server.log)")
     }
 
+    @Test func logsAreOneJSONObjectPerLineWithLogFormatJSON() async throws {
+        let zmesh = try Repository.zmeshBinary()
+        let port = try freePorts(1)[0]
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let server = try ChildProcess(name: "serve-json", executable: zmesh,
+                                      arguments: ["serve", "--bind", endpoint, "--name", "json-1", "--log-format", "json"])
+        let client = try makeClient([endpoint])
+        let ready = await eventually(timeout: .seconds(20)) {
+            (try? await client.call("echo", "ping".bytes, options: CallOptions(timeout: .milliseconds(500)))) != nil
+        }
+        #expect(ready, "zmesh serve did not answer: \(server.log)")
+        await client.shutdown()
+        server.signal(SIGTERM)
+        #expect(await server.waitForExit() == 0)
+        let lines = server.log.split(separator: "\n")
+        #expect(!lines.isEmpty, "zmesh serve logged nothing: \(server.log)")
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["message"] is String && object?["level"] is String && object?["time"] is String,
+                    "not a JSON log record: \(line)")
+        }
+        #expect(server.log.contains(#""message":"service node listening""#))
+        #expect(server.log.contains(#""zmesh.node":"json-1""#))
+        // An unknown format is a usage error, named.
+        let bad = try await runCommand(zmesh, ["serve", "--bind", endpoint, "--log-format", "yaml"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("yaml"))
+    }
+
     @Test func callingNothingFailsFastWithUnavailable() async throws {
         let zmesh = try Repository.zmeshBinary()
         let port = try freePorts(1)[0]
