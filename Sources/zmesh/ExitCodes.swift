@@ -19,12 +19,15 @@ enum ExitCodes {
         }
     }
 
+    /// `zmesh ping`: the node answered, but it is draining.
+    static let draining: Int32 = 14
+
     /// A bad topology file or other configuration (sysexits' EX_CONFIG).
     static let configuration: Int32 = 78
 
     static var table: String {
         MeshError.Code.allCases.map { "\(code(for: $0)) \($0.rawValue)" }.joined(separator: ", ")
-            + ", \(configuration) configuration error, 64 usage error."
+            + ", \(draining) draining (zmesh ping), \(configuration) configuration error, 64 usage error."
     }
 }
 

@@ -11,7 +11,7 @@ struct ZMeshCommand: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 success; \(ExitCodes.table)
             """,
-        subcommands: [NodeCommand.self, CallCommand.self, StatusCommand.self, BenchCommand.self, LoadCommand.self, KeygenCommand.self, NodesCommand.self, ServeCommand.self]
+        subcommands: [NodeCommand.self, CallCommand.self, StatusCommand.self, BenchCommand.self, LoadCommand.self, KeygenCommand.self, NodesCommand.self, ServeCommand.self, PingCommand.self]
     )
 
     /// Unblocks SIGTERM and SIGINT first thing. A signal mask is inherited across exec, and a

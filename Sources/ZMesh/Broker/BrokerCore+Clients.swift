@@ -77,9 +77,15 @@ extension BrokerCore {
                 answer = (.reply, 0, Array("pong".utf8))
             case "mesh.broker":
                 answer = (.reply, 0, (try? Array(JSONEncoder().encode(snapshot()))) ?? [])
+            case NodeHealth.name:
+                let stats = router.snapshot()
+                let health = NodeHealth(status: router.accepting ? .live : .draining, role: Self.role, node: configuration.name,
+                                        load: stats.inFlight + stats.queued,
+                                        uptimeSeconds: NodeHealth.seconds(from: startedAt, to: transport.now()))
+                answer = (.reply, 0, health.encoded)
             default:
                 answer = (.error, StatusCode.notFound.rawValue,
-                          Array("broker \(configuration.name) answers mesh.ping and mesh.broker, not \(header.name); ask a registry for mesh.lookup".utf8))
+                          Array("broker \(configuration.name) answers mesh.ping, mesh.broker and mesh.health, not \(header.name); ask a registry for mesh.lookup".utf8))
             }
         }
         router.answer(route, request: header, command: answer.command, status: answer.status, body: answer.body, output: &output)

@@ -30,6 +30,8 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     var frontend: Transport.Socket?
     /// The ROUTER that connects to every instance, addressing each by its instance id.
     var backend: Transport.Socket?
+    /// When the broker started, for its health's uptime.
+    lazy var startedAt = transport.now()
     /// The front end's endpoint, wildcard port resolved.
     private(set) var boundEndpoint: String?
     /// Finds the live instances (look-ups and change events); nil without registries.
@@ -92,6 +94,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     /// the bound front-end endpoint.
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
+        startedAt = transport.now()
         var peerOptions = SocketOptions()
         peerOptions.routerMandatory = true
         peerOptions.sendHighWaterMark = 100_000

@@ -227,9 +227,14 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore {
             instances = table.liveInstances(of: argument.isEmpty ? nil : argument, now: now)
         case "mesh.status":
             instances = table.allInstances(now: now)
+        case NodeHealth.name:
+            let health = NodeHealth(status: .live, role: Self.role, node: configuration.name, load: table.live.count,
+                                    uptimeSeconds: NodeHealth.seconds(from: startedAt, to: now))
+            reply(to: envelope, command: .reply, status: 0, body: health.encoded)
+            return
         default:
             reply(to: envelope, command: .error, status: StatusCode.notFound.rawValue,
-                  body: Array("registry \(configuration.name) answers mesh.lookup and mesh.status, not \(header.name)".utf8))
+                  body: Array("registry \(configuration.name) answers mesh.lookup, mesh.status and mesh.health, not \(header.name)".utf8))
             return
         }
         stats.lookups += 1

@@ -32,6 +32,8 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     private var heartbeatTimer: Transport.Timer?
     private var advertisedEndpoint = ""
     private var departed = false
+    /// When the node started, for its health's uptime.
+    private lazy var startedAt = transport.now()
 
     init(transport: Transport, configuration: ServiceNode.Configuration, handlers: ServiceHandlers, logger: Logger) {
         self.transport = transport
@@ -55,6 +57,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     /// Binds the ROUTER and starts serving; returns the bound endpoint (wildcard port resolved).
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
+        startedAt = transport.now()
         var options = SocketOptions()
         options.routerMandatory = true
         options.sendHighWaterMark = configuration.socketHighWaterMark
@@ -175,6 +178,8 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
         }
         var output = Output(core: self)
         switch envelope.header.command {
+        case .request where envelope.header.name == NodeHealth.name:
+            answerHealth(envelope)
         case .request:
             admission.request(envelope.header, payload: envelope.payload, from: envelope.routing, now: transport.now(), output: &output)
         case .cancel:
@@ -182,6 +187,16 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
             resumeDrainWaitersIfDrained()
         default: drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
         }
+    }
+
+    /// `mesh.health`, answered here (not by a handler), even while draining.
+    private func answerHealth(_ envelope: Envelope) {
+        let health = NodeHealth(status: admission.accepting ? .live : .draining, role: Self.role, node: configuration.name,
+                                load: admission.load, capacity: configuration.maxConcurrentHandlers,
+                                uptimeSeconds: NodeHealth.seconds(from: startedAt, to: transport.now()))
+        var header = Header(command: .reply, requestID: envelope.header.requestID)
+        header.attempt = envelope.header.attempt
+        _ = router?.assumeIsolated { $0.transmit(Envelope.frames(routing: envelope.routing, header: header, body: [health.encoded])) }
     }
 
     private func drop(_ reason: MalformedReason, peer: [UInt8]) {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ZMesh
 import ZMeshTestSupport
@@ -117,5 +118,24 @@ struct InProcessBrokerTests {
         #expect(await broker.snapshot().inFlight == 0)
         #expect(await runs.runs.count == 1)
         withExtendedLifetime(mesh) {}
+    }
+
+    @Test func everyRoleAnswersMeshHealthAndABrokerThatDrainsSaysSo() async throws {
+        let runs = Runs()
+        let (mesh, broker, _, client) = try await Self.brokeredMesh(runs, holding: false)
+        let calls = Calls()
+        let health = { (reply: Result<String, MeshError>) throws -> NodeHealth in
+            try JSONDecoder().decode(NodeHealth.self, from: Data(try reply.get().utf8))
+        }
+        let viaBroker = try health(await calls.start(client, NodeHealth.name).value)
+        #expect(viaBroker.role == "broker" && viaBroker.node == "broker" && viaBroker.status == .live)
+        let toService = await mesh.client(.endpoints(["inproc://a"]))
+        let service = try health(await calls.start(toService, NodeHealth.name).value)
+        #expect(service.role == "service" && service.node == "a" && service.capacity == 256)
+        let toRegistry = await mesh.client(.endpoints(["inproc://registry"]))
+        let registry = try health(await calls.start(toRegistry, NodeHealth.name).value)
+        #expect(registry.role == "registry" && registry.load == 1)
+        await broker.stopAccepting()
+        #expect(try health(await calls.start(client, NodeHealth.name).value).status == .draining)
     }
 }

@@ -80,6 +80,40 @@ struct ServeProcessTests {
         #expect(bad.stderr.contains("yaml"))
     }
 
+    @Test func pingTellsLiveDrainingAndGoneApartByItsExitCode() async throws {
+        let zmesh = try Repository.zmeshBinary()
+        let port = try freePorts(1)[0]
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let server = try ChildProcess(name: "serve-ping", executable: zmesh,
+                                      arguments: ["serve", "--bind", endpoint, "--name", "ping-1", "--service", "echo", "--service", "sleep"])
+        let client = try makeClient([endpoint])
+        let ready = await eventually(timeout: .seconds(20)) {
+            (try? await client.call("echo", "ping".bytes, options: CallOptions(timeout: .milliseconds(500)))) != nil
+        }
+        #expect(ready, "zmesh serve did not answer: \(server.log)")
+        let live = try await runCommand(zmesh, ["ping", "--endpoint", endpoint])
+        #expect(live.status == 0, "\(live.stderr)")
+        #expect(live.stdout.hasPrefix("ping-1 service live"))
+
+        // A call in progress keeps the node draining after SIGTERM: it answers, as draining.
+        let held = Task { try? await client.call("sleep", Array("4000".utf8), options: CallOptions(timeout: .seconds(10))) }
+        #expect(await eventually { (try? await runCommand(zmesh, ["ping", "--endpoint", endpoint, "--json"]))?.stdout.contains(#""load":1"#) == true })
+        server.signal(SIGTERM)
+        let draining = await eventually(timeout: .seconds(3)) {
+            (try? await runCommand(zmesh, ["ping", "--endpoint", endpoint]))?.status == 14
+        }
+        #expect(draining, "a draining node should ping as draining (exit 14)")
+        _ = await held.value
+        await client.shutdown()
+        #expect(await server.waitForExit() == 0)
+
+        // Gone: nothing answers.
+        let gone = try await runCommand(zmesh, ["ping", "--endpoint", endpoint, "--timeout", "1"])
+        #expect(gone.status == 4 || gone.status == 3, "exit \(gone.status): \(gone.stderr)")
+        let usage = try await runCommand(zmesh, ["ping"])
+        #expect(usage.status == 64)
+    }
+
     @Test func callingNothingFailsFastWithUnavailable() async throws {
         let zmesh = try Repository.zmeshBinary()
         let port = try freePorts(1)[0]
