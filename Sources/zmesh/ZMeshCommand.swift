@@ -1,4 +1,5 @@
 import ArgumentParser
+import ZMesh
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +12,7 @@ struct ZMeshCommand: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 success; \(ExitCodes.table)
             """,
+        version: ZMeshVersion.current,
         subcommands: [NodeCommand.self, CallCommand.self, StatusCommand.self, BenchCommand.self, LoadCommand.self, KeygenCommand.self, NodesCommand.self, ServeCommand.self, PingCommand.self]
     )
 

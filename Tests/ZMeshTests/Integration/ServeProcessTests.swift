@@ -112,6 +112,9 @@ struct ServeProcessTests {
         #expect(gone.status == 4 || gone.status == 3, "exit \(gone.status): \(gone.stderr)")
         let usage = try await runCommand(zmesh, ["ping"])
         #expect(usage.status == 64)
+        let version = try await runCommand(zmesh, ["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == ZMeshVersion.current)
     }
 
     @Test func callingNothingFailsFastWithUnavailable() async throws {
