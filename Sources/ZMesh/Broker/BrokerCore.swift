@@ -31,7 +31,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     /// The ROUTER that connects to every instance, addressing each by its instance id.
     var backend: Transport.Socket?
     /// When the broker started, for its health's uptime.
-    lazy var startedAt = transport.now()
+    var startedAt: MonotonicTime
     /// The front end's endpoint, wildcard port resolved.
     private(set) var boundEndpoint: String?
     /// Finds the live instances (look-ups and change events); nil without registries.
@@ -73,6 +73,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     /// A broker on `transport`; nothing starts until ``start()``.
     init(transport: Transport, configuration: BrokerNode.Configuration, logger: Logger) {
         self.transport = transport
+        self.startedAt = transport.now()
         self.configuration = configuration
         self.logger = logger
         self.router = BrokerRouter(configuration: configuration, logger: logger, seed: UInt64.random(in: 0...UInt64.max),

@@ -33,10 +33,11 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     private var advertisedEndpoint = ""
     private var departed = false
     /// When the node started, for its health's uptime.
-    private lazy var startedAt = transport.now()
+    private var startedAt: MonotonicTime
 
     init(transport: Transport, configuration: ServiceNode.Configuration, handlers: ServiceHandlers, logger: Logger) {
         self.transport = transport
+        self.startedAt = transport.now()
         self.configuration = configuration
         self.handlers = handlers
         self.logger = logger

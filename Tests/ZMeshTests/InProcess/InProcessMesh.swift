@@ -29,10 +29,7 @@ struct InProcessMesh {
         configure(&configuration)
         let transport = network.transport(named: name)
         let core = Service(transport: transport, configuration: configuration, handlers: handlers, logger: Self.logger)
-        nodes.keep(core)
-        _ = try await core.startNode()
-        await network.settle()
-        return (core, transport)
+        return (try await started(core), transport)
     }
 
     /// A registry at `inproc://NAME` publishing at `inproc://NAME-pub`, started.
@@ -41,10 +38,7 @@ struct InProcessMesh {
         configuration.heartbeat = Self.heartbeat
         let transport = network.transport(named: name)
         let core = Registry(transport: transport, configuration: configuration, logger: Self.logger)
-        nodes.keep(core)
-        _ = try await core.startNode()
-        await network.settle()
-        return (core, transport)
+        return (try await started(core), transport)
     }
 
     /// A broker at `inproc://NAME` that finds instances through `registries`, started.
@@ -54,10 +48,15 @@ struct InProcessMesh {
         configuration.heartbeat = Self.heartbeat
         let transport = network.transport(named: name)
         let core = Broker(transport: transport, configuration: configuration, logger: Self.logger)
+        return (try await started(core), transport)
+    }
+
+    /// `core`, kept alive, started, and everything its start sent delivered.
+    private func started<Core: NodeCore>(_ core: Core) async throws -> Core {
         nodes.keep(core)
         _ = try await core.startNode()
         await network.settle()
-        return (core, transport)
+        return core
     }
 
     /// A client finding services as `discovery` says, connected.
