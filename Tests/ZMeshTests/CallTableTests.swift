@@ -43,7 +43,7 @@ struct CallTableTests {
     final class Results: Sendable {
         let ended = Locked<[UInt64: Result<[UInt8], MeshError>]>([:])
         func completion(_ seq: UInt64) -> CallRequest.Completion {
-            .client { [ended] result in ended.update { $0[seq] = result } }
+            .client { [ended] result in ended.update { $0[seq] = result.map(\.payload) } }
         }
         subscript(seq: UInt64) -> Result<[UInt8], MeshError>? { ended.value[seq] }
     }
@@ -58,7 +58,7 @@ struct CallTableTests {
     static func call(_ name: String, _ results: Results, _ seq: UInt64, net: FakeNetwork, timeout: Duration = .seconds(5),
                      idempotent: Bool = true, maxAttempts: Int = 3) -> CallRequest {
         CallRequest(completion: results.completion(seq), name: name, payload: Array("p\(seq)".utf8), timeout: timeout,
-                    idempotent: idempotent, maxAttempts: maxAttempts, traceID: nil, now: net.now)
+                    idempotent: idempotent, maxAttempts: maxAttempts, now: net.now)
     }
 
     static func reply(to header: Header, _ body: [UInt8]) -> Header {

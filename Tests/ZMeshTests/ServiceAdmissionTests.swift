@@ -86,7 +86,7 @@ struct ServiceAdmissionTests {
         admission.request(Self.request("slow", 1, attempt: 1), payload: [9], from: Self.bob, now: clock.now, output: &out)
         #expect(out.started.count == 1)
         #expect(out.sent.isEmpty)
-        admission.finish(RequestID(client: 7, sequence: 1), .reply([42]), now: clock.now, output: &out)
+        admission.finish(RequestID(client: 7, sequence: 1), .reply(MeshReply(payload: [42])), now: clock.now, output: &out)
         #expect(out.sent.map(\.route) == [Self.alice, Self.bob])
         #expect(out.sent.allSatisfy { $0.reply.body == [42] })
         #expect(admission.stats.duplicatesJoined == 1)
@@ -110,7 +110,7 @@ struct ServiceAdmissionTests {
         #expect(refused.allSatisfy { Self.status($0.reply) == .unavailable && $0.reply.header.flags.contains(.retryElsewhere) })
         #expect(refused.allSatisfy { !$0.reply.header.flags.contains(.mayHaveRun) })
         #expect(!admission.isIdle)
-        admission.finish(RequestID(client: 7, sequence: 1), .reply([1]), now: clock.now, output: &out)
+        admission.finish(RequestID(client: 7, sequence: 1), .reply(MeshReply(payload: [1])), now: clock.now, output: &out)
         #expect(out.sent.map(\.route) == [Self.alice])
         #expect(out.sent.first?.reply.header.command == .reply)
         #expect(admission.isIdle)
@@ -139,10 +139,10 @@ struct ServiceAdmissionTests {
         }
         #expect(out.started.map(\.id.sequence) == [1])
         #expect(admission.queuedCount == 2)
-        admission.finish(RequestID(client: 7, sequence: 1), .reply([]), now: clock.now, output: &out)
+        admission.finish(RequestID(client: 7, sequence: 1), .reply(MeshReply(payload: [])), now: clock.now, output: &out)
         #expect(out.started.map(\.id.sequence) == [1, 2])
-        #expect(out.started.last?.payload == [2])
-        admission.finish(RequestID(client: 7, sequence: 2), .reply([]), now: clock.now, output: &out)
+        #expect(out.started.last?.request.payload == [2])
+        admission.finish(RequestID(client: 7, sequence: 2), .reply(MeshReply(payload: [])), now: clock.now, output: &out)
         #expect(out.started.map(\.id.sequence) == [1, 2, 3])
         #expect(admission.queuedCount == 0)
     }
@@ -163,7 +163,7 @@ struct ServiceAdmissionTests {
         #expect(Self.status(out.sent[0].reply) == .deadlineExceeded)
         #expect(!out.sent[0].reply.header.flags.contains(.mayHaveRun))
         // When the slot frees, nothing expired starts.
-        admission.finish(RequestID(client: 7, sequence: 1), .reply([]), now: clock.now, output: &out)
+        admission.finish(RequestID(client: 7, sequence: 1), .reply(MeshReply(payload: [])), now: clock.now, output: &out)
         #expect(out.started.map(\.id.sequence) == [1])
     }
 
@@ -198,7 +198,7 @@ struct ServiceAdmissionTests {
         #expect(Self.status(out.sent[0].reply) == .overloaded)
         #expect(out.sent[0].route == Self.alice)
         // When one of alice's ends, she may send another.
-        admission.finish(RequestID(client: 7, sequence: 1), .reply([]), now: clock.now, output: &out)
+        admission.finish(RequestID(client: 7, sequence: 1), .reply(MeshReply(payload: [])), now: clock.now, output: &out)
         admission.request(Self.request("slow", 5), payload: [], from: Self.alice, now: clock.now, output: &out)
         #expect(out.started.map(\.id.sequence) == [1, 2, 4, 5])
     }

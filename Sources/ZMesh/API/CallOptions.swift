@@ -8,14 +8,16 @@ public struct CallOptions: Sendable {
     public var idempotent: Bool
     /// Most times the call is sent in all (first try included). Default 3.
     public var maxAttempts: Int
-    /// A W3C trace id (16 bytes) to carry along, if any.
-    public var traceID: [UInt8]?
+    /// Metadata sent with the call (an auth token, a tenant id, a W3C `traceparent`), merged
+    /// over the request's own. Bounded by the mesh's ``MetadataLimits``: more is refused with
+    /// ``MeshError/Code/badRequest`` before anything is sent. Default none.
+    public var metadata: Metadata
 
     /// Options for a call; each default is the one documented on its property.
-    public init(timeout: Duration = .seconds(5), idempotent: Bool = true, maxAttempts: Int = 3, traceID: [UInt8]? = nil) {
+    public init(timeout: Duration = .seconds(5), idempotent: Bool = true, maxAttempts: Int = 3, metadata: Metadata = Metadata()) {
         self.timeout = timeout
         self.idempotent = idempotent
         self.maxAttempts = max(1, maxAttempts)
-        self.traceID = traceID
+        self.metadata = metadata
     }
 }

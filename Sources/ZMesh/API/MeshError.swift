@@ -46,6 +46,9 @@ public struct MeshError: Error, Sendable, Equatable, CustomStringConvertible {
     public let applicationCode: UInt16?
     /// True when the request may have run before the failure (so retrying it could run it twice).
     public let mayHaveRun: Bool
+    /// Trailing metadata the service sent with the error (a ``ServiceError``'s, or an
+    /// interceptor's); empty for errors the mesh raised itself.
+    public var metadata = Metadata()
 
     /// An error of kind `code` for a call of `service`.
     public init(_ code: Code, service: String, message: String, applicationCode: UInt16? = nil, mayHaveRun: Bool = false) {

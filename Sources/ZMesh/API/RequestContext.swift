@@ -9,17 +9,23 @@ public struct RequestContext: Sendable {
     public let requestID: RequestID
     /// 0 for the first try, then 1, 2... for retries after an instance failed.
     public let attempt: Int
-    /// The caller's trace id, if it sent one.
-    public let traceID: [UInt8]?
+    /// The registered name of the handler that serves it: `kv.get`, or `kv` when only the
+    /// service's handler is registered. Always a name the node hosts, so it is safe as a
+    /// metric label (``name`` is whatever the caller chose).
+    public internal(set) var method: String
+    /// The request's metadata, as the caller sent it and server interceptors left it.
+    public internal(set) var metadata: Metadata
     private let deadlineTime: MonotonicTime?
     private let baseLogger: Logger
 
-    init(name: String, requestID: RequestID, attempt: Int, deadline: MonotonicTime?, traceID: [UInt8]?, logger: Logger) {
+    init(name: String, method: String, requestID: RequestID, attempt: Int, deadline: MonotonicTime?,
+         metadata: Metadata, logger: Logger) {
         self.name = name
+        self.method = method
         self.requestID = requestID
         self.attempt = attempt
         self.deadlineTime = deadline
-        self.traceID = traceID
+        self.metadata = metadata
         self.baseLogger = logger
     }
 

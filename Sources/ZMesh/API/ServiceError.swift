@@ -12,10 +12,14 @@ public struct ServiceError: Error, Sendable, Equatable {
     public let code: UInt16
     /// What went wrong, for the caller.
     public let message: String
+    /// Trailing metadata for the caller (``MeshError/metadata``).
+    public var metadata: Metadata
 
-    /// An application error with the handler's own `code` (below 100 is raised to 100) and `message`.
-    public init(code: UInt16, message: String) {
+    /// An application error with the handler's own `code` (below 100 is raised to 100),
+    /// `message` and trailing `metadata`.
+    public init(code: UInt16, message: String, metadata: Metadata = Metadata()) {
         self.code = max(code, StatusCode.firstApplicationCode)
         self.message = message
+        self.metadata = metadata
     }
 }

@@ -18,10 +18,14 @@ public struct ServiceHandlers: Sendable {
     /// A synchronous handler that runs on the node's I/O thread (see ``registerInline(_:_:)``).
     public typealias InlineHandler = @Sendable (_ payload: [UInt8], _ context: RequestContext) throws -> [UInt8]
 
+    /// A handler that reads the request's metadata from its argument and sets the reply's
+    /// trailing metadata (see ``registerWithMetadata(_:_:)``).
+    public typealias FullHandler = @Sendable (_ request: MeshRequest, _ context: RequestContext) async throws -> MeshReply
+
     /// How a registered handler runs.
     enum Handler: Sendable {
         /// As its own task on the global concurrent executor, up to the node's limit at once.
-        case concurrent(RawHandler)
+        case concurrent(FullHandler)
         /// Synchronously on the I/O loop, at once.
         case inline(InlineHandler)
     }
@@ -34,6 +38,21 @@ public struct ServiceHandlers: Sendable {
     /// Registers a handler over raw bytes. Each request runs as its own task, so it may
     /// await, sleep or compute as long as it likes without delaying other calls.
     public mutating func register(_ name: String, _ handler: @escaping RawHandler) {
+        precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
+        handlers[name] = .concurrent { request, context in MeshReply(payload: try await handler(request.payload, context)) }
+    }
+
+    /// Registers a handler that sees the whole request (payload and metadata) and returns the
+    /// whole reply, trailing metadata included. Each request runs as its own task.
+    ///
+    /// ```swift
+    /// handlers.registerWithMetadata("kv.get") { request, context in
+    ///     var reply = MeshReply(payload: store[request.payload] ?? [])
+    ///     reply.metadata["served-by"] = "kv-1"
+    ///     return reply
+    /// }
+    /// ```
+    public mutating func registerWithMetadata(_ name: String, _ handler: @escaping FullHandler) {
         precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
         handlers[name] = .concurrent(handler)
     }
@@ -81,10 +100,40 @@ public struct ServiceHandlers: Sendable {
         Set(handlers.keys.map { ServiceHandlers.serviceName(of: $0) }).sorted()
     }
 
-    /// The handler for a called name: exact match first, then its service.
-    func handler(for name: String) -> Handler? {
-        if let exact = handlers[name] { return exact }
-        return handlers[ServiceHandlers.serviceName(of: name)]
+    /// The handler for a called name, and the name it is registered under: exact match
+    /// first, then its service.
+    func handler(for name: String) -> (method: String, handler: Handler)? {
+        if let exact = handlers[name] { return (name, exact) }
+        let service = ServiceHandlers.serviceName(of: name)
+        return handlers[service].map { (service, $0) }
+    }
+
+    /// These handlers with `interceptors` around each, first one outermost. Inline handlers
+    /// become concurrent ones: interceptors may await.
+    func intercepted(by interceptors: [any ServerInterceptor]) -> ServiceHandlers {
+        guard !interceptors.isEmpty else { return self }
+        var wrapped = ServiceHandlers()
+        for (name, handler) in handlers {
+            let inner: FullHandler = switch handler {
+            case .concurrent(let full): full
+            case .inline(let inline): { request, context in MeshReply(payload: try inline(request.payload, context)) }
+            }
+            wrapped.handlers[name] = .concurrent(Self.chain(interceptors[...], around: inner))
+        }
+        return wrapped
+    }
+
+    private static func chain(_ interceptors: ArraySlice<any ServerInterceptor>, around handler: @escaping FullHandler) -> FullHandler {
+        guard let first = interceptors.first else {
+            // The innermost step: the handler sees the metadata the interceptors left.
+            return { request, context in
+                var context = context
+                context.metadata = request.metadata
+                return try await handler(request, context)
+            }
+        }
+        let rest = chain(interceptors.dropFirst(), around: handler)
+        return { request, context in try await first.intercept(request, context: context, next: rest) }
     }
 
     /// The registered name whose handler answers a called name (`kv.get` for `kv.get`, `echo`

@@ -154,7 +154,7 @@ struct CallTable<Link> {
         if call.idempotent { header.flags.insert(.idempotent) }
         header.budgetMilliseconds = UInt32(clamping: (now.nanoseconds(until: call.deadline) + 999_999) / 1_000_000)
         header.name = call.name
-        header.traceID = call.traceID
+        header.metadata = call.request.metadata
         guard output.send(header, payload: call.payload, via: connection.link) else {
             call.failedOn.append(connection.id)
             return dispatch(seq, output: &output)
@@ -207,7 +207,15 @@ struct CallTable<Link> {
             return
         }
         let seq = header.requestID.sequence
-        if header.command == .reply { return complete(seq, .success(payload), output: &output) }
+        if !header.metadata.isEmpty, let problem = header.metadata.problem(under: configuration.metadataLimits) {
+            return fail(seq, MeshError(.protocolError, service: call.name, message: "the reply broke this client's limits: \(problem)",
+                                       mayHaveRun: true), output: &output)
+        }
+        if header.command == .reply {
+            var reply = MeshReply(payload: payload, metadata: header.metadata)
+            reply.endpoint = connections[id]?.endpoint
+            return complete(seq, .success(reply), output: &output)
+        }
         let text = message()
         if header.flags.contains(.retryElsewhere), let connection = call.connection {
             // The peer refused without running it (draining): safe to try elsewhere.
@@ -218,13 +226,14 @@ struct CallTable<Link> {
             stats.retries += 1
             return dispatch(seq, output: &output)
         }
-        complete(seq, .failure(MeshError(status: header.status, service: call.name, message: text,
-                                         mayHaveRun: header.flags.contains(.mayHaveRun))), output: &output)
+        var error = MeshError(status: header.status, service: call.name, message: text, mayHaveRun: header.flags.contains(.mayHaveRun))
+        error.metadata = header.metadata
+        complete(seq, .failure(error), output: &output)
     }
 
     // MARK: Ending calls
 
-    private mutating func complete(_ seq: UInt64, _ result: Result<[UInt8], MeshError>, output: inout some CallOutput<Link>) {
+    private mutating func complete(_ seq: UInt64, _ result: Result<MeshReply, MeshError>, output: inout some CallOutput<Link>) {
         guard let call = pending.removeValue(forKey: seq) else { return }
         if let id = call.connection, let connection = connections[id] {
             connection.outstanding = max(0, connection.outstanding - 1)
@@ -237,7 +246,7 @@ struct CallTable<Link> {
         complete(seq, .failure(error), output: &output)
     }
 
-    private mutating func finish(_ call: PendingCall, _ result: Result<[UInt8], MeshError>, output: inout some CallOutput<Link>) {
+    private mutating func finish(_ call: PendingCall, _ result: Result<MeshReply, MeshError>, output: inout some CallOutput<Link>) {
         switch call.completion {
         case .caller(let continuation):
             switch result {

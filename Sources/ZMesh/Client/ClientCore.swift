@@ -37,9 +37,13 @@ actor ClientCore<Transport: MeshTransport> {
 
     /// Calls `name`, as ``MeshClient/call(_:_:options:)`` does; `seq` is unique per client.
     /// From any thread: the call starts on the executor, at once if the caller runs there.
-    nonisolated func call(_ name: String, _ payload: [UInt8], options: CallOptions, sequence seq: UInt64) async throws(MeshError) -> [UInt8] {
+    nonisolated func call(_ name: String, _ payload: [UInt8], metadata: Metadata, options: CallOptions,
+                          sequence seq: UInt64) async throws(MeshError) -> MeshReply {
         guard Header.isValidName(name) else {
             throw MeshError(.badRequest, service: name, message: "a name must be 1 to 255 bytes of UTF-8 without control characters")
+        }
+        if !metadata.isEmpty, let problem = metadata.problem(under: configuration.metadataLimits) {
+            throw MeshError(.badRequest, service: name, message: "\(problem); the call was not sent")
         }
         let result = await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: CallRequest.Continuation) in
@@ -50,7 +54,7 @@ actor ClientCore<Transport: MeshTransport> {
                 let call = CallRequest(
                     completion: .caller(continuation), name: name, payload: payload,
                     timeout: options.timeout, idempotent: options.idempotent, maxAttempts: options.maxAttempts,
-                    traceID: options.traceID, now: transport.now())
+                    metadata: metadata, now: transport.now())
                 if transport.isCurrent {
                     // The caller runs on the client's executor (task executor preference): start now.
                     assumeIsolated { $0.start(seq, call) }

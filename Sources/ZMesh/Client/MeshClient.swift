@@ -41,6 +41,13 @@ public final class MeshClient: Sendable {
         /// Most instance connections the client opens from registry answers; instances past it
         /// are skipped (and logged once) until others go away.
         public var maxInstanceConnections: Int = 4_096
+        /// Run around every call, first one outermost (see ``ClientInterceptor``): auth
+        /// tokens, tracing (``ClientTracingInterceptor``), metrics (``ClientMetricsInterceptor``).
+        /// Default none.
+        public var interceptors: [any ClientInterceptor] = []
+        /// What a request's metadata may hold (more is refused before sending), and what a
+        /// reply's may (more fails the call with ``MeshError/Code/protocolError``).
+        public var metadataLimits: MetadataLimits = .default
         /// Limits inbound messages must keep.
         var limits: Envelope.Limits = .default
         /// libzmq's reconnect back-off towards a lost peer: the first wait, doubling up to the
@@ -56,6 +63,7 @@ public final class MeshClient: Sendable {
     let core: ClientCore<ZMQTransport>
     private let sequence = Atomic<UInt64>(0)
     private let defaultOptions: CallOptions
+    private let interceptors: [any ClientInterceptor]
 
     /// The executor of the client's sockets: a task that prefers it
     /// (`withTaskExecutorPreference(client.taskExecutor)`) starts calls and takes replies
@@ -77,6 +85,7 @@ public final class MeshClient: Sendable {
             }
         }
         defaultOptions = configuration.defaultOptions
+        interceptors = configuration.interceptors
         core = ClientCore(transport: try ZMQTransport(name: "client", logger: logger), clientID: UInt64.random(in: 1...UInt64.max),
                           configuration: configuration, logger: logger)
     }
@@ -93,7 +102,24 @@ public final class MeshClient: Sendable {
     ///   ``MeshError/Code/unavailable`` when no live instance can take it,
     ///   ``MeshError/Code/application`` when the handler threw a ``ServiceError``, and so on.
     public func call(_ name: String, _ payload: [UInt8], options: CallOptions? = nil) async throws(MeshError) -> [UInt8] {
-        try await core.call(name, payload, options: options ?? defaultOptions, sequence: sequence.add(1, ordering: .relaxed).newValue)
+        let options = options ?? defaultOptions
+        if interceptors.isEmpty {
+            return try await core.call(name, payload, metadata: options.metadata, options: options,
+                                       sequence: sequence.add(1, ordering: .relaxed).newValue).payload
+        }
+        return try await call(name, request: MeshRequest(payload: payload), options: options).payload
+    }
+
+    /// Calls `name` with a whole request (payload and metadata) and returns the whole reply,
+    /// with its trailing metadata and the endpoint that answered. ``CallOptions/metadata`` is
+    /// merged over the request's.
+    ///
+    /// - Throws: ``MeshError`` as ``call(_:_:options:)`` does; its ``MeshError/metadata`` holds
+    ///   an error's trailing metadata.
+    public func call(_ name: String, request: MeshRequest, options: CallOptions? = nil) async throws(MeshError) -> MeshReply {
+        try await core.call(name, request: request, options: options ?? defaultOptions) {
+            self.sequence.add(1, ordering: .relaxed).newValue
+        }
     }
 
     /// Calls `name` with a typed request and decodes the typed reply, both through `codec`.

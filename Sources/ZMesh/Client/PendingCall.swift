@@ -5,14 +5,14 @@ struct CallRequest: Sendable {
     /// Unchecked: `ClientCore` resumes each call exactly once, when it takes the call out of
     /// its pending table (`complete`) or refuses it before it gets there (`finish` in `start`),
     /// and tests check every call ends; the checked kind costs an allocation per call.
-    typealias Continuation = UnsafeContinuation<Result<[UInt8], MeshError>, Never>
+    typealias Continuation = UnsafeContinuation<Result<MeshReply, MeshError>, Never>
 
     /// Who hears how the call ended.
     enum Completion: Sendable {
         /// A caller of `MeshClient.call`, suspended on this continuation.
         case caller(Continuation)
         /// The client itself, on the loop thread.
-        case client(@Sendable (Result<[UInt8], MeshError>) -> Void)
+        case client(@Sendable (Result<MeshReply, MeshError>) -> Void)
     }
 
     let completion: Completion
@@ -25,11 +25,12 @@ struct CallRequest: Sendable {
     let timeout: Duration
     let idempotent: Bool
     let maxAttempts: Int
-    let traceID: [UInt8]?
+    /// Sent on every try; checked against the limits before the call got here.
+    let metadata: Metadata
 
     /// - Parameter now: when the call starts: its deadline is `now + timeout`.
     init(completion: Completion, name: String, service: String = "", payload: [UInt8], timeout: Duration,
-         idempotent: Bool, maxAttempts: Int, traceID: [UInt8]?, now: MonotonicTime) {
+         idempotent: Bool, maxAttempts: Int, metadata: Metadata = Metadata(), now: MonotonicTime) {
         self.completion = completion
         self.name = name
         self.service = service
@@ -38,7 +39,7 @@ struct CallRequest: Sendable {
         self.timeout = timeout
         self.idempotent = idempotent
         self.maxAttempts = maxAttempts
-        self.traceID = traceID
+        self.metadata = metadata
     }
 }
 
@@ -68,6 +69,5 @@ final class PendingCall {
     var timeout: Duration { request.timeout }
     var idempotent: Bool { request.idempotent }
     var maxAttempts: Int { request.maxAttempts }
-    var traceID: [UInt8]? { request.traceID }
     var completion: CallRequest.Completion { request.completion }
 }

@@ -45,7 +45,7 @@ extension Topology {
 /// ("Topology files"). Errors carry the key path and the line and column of the offending
 /// YAML node. Environment overrides are applied afterwards by ``TopologyEnvironment``.
 struct TopologyParser {
-    static let topLevelKeys = ["topology", "heartbeat", "registries", "brokers", "services", "security"]
+    static let topLevelKeys = ["topology", "heartbeat", "limits", "registries", "brokers", "services", "security"]
     /// For `max_queue`, in brokers and in services.
     static let maxQueueRange = 0...1_000_000
 
@@ -103,6 +103,7 @@ struct TopologyParser {
         var names: [DeclaredName] = []
 
         let heartbeat = try parseHeartbeat(top.value("heartbeat"))
+        let metadataLimits = try parseLimits(top.value("limits"))
         let registries = try parseRegistries(in: top, names: &names, endpoints: &endpoints)
         let brokersNode = top.value("brokers")
         let brokers = try parseBrokers(brokersNode, names: &names, endpoints: &endpoints)
@@ -115,6 +116,7 @@ struct TopologyParser {
         var topology = Topology(kind: kind, heartbeat: heartbeat, registries: registries, brokers: brokers,
                                 services: services, path: path)
         topology.security = security
+        topology.metadataLimits = metadataLimits
         return ParsedTopology(topology: topology, endpoints: endpoints)
     }
 

@@ -22,10 +22,13 @@ public enum MeshNode {
     ///     Registries and brokers ignore it: pass `ServiceHandlers()`.
     ///   - onListening: told the node's bound endpoints (its own first) once it listens;
     ///     `ReadyFile.announce` (ZMeshBuiltins) tells `scripts/mesh-up.sh`.
+    ///   - interceptors: for a service node, run around each of its handlers (see
+    ///     ``ServiceNode/Configuration/interceptors``). Others ignore them.
     /// - Throws: ``ConfigurationError`` if the file has no such node; ``SecurityError`` if
     ///   its keys are missing.
     public static func make(named name: String, in topology: Topology, handlers: ServiceHandlers,
-                            logger: Logger, onListening: (@Sendable ([String]) -> Void)? = nil) throws -> any Service {
+                            logger: Logger, onListening: (@Sendable ([String]) -> Void)? = nil,
+                            interceptors: [any ServerInterceptor] = []) throws -> any Service {
         guard let node = topology.node(named: name) else {
             throw ConfigurationError("\(topology.path) has no node named \(name) (it has \(topology.nodes.map(\.name).joined(separator: ", ")))")
         }
@@ -55,6 +58,8 @@ public enum MeshNode {
             configuration.curve = try topology.curveSettings(forNode: instance.name)
             if let maxConcurrency = instance.maxConcurrency { configuration.maxConcurrentHandlers = maxConcurrency }
             if let maxQueue = instance.maxQueue { configuration.maxQueuedRequests = maxQueue }
+            configuration.metadataLimits = topology.metadataLimits
+            configuration.interceptors = interceptors
             configuration.onListening = onListening
             let missing = Set(instance.services).subtracting(handlers.services)
             if !missing.isEmpty {
@@ -83,6 +88,7 @@ extension MeshClient {
         var configuration = Configuration(discovery: discovery)
         configuration.curve = try topology.curveSettings(forClient: clientKey)
         configuration.refreshInterval = max(topology.heartbeat.interval * 2, .milliseconds(200))
+        configuration.metadataLimits = topology.metadataLimits
         configure(&configuration)
         try self.init(configuration: configuration, logger: logger)
     }

@@ -7,7 +7,7 @@
 ///  3     1    command
 ///  4     1    flags: bit 0 idempotent, bit 1 trace id present, bit 2 may-have-run (ERROR),
 ///                    bit 3 retry-elsewhere (ERROR), bit 4 accepts-partials (REQUEST),
-///                    bit 5 partial (REPLY)
+///                    bit 5 partial (REPLY), bit 6 metadata present
 ///  5     1    attempt (0 = first try)
 ///  6     2    status (ERROR), else 0; big-endian
 ///  8     8    request id: client, big-endian
@@ -15,7 +15,9 @@
 /// 24     4    time budget in ms, big-endian; 0xFFFFFFFF = none
 /// 28     1    name length N
 /// 29     N    name, UTF-8 (REQUEST: the called name, such as "kv.get")
-/// 29+N  16    trace id, when flag bit 1 is set
+/// 29+N  16    trace id, when flag bit 1 is set (retired: decoded, never sent)
+/// then  2+M   metadata, when flag bit 6 is set: its length M, big-endian, then M bytes of
+///             entries, each key length (1), key, value length (2, big-endian), value
 /// ```
 struct Header: Sendable, Equatable {
     static let signature: (UInt8, UInt8) = (0x5A, 0x4D)  // "ZM"
@@ -40,6 +42,8 @@ struct Header: Sendable, Equatable {
         /// REPLY only: one part of the answer; more follow, the last one without this flag.
         /// Sent only to a requester that set `acceptsPartials`.
         static let partial = Flags(rawValue: 1 << 5)
+        /// Any command: a metadata block follows the name (and trace id).
+        static let hasMetadata = Flags(rawValue: 1 << 6)
     }
 
     var command: Command
@@ -51,7 +55,11 @@ struct Header: Sendable, Equatable {
     var budgetMilliseconds: UInt32 = Header.noBudget
     /// REQUEST: the called name. Other commands may leave it empty.
     var name: String = ""
+    /// A 16-byte trace id from a peer of protocol 0.11 or older: decoded, never sent (W3C
+    /// `traceparent` metadata replaced it).
     var traceID: [UInt8]? = nil
+    /// The message's metadata; empty for none (and then nothing of it is on the wire).
+    var metadata = Metadata()
 
     var isIdempotent: Bool { flags.contains(.idempotent) }
 
@@ -61,8 +69,9 @@ struct Header: Sendable, Equatable {
         if nameBytes.count > Self.maxNameLength { nameBytes.removeLast(nameBytes.count - Self.maxNameLength) }
         var flags = self.flags
         if traceID != nil { flags.insert(.hasTraceID) } else { flags.remove(.hasTraceID) }
+        if metadata.isEmpty { flags.remove(.hasMetadata) } else { flags.insert(.hasMetadata) }
         var out = [UInt8]()
-        out.reserveCapacity(Self.fixedSize + nameBytes.count + (traceID == nil ? 0 : Self.traceIDSize))
+        out.reserveCapacity(Self.fixedSize + nameBytes.count + (traceID == nil ? 0 : Self.traceIDSize) + metadataWireSize)
         out.append(Self.signature.0)
         out.append(Self.signature.1)
         out.append(Self.version)
@@ -80,6 +89,11 @@ struct Header: Sendable, Equatable {
             while trace.count < Self.traceIDSize { trace.append(0) }
             out.append(contentsOf: trace)
         }
+        if !metadata.isEmpty {
+            let start = out.count
+            out.append(contentsOf: repeatElement(0, count: metadataWireSize))
+            out.withUnsafeMutableBytes { encodeMetadata(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+        }
         return out
     }
 
@@ -88,10 +102,12 @@ struct Header: Sendable, Equatable {
     func withEncoded<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         let nameBytes = name.utf8
         let nameLength = min(nameBytes.count, Self.maxNameLength)
-        let size = Self.fixedSize + nameLength + (traceID == nil ? 0 : Self.traceIDSize)
+        let metadataSize = metadataWireSize
+        let size = Self.fixedSize + nameLength + (traceID == nil ? 0 : Self.traceIDSize) + metadataSize
         return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 1) { buffer in
             var flags = self.flags
             if traceID != nil { flags.insert(.hasTraceID) } else { flags.remove(.hasTraceID) }
+            if metadataSize == 0 { flags.remove(.hasMetadata) } else { flags.insert(.hasMetadata) }
             buffer[0] = Self.signature.0
             buffer[1] = Self.signature.1
             buffer[2] = Self.version
@@ -112,7 +128,9 @@ struct Header: Sendable, Equatable {
                 for position in 0..<Self.traceIDSize {
                     buffer[offset + position] = position < traceID.count ? traceID[position] : 0
                 }
+                offset += Self.traceIDSize
             }
+            if metadataSize > 0 { encodeMetadata(into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])) }
             return try body(UnsafeRawBufferPointer(buffer))
         }
     }
@@ -130,8 +148,14 @@ struct Header: Sendable, Equatable {
         let flags = Flags(rawValue: bytes[4])
         let nameLength = Int(bytes[28])
         let traceSize = flags.contains(.hasTraceID) ? traceIDSize : 0
-        guard bytes.count == fixedSize + nameLength + traceSize else {
-            return .failure(bytes.count < fixedSize + nameLength + traceSize ? .headerTooShort : .headerTrailingBytes)
+        let metadataStart = fixedSize + nameLength + traceSize
+        var metadataSize = 0
+        if flags.contains(.hasMetadata) {
+            guard bytes.count >= metadataStart + 2 else { return .failure(.headerTooShort) }
+            metadataSize = 2 + Int(bytes.loadBigEndian(UInt16.self, at: metadataStart))
+        }
+        guard bytes.count == metadataStart + metadataSize else {
+            return .failure(bytes.count < metadataStart + metadataSize ? .headerTooShort : .headerTrailingBytes)
         }
         let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[fixedSize..<(fixedSize + nameLength)])
         guard let name = validName(nameBytes) else { return .failure(.badName) }
@@ -139,6 +163,13 @@ struct Header: Sendable, Equatable {
         var traceID: [UInt8]? = nil
         if traceSize > 0 {
             traceID = Array(bytes[(fixedSize + nameLength)..<(fixedSize + nameLength + traceSize)])
+        }
+        var metadata = Metadata()
+        if metadataSize > 2 {
+            guard let decoded = decodeMetadata(UnsafeRawBufferPointer(rebasing: bytes[(metadataStart + 2)...])) else {
+                return .failure(.badMetadata)
+            }
+            metadata = decoded
         }
         return .success(Header(
             command: command,
@@ -149,7 +180,8 @@ struct Header: Sendable, Equatable {
                                  sequence: bytes.loadBigEndian(UInt64.self, at: 16)),
             budgetMilliseconds: bytes.loadBigEndian(UInt32.self, at: 24),
             name: name,
-            traceID: traceID))
+            traceID: traceID,
+            metadata: metadata))
     }
 
     /// UTF-8 without control characters, or nil.

@@ -18,6 +18,9 @@ enum MalformedReason: String, Error, Sendable, CaseIterable {
     case unknownCommand = "unknown_command"
     /// The name is not valid UTF-8, has control characters, or is empty on a REQUEST.
     case badName = "bad_name"
+    /// A metadata block whose entries do not add up to its length, or with a key that is not
+    /// 1 to 255 lowercase ASCII letters, digits, `-`, `_` or `.`.
+    case badMetadata = "bad_metadata"
     /// More body frames than allowed.
     case tooManyFrames = "too_many_frames"
     /// The message is larger than allowed.

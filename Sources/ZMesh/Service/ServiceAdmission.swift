@@ -22,8 +22,8 @@ protocol AdmissionOutput<Job> {
 /// A handler to start: the request, its payload, and what the handler knows of it.
 struct ServiceLaunch: Sendable {
     let id: RequestID
-    let payload: [UInt8]
-    let handler: ServiceHandlers.RawHandler
+    let request: MeshRequest
+    let handler: ServiceHandlers.FullHandler
     let context: RequestContext
     let deadline: MonotonicTime?
 }
@@ -40,6 +40,8 @@ struct ServiceAdmission<Job> {
         var maxConcurrentHandlers: Int
         var maxQueuedRequests: Int
         var maxInFlightPerClient: Int
+        /// What a request's metadata may hold; more is refused as `bad request`.
+        var metadata: MetadataLimits = .default
     }
 
     private struct InProgress {
@@ -51,7 +53,8 @@ struct ServiceAdmission<Job> {
         /// Kept while it waits; dropped when it starts.
         var payload: [UInt8]
         let deadline: MonotonicTime?
-        let handler: ServiceHandlers.RawHandler
+        let method: String
+        let handler: ServiceHandlers.FullHandler
         var job: Job?
     }
 
@@ -62,7 +65,7 @@ struct ServiceAdmission<Job> {
     /// Requests in progress (running or queued) per client route: one client cannot take every slot.
     private var perClient: [[[UInt8]]: Int] = [:]
     /// The last name looked up and its handler: most requests call the name the one before did.
-    private var lastHandler: (name: String, handler: ServiceHandlers.Handler)?
+    private var lastHandler: (name: String, found: (method: String, handler: ServiceHandlers.Handler))?
     private var waiting = Deque<RequestID>()
     private(set) var runningCount = 0
     private var cache: ReplyCache
@@ -120,18 +123,22 @@ struct ServiceAdmission<Job> {
             return refuse(header, route: route, status: .deadlineExceeded, output: &output,
                           message: "the deadline passed before the request reached \(limits.nodeName); it did not run")
         }
-        guard let registered = handler(named: header.name) else {
+        guard let (method, registered) = handler(named: header.name) else {
             return refuse(header, route: route, status: .notFound, output: &output,
                           message: "no handler named \(header.name) at \(limits.nodeName) (it has \(handlers.names.joined(separator: ", ")))")
         }
+        if !header.metadata.isEmpty, let problem = header.metadata.problem(under: limits.metadata) {
+            return refuse(header, route: route, status: .badRequest, output: &output,
+                          message: "\(problem) at \(limits.nodeName); the request did not run")
+        }
         let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
             ? nil : now.advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
-        let handler: ServiceHandlers.RawHandler
+        let handler: ServiceHandlers.FullHandler
         switch registered {
         case .inline(let inline):
             // Runs now, on this thread: nothing to queue, nothing to track.
             stats.handlerRuns += 1
-            let outcome = HandlerOutcome.runInline(inline, payload: payload, context: context(header, deadline: deadline))
+            let outcome = HandlerOutcome.runInline(inline, payload: payload, context: context(header, method: method, deadline: deadline))
             let reply = makeReply(for: header, outcome: outcome, routes: 1)
             cache.store(id, reply)
             send(reply, to: route, output: &output)
@@ -144,10 +151,11 @@ struct ServiceAdmission<Job> {
             return refuse(header, route: route, status: .overloaded, output: &output,
                           message: "this client already has \(limits.maxInFlightPerClient) requests in progress at \(limits.nodeName), its limit; it did not run")
         }
-        let entry = InProgress(client: route, routes: [route], header: header, payload: [], deadline: deadline, handler: handler, job: nil)
+        let entry = InProgress(client: route, routes: [route], header: header, payload: [], deadline: deadline,
+                               method: method, handler: handler, job: nil)
         if runningCount < limits.maxConcurrentHandlers {
             admit(id, entry)
-            launch(id, header: header, payload: payload, deadline: deadline, handler: handler, output: &output)
+            launch(id, header: header, payload: payload, deadline: deadline, method: method, handler: handler, output: &output)
         } else if waiting.count < limits.maxQueuedRequests {
             var queued = entry
             queued.payload = payload
@@ -181,7 +189,7 @@ struct ServiceAdmission<Job> {
         if let entry = release(id) {
             var outcome = outcome
             // Cancelled because its deadline passed: that is what the caller is told.
-            if case .failure(StatusCode.cancelled.rawValue, _) = outcome, let deadline = entry.deadline, deadline <= now {
+            if case .failure(StatusCode.cancelled.rawValue, _, _) = outcome, let deadline = entry.deadline, deadline <= now {
                 if !entry.routes.isEmpty { stats.stoppedAtDeadline += 1 }
                 outcome = .failure(status: StatusCode.deadlineExceeded.rawValue,
                                    message: "the deadline passed while the handler ran at \(limits.nodeName)")
@@ -234,24 +242,24 @@ struct ServiceAdmission<Job> {
         return entry
     }
 
-    private mutating func handler(named name: String) -> ServiceHandlers.Handler? {
-        if let last = lastHandler, last.name == name { return last.handler }
+    private mutating func handler(named name: String) -> (method: String, handler: ServiceHandlers.Handler)? {
+        if let last = lastHandler, last.name == name { return last.found }
         guard let found = handlers.handler(for: name) else { return nil }
         lastHandler = (name, found)
         return found
     }
 
-    private func context(_ header: Header, deadline: MonotonicTime?) -> RequestContext {
-        RequestContext(name: header.name, requestID: header.requestID, attempt: Int(header.attempt),
-                       deadline: deadline, traceID: header.traceID, logger: logger)
+    private func context(_ header: Header, method: String, deadline: MonotonicTime?) -> RequestContext {
+        RequestContext(name: header.name, method: method, requestID: header.requestID, attempt: Int(header.attempt),
+                       deadline: deadline, metadata: header.metadata, logger: logger)
     }
 
-    private mutating func launch(_ id: RequestID, header: Header, payload: [UInt8], deadline: MonotonicTime?,
-                                 handler: @escaping ServiceHandlers.RawHandler, output: inout some AdmissionOutput<Job>) {
+    private mutating func launch(_ id: RequestID, header: Header, payload: [UInt8], deadline: MonotonicTime?, method: String,
+                                 handler: @escaping ServiceHandlers.FullHandler, output: inout some AdmissionOutput<Job>) {
         runningCount += 1
         stats.handlerRuns += 1
-        let launch = ServiceLaunch(id: id, payload: payload, handler: handler,
-                                   context: context(header, deadline: deadline), deadline: deadline)
+        let launch = ServiceLaunch(id: id, request: MeshRequest(payload: payload, metadata: header.metadata), handler: handler,
+                                   context: context(header, method: method, deadline: deadline), deadline: deadline)
         inProgress[id]?.job = output.start(launch)
         if deadline != nil { output.armSweep() }
     }
@@ -264,7 +272,7 @@ struct ServiceAdmission<Job> {
                 continue
             }
             inProgress[id]?.payload = []
-            launch(id, header: entry.header, payload: entry.payload, deadline: entry.deadline,
+            launch(id, header: entry.header, payload: entry.payload, deadline: entry.deadline, method: entry.method,
                    handler: entry.handler, output: &output)
         }
     }
@@ -283,12 +291,14 @@ struct ServiceAdmission<Job> {
         var header = Header(command: .reply, requestID: request.requestID)
         header.attempt = request.attempt
         switch outcome {
-        case .reply(let body):
+        case .reply(let reply):
             stats.replies += UInt64(routes)
             outcomes.recordSuccess(service: request.name)
-            return CachedReply(header: header, body: body)
-        case .failure(let status, let message):
+            header.metadata = reply.metadata
+            return CachedReply(header: header, body: reply.payload)
+        case .failure(let status, let message, let metadata):
             outcomes.record(service: request.name, outcome: outcome.outcomeLabel)
+            header.metadata = metadata
             header.command = .error
             header.status = status
             header.flags.insert(.mayHaveRun)

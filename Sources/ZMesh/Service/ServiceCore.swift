@@ -43,8 +43,9 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
         self.logger = logger
         self.admission = ServiceAdmission(
             limits: .init(nodeName: configuration.name, maxConcurrentHandlers: configuration.maxConcurrentHandlers,
-                          maxQueuedRequests: configuration.maxQueuedRequests, maxInFlightPerClient: configuration.maxInFlightPerClient),
-            handlers: handlers,
+                          maxQueuedRequests: configuration.maxQueuedRequests, maxInFlightPerClient: configuration.maxInFlightPerClient,
+                          metadata: configuration.metadataLimits),
+            handlers: handlers.intercepted(by: configuration.interceptors),
             cache: ReplyCache(maxEntries: configuration.replyCacheEntries, maxBytes: configuration.replyCacheBytes),
             logger: logger)
         self.instanceID = "\(configuration.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
@@ -260,7 +261,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
         func start(_ launch: ServiceLaunch) -> Task<Void, Never> {
             let transport = core.transport
             return Task.detached { [core] in
-                let outcome = await HandlerOutcome.run(launch.handler, payload: launch.payload, context: launch.context)
+                let outcome = await HandlerOutcome.run(launch.handler, request: launch.request, context: launch.context)
                 transport.execute { core.assumeIsolated { $0.finish(launch.id, outcome) } }
             }
         }

@@ -58,6 +58,12 @@ public final class ServiceNode: Service, Sendable {
         /// on the task that started it; `ReadyFile.announce` (ZMeshBuiltins) writes it where
         /// `scripts/mesh-up.sh` waits for it. Nil tells no one.
         public var onListening: (@Sendable ([String]) -> Void)?
+        /// Run around every handler, first one outermost (see ``ServerInterceptor``): auth,
+        /// tracing (``ServerTracingInterceptor``), metrics (``ServerMetricsInterceptor``).
+        /// With any set, inline handlers run as tasks too. Default none.
+        public var interceptors: [any ServerInterceptor] = []
+        /// What a request's metadata may hold; more is refused with `bad request`.
+        public var metadataLimits: MetadataLimits = .default
         /// How often expired requests are looked for while some have deadlines.
         var sweepInterval: Duration = .milliseconds(50)
         /// Limits inbound messages must keep.

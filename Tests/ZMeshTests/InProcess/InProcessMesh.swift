@@ -85,16 +85,35 @@ final class Calls: Sendable {
     private let next = Mutex<UInt64>(0)
 
     /// Starts a call on `client` as a task; its result is the reply's text, or the error.
-    func start(_ client: InProcessMesh.Client, _ name: String, _ payload: String = "",
-               options: CallOptions = CallOptions()) -> Task<Result<String, MeshError>, Never> {
-        let seq = next.withLock { value in
+    /// The next sequence number.
+    func nextSequence() -> UInt64 {
+        next.withLock { value in
             value += 1
             return value
         }
+    }
+
+    func start(_ client: InProcessMesh.Client, _ name: String, _ payload: String = "",
+               options: CallOptions = CallOptions()) -> Task<Result<String, MeshError>, Never> {
+        let seq = nextSequence()
         return Task {
             do throws(MeshError) {
-                let reply = try await client.call(name, Array(payload.utf8), options: options, sequence: seq)
-                return .success(String(decoding: reply, as: UTF8.self))
+                let reply = try await client.call(name, Array(payload.utf8), metadata: options.metadata, options: options, sequence: seq)
+                return .success(String(decoding: reply.payload, as: UTF8.self))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+}
+
+extension Calls {
+    /// Starts a call of a whole request on `client`, through its interceptors.
+    func start(_ client: InProcessMesh.Client, _ name: String, request: MeshRequest,
+               options: CallOptions = CallOptions()) -> Task<Result<MeshReply, MeshError>, Never> {
+        Task {
+            do throws(MeshError) {
+                return .success(try await client.call(name, request: request, options: options) { self.nextSequence() })
             } catch {
                 return .failure(error)
             }
