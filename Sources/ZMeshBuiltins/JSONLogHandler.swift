@@ -9,8 +9,10 @@ import Synchronization
 /// {"label":"zmesh.node","level":"info","message":"service node listening","metadata":{"zmesh.node":"echo-1"},"source":"ZMesh","time":"2026-11-30T11:29:03.412Z"}
 /// ```
 ///
-/// Keys are sorted; `metadata` holds the logger's, its metadata provider's (for example trace
-/// and span ids once tracing is on) and the message's own, the message's winning. Nested
+/// Keys are sorted; `metadata` holds the logger's, its metadata provider's and the message's
+/// own, the message's winning. `trace_id` and `span_id` (from a handler's
+/// `RequestContext.logger`, or the `Logger.MetadataProvider.zmeshTracing()` provider while a
+/// span is active) are lifted to the top level, as log collectors expect. Nested
 /// metadata stays nested (arrays and objects). A line is written with one `write(2)`, under
 /// a lock, so lines from several threads never interleave.
 ///
@@ -47,8 +49,12 @@ public struct JSONLogHandler: LogHandler {
     /// The JSON object for one record, without the newline.
     static func line(time: Date, label: String, level: Logger.Level, message: String,
                      metadata: Logger.Metadata, source: String) -> Data {
+        var metadata = metadata
+        let traceID = metadata.removeValue(forKey: "trace_id").map { "\($0)" }
+        let spanID = metadata.removeValue(forKey: "span_id").map { "\($0)" }
         let record = Record(time: timestamp(time), level: level.rawValue, label: label, message: message,
-                            metadata: metadata.isEmpty ? nil : metadata.mapValues(JSONValue.init), source: source)
+                            metadata: metadata.isEmpty ? nil : metadata.mapValues(JSONValue.init), source: source,
+                            traceID: traceID, spanID: spanID)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding strings, arrays and objects of strings cannot fail.
@@ -84,6 +90,14 @@ public struct JSONLogHandler: LogHandler {
         let message: String
         let metadata: [String: JSONValue]?
         let source: String
+        let traceID: String?
+        let spanID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case time, level, label, message, metadata, source
+            case traceID = "trace_id"
+            case spanID = "span_id"
+        }
     }
 
     /// A metadata value as JSON: strings stay strings, arrays arrays, dictionaries objects.

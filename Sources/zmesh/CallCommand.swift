@@ -16,6 +16,8 @@ struct CallCommand: AsyncParsableCommand {
               zmesh call kv.put color=blue --config topologies/brokerless.yaml
               zmesh call kv.get color --config topologies/brokerless.yaml
               zmesh call echo hello --endpoint tcp://127.0.0.1:5601
+              zmesh call kv.get color --metadata tenant=acme --config topologies/brokered.yaml
+              zmesh call echo hi --traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 --config ...
             """)
 
     @Argument(help: "The name to call, such as echo or kv.get.")
@@ -32,25 +34,67 @@ struct CallCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not re-send the call to another instance if its instance dies.")
     var notIdempotent = false
 
+    @Option(name: .long, help: ArgumentHelp("Metadata to send, as KEY=VALUE; repeat for more.", valueName: "key=value"))
+    var metadata: [String] = []
+
+    @Option(name: .long, help: "A W3C trace context (00-TRACEID-SPANID-FLAGS) to continue: sent as traceparent metadata, so the service's span joins that trace.")
+    var traceparent: String?
+
+    @Flag(name: .long, help: "Print the reply's trailing metadata to stderr, one KEY: VALUE per line.")
+    var showMetadata = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         try checkSeconds(timeout, "--timeout")
+        _ = try requestMetadata()
+    }
+
+    /// `--metadata` and `--traceparent` as metadata, or a usage error naming the bad one.
+    private func requestMetadata() throws -> Metadata {
+        var result = Metadata()
+        for entry in metadata {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                throw ValidationError("--metadata \(entry): expected KEY=VALUE")
+            }
+            let key = String(entry[..<equals])
+            guard Metadata.isValidKey(key) else {
+                throw ValidationError("--metadata \(entry): a key is 1 to 255 ASCII letters, digits, '-', '_' or '.'")
+            }
+            result.add(key, String(entry[entry.index(after: equals)...]))
+        }
+        if let traceparent {
+            guard TraceParent(traceparent) != nil else {
+                throw ValidationError("--traceparent \(traceparent): expected 00-<32 hex digits>-<16 hex digits>-<2 hex digits>, not all zeros")
+            }
+            result[TraceParent.key] = traceparent
+        }
+        return result
     }
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "zmesh.call", defaultLevel: .warning)
         let body = try readPayload()
         let client = try mesh.makeClient(logger: logger)
-        let options = CallOptions(timeout: .milliseconds(Int64(timeout * 1000)), idempotent: !notIdempotent)
+        let options = CallOptions(timeout: .milliseconds(Int64(timeout * 1000)), idempotent: !notIdempotent,
+                                  metadata: try requestMetadata())
         do {
-            let reply = try await client.call(service, body, options: options)
+            let full = try await client.call(service, request: MeshRequest(payload: body), options: options)
+            let reply = full.payload
             await client.shutdown()
+            if showMetadata { printMetadata(full.metadata) }
             FileHandle.standardOutput.write(Data(reply))
             if isatty(1) != 0, reply.last != UInt8(ascii: "\n") { FileHandle.standardOutput.write(Data("\n".utf8)) }
         } catch {
             await client.shutdown()
+            if showMetadata, let error = error as? MeshError { printMetadata(error.metadata) }
             throw failure(error)
+        }
+    }
+
+    private func printMetadata(_ metadata: Metadata) {
+        for entry in metadata {
+            printError("\(entry.key): \(entry.stringValue ?? entry.value.map { String(format: "%02x", $0) }.joined())")
         }
     }
 

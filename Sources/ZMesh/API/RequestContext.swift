@@ -29,12 +29,16 @@ public struct RequestContext: Sendable {
         self.baseLogger = logger
     }
 
-    /// A logger with `zmesh.request_id` and `zmesh.service` metadata (built when first asked
-    /// for, so handlers that do not log pay nothing).
+    /// A logger with `zmesh.request_id` and `zmesh.service` metadata, and `trace_id` when the
+    /// caller sent a W3C `traceparent` (built when first asked for, so handlers that do not log
+    /// pay nothing).
     public var logger: Logger {
         var logger = baseLogger
         logger[metadataKey: "zmesh.request_id"] = "\(requestID)"
         logger[metadataKey: "zmesh.service"] = "\(name)"
+        if let value = metadata[TraceParent.key], let parent = TraceParent(value) {
+            logger[metadataKey: "trace_id"] = "\(parent.traceID)"
+        }
         return logger
     }
 

@@ -27,9 +27,11 @@ extension BrokerCore {
                 return
             }
             var output = Output(core: self)
-            router.request(header, body: envelope.body, from: envelope.routing, now: transport.now(), output: &output)
+            router.request(configuration.tracer == nil ? header : traceHop(header), body: envelope.body, from: envelope.routing,
+                           now: transport.now(), output: &output)
             carryOut(output)
         case .cancel:
+            if !hopSpans.isEmpty { endHop(envelope.header.requestID, outcome: "cancelled") }
             var output = Output(core: self)
             router.cancel(envelope.header, from: envelope.routing, now: transport.now(), output: &output)
             carryOut(output)

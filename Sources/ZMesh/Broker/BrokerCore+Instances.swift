@@ -44,6 +44,7 @@ extension BrokerCore {
         let now = transport.now()
         let refused = header.command == .error && header.flags.contains(.retryElsewhere)
         if router.instanceAnswered(key, flight, by: instanceID, refusedRetryElsewhere: refused, now: now, output: &output) {
+            if !hopSpans.isEmpty { endHop(header) }
             if !forward(frames, delimiter: delimiter, header: header, of: flight, output: &output) { router.stats.dropped += 1 }
         }
         router.placeFreed(at: instanceID, now: now, output: &output)

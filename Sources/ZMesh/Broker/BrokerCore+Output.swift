@@ -19,12 +19,15 @@ extension BrokerCore {
         private(set) var wantsSweep = false
         /// The router let go of its last request.
         private(set) var becameIdle = false
+        /// Hops are traced: a reply ends its request's span.
+        private let tracesHops: Bool
 
         /// An output for one event on `core`'s executor.
         init(core: isolated BrokerCore) {
             self.core = core
             self.frontend = core.frontend
             self.backend = core.backend
+            self.tracesHops = core.configuration.tracer != nil
         }
 
         /// A request through the back end, one body frame without a copy; to a worker, as MDP.
@@ -54,6 +57,7 @@ extension BrokerCore {
 
         /// A mesh REPLY or ERROR through the front end.
         func reply(to route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool {
+            if tracesHops, !header.flags.contains(.partial) { core.assumeIsolated { $0.endHop(header) } }
             let result = frontend?.assumeIsolated { $0.transmit(Envelope.frames(routing: route, header: header, body: body)) }
             return result?.accepted ?? false
         }

@@ -1,3 +1,4 @@
+import Tracing
 import Foundation
 import Logging
 import MeshClock
@@ -69,6 +70,8 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     var announcedServices: [String] = []
     /// Instances already reported as impossible to connect to (logged once each).
     var unreachableLogged: Set<String> = []
+    /// Spans of the requests in flight, when tracing (BrokerCore+Tracing.swift).
+    var hopSpans: [RequestID: any Span] = [:]
 
     /// A broker on `transport`; nothing starts until ``start()``.
     init(transport: Transport, configuration: BrokerNode.Configuration, logger: Logger) {

@@ -1,3 +1,4 @@
+public import Tracing
 public import Logging
 public import ServiceLifecycle
 
@@ -55,6 +56,10 @@ public final class BrokerNode: Service, Sendable {
         /// it listens, on the task that started it; `ReadyFile.announce` (ZMeshBuiltins) writes
         /// it where `scripts/mesh-up.sh` waits for it. Nil tells no one.
         public var onListening: (@Sendable ([String]) -> Void)?
+        /// Traces each native request's hop through the broker: a span that continues the
+        /// caller's trace (from the request's metadata) and that the instance's span is
+        /// parented on. Nil (the default) traces nothing and passes metadata through untouched.
+        public var tracer: (any Tracer)?
 
         /// A broker called `name` binding its front end at `bind`, with the defaults above.
         public init(name: String, bind: String) {

@@ -21,14 +21,14 @@ struct InProcessMesh {
     static let heartbeat = Topology.Heartbeat()
 
     /// A service node bound at `inproc://NAME`, heartbeating to `registries`, started.
-    func service(_ name: String, _ handlers: ServiceHandlers, registries: [String] = [],
+    func service(_ name: String, _ handlers: ServiceHandlers, registries: [String] = [], logger: Logger = Self.logger,
                  configure: (inout ServiceNode.Configuration) -> Void = { _ in }) async throws -> (Service, InProcessTransport) {
         var configuration = ServiceNode.Configuration(name: name, bind: "inproc://\(name)")
         configuration.registries = registries
         configuration.heartbeat = Self.heartbeat
         configure(&configuration)
         let transport = network.transport(named: name)
-        let core = Service(transport: transport, configuration: configuration, handlers: handlers, logger: Self.logger)
+        let core = Service(transport: transport, configuration: configuration, handlers: handlers, logger: logger)
         return (try await started(core), transport)
     }
 
@@ -42,10 +42,12 @@ struct InProcessMesh {
     }
 
     /// A broker at `inproc://NAME` that finds instances through `registries`, started.
-    func broker(_ name: String = "broker", registries: [String] = ["registry"]) async throws -> (Broker, InProcessTransport) {
+    func broker(_ name: String = "broker", registries: [String] = ["registry"],
+                configure: (inout BrokerNode.Configuration) -> Void = { _ in }) async throws -> (Broker, InProcessTransport) {
         var configuration = BrokerNode.Configuration(name: name, bind: "inproc://\(name)")
         configuration.registries = registries.map { RegistryAddress(endpoint: "inproc://\($0)", publish: "inproc://\($0)-pub") }
         configuration.heartbeat = Self.heartbeat
+        configure(&configuration)
         let transport = network.transport(named: name)
         let core = Broker(transport: transport, configuration: configuration, logger: Self.logger)
         return (try await started(core), transport)
@@ -60,10 +62,11 @@ struct InProcessMesh {
     }
 
     /// A client finding services as `discovery` says, connected.
-    func client(_ discovery: Discovery, configure: (inout MeshClient.Configuration) -> Void = { _ in }) async -> Client {
+    func client(_ discovery: Discovery, named name: String = "client", clientID: UInt64 = 7,
+                configure: (inout MeshClient.Configuration) -> Void = { _ in }) async -> Client {
         var configuration = MeshClient.Configuration(discovery: discovery)
         configure(&configuration)
-        let core = Client(transport: network.transport(named: "client"), clientID: 7, configuration: configuration, logger: Self.logger)
+        let core = Client(transport: network.transport(named: name), clientID: clientID, configuration: configuration, logger: Self.logger)
         nodes.keep(core)
         await core.startIfNeeded()
         await network.settle()

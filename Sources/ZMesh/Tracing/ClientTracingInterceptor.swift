@@ -1,0 +1,55 @@
+public import Tracing
+
+/// Traces every call a client makes: a client span per call, named after the called name,
+/// with OpenTelemetry's RPC attributes (`rpc.system` `zmesh`, `rpc.service`, `rpc.method`,
+/// `server.address`, and `zmesh.outcome`), parented on the calling task's `ServiceContext`,
+/// and its context injected into the request's metadata (W3C `traceparent`/`tracestate` with
+/// an OpenTelemetry tracer) so the service's span joins the same trace.
+///
+/// ```swift
+/// var configuration = MeshClient.Configuration(discovery: .brokers(["tcp://127.0.0.1:5555"]))
+/// configuration.interceptors = [ClientTracingInterceptor()]   // the bootstrapped tracer
+/// ```
+public struct ClientTracingInterceptor: ClientInterceptor {
+    private let tracer: any Tracer
+
+    /// Traces through `tracer`: by default the one bootstrapped in `InstrumentationSystem`.
+    public init(tracer: any Tracer = InstrumentationSystem.tracer) {
+        self.tracer = tracer
+    }
+
+    public func intercept(
+        _ request: MeshRequest,
+        context: ClientCallContext,
+        next: (MeshRequest, ClientCallContext) async throws(MeshError) -> MeshReply
+    ) async throws(MeshError) -> MeshReply {
+        let span = tracer.startSpan(context.name, context: ServiceContext.current ?? .topLevel, ofKind: .client)
+        defer { span.end() }
+        span.attributes[RPCAttribute.system] = "zmesh"
+        span.attributes[RPCAttribute.service] = context.service
+        span.attributes[RPCAttribute.method] = context.method
+        var request = request
+        tracer.inject(span.context, into: &request.metadata, using: MetadataInjector())
+        do {
+            let reply = try await next(request, context)
+            if let endpoint = reply.endpoint { span.attributes[RPCAttribute.serverAddress] = endpoint }
+            span.attributes[RPCAttribute.outcome] = "ok"
+            return reply
+        } catch {
+            span.attributes[RPCAttribute.outcome] = error.code.rawValue
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error, message: error.message))
+            throw error
+        }
+    }
+}
+
+/// Span attribute names, after OpenTelemetry's RPC semantic conventions.
+enum RPCAttribute {
+    static let system = "rpc.system"
+    static let service = "rpc.service"
+    static let method = "rpc.method"
+    static let serverAddress = "server.address"
+    /// How the call ended: `ok`, a ``MeshError/Code`` name, or for a server `application_error`.
+    static let outcome = "zmesh.outcome"
+}
