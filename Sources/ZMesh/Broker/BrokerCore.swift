@@ -11,7 +11,7 @@ import MeshClock
 /// By concern: the front end in `BrokerCore+Clients.swift`, the back end in
 /// `BrokerCore+Instances.swift`, registries in `BrokerCore+Registries.swift`, the Majordomo
 /// edge in `BrokerCore+Majordomo.swift`, the router's outputs in `BrokerCore+Output.swift`.
-actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
+actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore, ReportsGauges {
     static var role: String { "broker" }
 
     /// The transport whose executor runs this actor and every socket here.
@@ -50,6 +50,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     var refusals = RefusalLog()
     /// Malformed messages dropped, by reason.
     var drops = DropCounters(role: "broker")
+    private var gauges = NodeGauges.Broker()
     /// Logs a peer's malformed messages now and then, not each.
     var malformedLog = RateLimitedLog()
     /// Limits for messages from instances, registries and workers.
@@ -94,6 +95,8 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
 
     func startNode() throws -> [String] { [try start()] }
 
+    func reportGauges() { gauges.report(snapshot()) }
+
     /// Binds the front end, connects to the registries, takes workers if configured; returns
     /// the bound front-end endpoint.
     func start() throws -> String {
@@ -132,6 +135,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
             "zmesh.endpoint": "\(boundEndpoint ?? "")",
             "zmesh.registries": "\(configuration.registries.map(\.endpoint).joined(separator: ","))",
         ])
+        scheduleGaugeReports()
         return boundEndpoint ?? configuration.bind
     }
 

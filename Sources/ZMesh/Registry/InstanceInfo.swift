@@ -1,7 +1,7 @@
 /// One service instance as a registry knows it: what `mesh.lookup` and `mesh.status` answer.
 public struct InstanceInfo: Codable, Sendable, Equatable {
     /// What the registry thinks of it now.
-    public enum Health: String, Codable, Sendable {
+    public enum Health: String, Codable, Sendable, CaseIterable {
         /// Heartbeating.
         case live
         /// Silent past the liveness limit, so evicted.

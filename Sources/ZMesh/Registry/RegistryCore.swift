@@ -4,7 +4,7 @@ import MeshClock
 
 /// A registry's shell, isolated to its transport's executor: the ROUTER that takes
 /// heartbeats and answers look-ups, the PUB that announces changes, and the table.
-actor RegistryCore<Transport: MeshTransport>: ListeningCore {
+actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
     static var role: String { "registry" }
 
     nonisolated let transport: Transport
@@ -21,6 +21,7 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore {
     private var expiryTimer: Transport.Timer?
     private var expiryAt = MonotonicTime.distantFuture
     private var drops = DropCounters(role: "registry")
+    private let gauges = NodeGauges.Registry()
     private var malformedLog = RateLimitedLog()
     private var stats = RegistryStats()
     var refusals = RefusalLog()
@@ -79,6 +80,7 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore {
             "zmesh.endpoint": "\(boundEndpoint ?? "")", "zmesh.publish": "\(publishEndpoint ?? "-")",
             "zmesh.expiry_ms": "\(configuration.heartbeat.expiry.millisecondsClamped)",
         ])
+        scheduleGaugeReports()
         return boundEndpoint ?? configuration.bind
     }
 
@@ -90,6 +92,8 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore {
         router = nil
         publisher = nil
     }
+
+    func reportGauges() { gauges.report(table.countsByHealth) }
 
     func snapshot() -> RegistryStats {
         var copy = stats

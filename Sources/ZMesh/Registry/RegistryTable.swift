@@ -94,6 +94,13 @@ struct RegistryTable {
             .sorted { ($0.node, $0.instance) < ($1.node, $1.instance) }
     }
 
+    /// Live instances, and those gone recently by how they went (for gauges).
+    var countsByHealth: [InstanceInfo.Health: Int] {
+        var counts: [InstanceInfo.Health: Int] = [.live: live.count]
+        for entry in gone { counts[entry.health, default: 0] += 1 }
+        return counts
+    }
+
     /// Live instances and those gone recently, for status displays.
     func allInstances(now: MonotonicTime) -> [InstanceInfo] {
         liveInstances(of: nil, now: now)

@@ -6,7 +6,7 @@ import MeshClock
 /// registry heartbeats, and the ``ServiceAdmission`` (requests in progress and queued, the
 /// reply cache) it feeds. Handlers run on the global concurrent executor; only their results
 /// come back here to be sent (inline handlers run here, at once).
-actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
+actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, ReportsGauges {
     static var role: String { "service" }
 
     nonisolated let transport: Transport
@@ -21,6 +21,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     /// Which requests run, wait, join or are refused: a pure state machine this actor feeds.
     private var admission: ServiceAdmission<Task<Void, Never>>
     private var drops = DropCounters(role: "service")
+    private let gauges = NodeGauges.Service()
     private var malformedLog = RateLimitedLog()
     private var sweepTimer: Transport.Timer?
     var drainWaiters = DrainWaiters()
@@ -56,6 +57,8 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
     /// Binds the ROUTER and starts serving; returns the bound endpoint (wildcard port resolved).
     func startNode() throws -> [String] { [try start()] }
 
+    func reportGauges() { gauges.report(running: admission.runningCount, queued: admission.queuedCount) }
+
     /// Binds the ROUTER and starts serving; returns the bound endpoint (wildcard port resolved).
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
@@ -76,6 +79,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore {
             "zmesh.endpoint": "\(endpoint)", "zmesh.handlers": "\(handlers.names.joined(separator: ","))",
             "zmesh.instance": "\(instanceID)", "zmesh.registries": "\(configuration.registries.joined(separator: ","))",
         ])
+        scheduleGaugeReports()
         return endpoint
     }
 
