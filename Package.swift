@@ -90,6 +90,7 @@ let package = Package(
         // Examples a user copies from: a typed service of one's own, and its client.
         .target(
             name: "GreeterAPI",
+            dependencies: ["ZMesh"],
             path: "Examples/GreeterAPI",
             swiftSettings: strictSettings
         ),

@@ -1,6 +1,8 @@
 // A client of the Greeter service: calls it by name through whatever the topology file says.
 //
 //   GreeterClient topologies/greeter.yaml Ada
+//   GREETER_TOKEN=s3cret GreeterClient topologies/greeter.yaml Ada   (sends the token)
+import Foundation
 import GreeterAPI
 import Logging
 import ZMesh
@@ -9,7 +11,11 @@ let arguments = CommandLine.arguments.dropFirst()
 let config = arguments.first ?? "topologies/greeter.yaml"
 let name = arguments.dropFirst().first ?? "world"
 
-let client = try MeshClient(topology: try Topology.load(path: config), logger: Logger(label: "greeter-client"))
+let token = ProcessInfo.processInfo.environment["GREETER_TOKEN"] ?? ""
+let client = try MeshClient(topology: try Topology.load(path: config), logger: Logger(label: "greeter-client")) { configuration in
+    // Interceptors run around every call: here, one that adds the bearer token.
+    if !token.isEmpty { configuration.interceptors = [BearerTokenClientInterceptor(token: token)] }
+}
 do {
     let reply: HelloReply = try await client.call("greeter.hello", HelloRequest(name: name))
     print("\(reply.message) (from \(reply.servedBy))")

@@ -2,8 +2,10 @@
 //
 //   scripts/mesh-up.sh topologies/greeter.yaml    (runs this for greeter-1 and greeter-2)
 //   GreeterService --node greeter-1 --config topologies/greeter.yaml
+//   GREETER_TOKEN=s3cret scripts/mesh-up.sh topologies/greeter.yaml   (calls must carry the token)
 import GreeterAPI
 import Logging
+import Foundation
 import ServiceLifecycle
 import ZMesh
 import ZMeshBuiltins
@@ -21,7 +23,12 @@ handlers.register("greeter.hello") { (request: HelloRequest, context) in
 
 let topology = try Topology.load(path: arguments.config)
 // ReadyFile.announce writes the bound endpoint where scripts/mesh-up.sh waits for it.
+// Interceptors run around every handler: here, a bearer token check when GREETER_TOKEN is set.
+var interceptors: [any ServerInterceptor] = []
+if let token = ProcessInfo.processInfo.environment["GREETER_TOKEN"], !token.isEmpty {
+    interceptors.append(BearerTokenServerInterceptor(token: token))
+}
 let node = try MeshNode.make(named: arguments.node, in: topology, handlers: handlers, logger: logger,
-                             onListening: ReadyFile.announce)
+                             onListening: ReadyFile.announce, interceptors: interceptors)
 try await ServiceGroup(configuration: .init(services: [node], gracefulShutdownSignals: [.sigterm, .sigint],
                                             logger: logger)).run()

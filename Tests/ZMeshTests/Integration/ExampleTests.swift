@@ -35,4 +35,33 @@ struct ExampleTests {
         await client.shutdown()
         await mesh.down()
     }
+
+    /// The interceptor example: with GREETER_TOKEN set, the service refuses calls without the
+    /// token (before its handler runs) and the example client, given it, gets through.
+    @Test func theBearerTokenInterceptorsGuardTheGreeterOnBothSides() async throws {
+        let mesh = try await MeshUnderTest("topologies/greeter.yaml", extraEnvironment: ["GREETER_TOKEN": "s3cret"])
+        defer { Task { await mesh.down() } }
+        let client = try mesh.client()
+        do {
+            let _: HelloReply = try await client.call("greeter.hello", HelloRequest(name: "Eve"))
+            Issue.record("a call without the token was served")
+        } catch {
+            #expect(error.code == .application && error.applicationCode == 401)
+            #expect(error.message == "greeter.hello needs a valid bearer token")
+        }
+        var options = CallOptions()
+        options.metadata["authorization"] = "Bearer s3cret"
+        let reply: HelloReply = try await client.call("greeter.hello", HelloRequest(name: "Ada"), options: options)
+        #expect(reply.message == "Hello, Ada!")
+        let binary = URL(fileURLWithPath: try Repository.zmeshBinary()).deletingLastPathComponent()
+            .appendingPathComponent("GreeterClient").path
+        let withToken = try await runCommand(binary, [mesh.file, "Ada"], environment: mesh.environment)
+        #expect(withToken.stdout.hasPrefix("Hello, Ada! (from greeter-"), "\(withToken.stdout) \(withToken.stderr)")
+        var wrong = mesh.environment
+        wrong["GREETER_TOKEN"] = "guess"
+        let withWrongToken = try await runCommand(binary, [mesh.file, "Ada"], environment: wrong)
+        #expect(withWrongToken.stdout.contains("needs a valid bearer token"), "\(withWrongToken.stdout)")
+        await client.shutdown()
+        await mesh.down()
+    }
 }

@@ -17,8 +17,9 @@ final class MeshUnderTest: @unchecked Sendable {
     let topology: Topology
     private var restarted: [ChildProcess] = []
 
-    /// Brings the mesh in `file` (relative to the repository) up and waits until it is.
-    init(_ file: String) async throws {
+    /// Brings the mesh in `file` (relative to the repository) up and waits until it is; its
+    /// processes also get `extraEnvironment`.
+    init(_ file: String, extraEnvironment: [String: String] = [:]) async throws {
         self.file = file.hasPrefix("/") ? file : Repository.root.appendingPathComponent(file).path
         runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-mesh-\(UUID().uuidString)")
         let unshifted = try Topology.load(path: self.file, environment: [:])
@@ -29,7 +30,7 @@ final class MeshUnderTest: @unchecked Sendable {
             "MESH_RUN_DIR": runDirectory.path,
             "MESH_DOWN_GRACE": "5",
             "ZMESH_LOG_LEVEL": "info",
-        ]
+        ].merging(extraEnvironment) { _, extra in extra }
         topology = try Topology.load(path: self.file, environment: environment)
         let up = try await runCommand(Repository.root.appendingPathComponent("scripts/mesh-up.sh").path, [self.file],
                                       environment: environment, timeout: .seconds(60))
