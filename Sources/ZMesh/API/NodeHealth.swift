@@ -54,5 +54,5 @@ public struct NodeHealth: Codable, Sendable, Equatable {
 /// The version of ZMesh.
 public enum ZMeshVersion {
     /// This build's version.
-    public static let current = "0.11.0"
+    public static let current = "0.12.0"
 }

@@ -55,7 +55,7 @@ struct Header: Sendable, Equatable {
     var budgetMilliseconds: UInt32 = Header.noBudget
     /// REQUEST: the called name. Other commands may leave it empty.
     var name: String = ""
-    /// A 16-byte trace id from a peer of protocol 0.11 or older: decoded, never sent (W3C
+    /// A 16-byte trace id from a peer of ZMesh 0.11 or older: decoded, never sent (W3C
     /// `traceparent` metadata replaced it).
     var traceID: [UInt8]? = nil
     /// The message's metadata; empty for none (and then nothing of it is on the wire).
