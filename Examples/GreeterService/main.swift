@@ -10,7 +10,13 @@ import ServiceLifecycle
 import ZMesh
 import ZMeshBuiltins
 
-LoggingSystem.bootstrap(StreamLogHandler.standardError)
+// Text logs, or one JSON object per line (with trace_id in traced calls) as `zmesh node` writes
+// them when ZMESH_LOG_FORMAT=json.
+if ProcessInfo.processInfo.environment["ZMESH_LOG_FORMAT"]?.lowercased() == "json" {
+    LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+} else {
+    LoggingSystem.bootstrap(StreamLogHandler.standardError)
+}
 let arguments = try MeshNode.Arguments(CommandLine.arguments)
 let logger = Logger(label: "greeter")
 

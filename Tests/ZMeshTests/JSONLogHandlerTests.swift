@@ -36,6 +36,15 @@ struct JSONLogHandlerTests {
         #expect(text.hasPrefix(#"{"label":"l","level":"info","message":"m","metadata":{"a":{"inner":"v"},"b":["x","y"],"c":"42"}"#))
     }
 
+    @Test func traceAndSpanIDsStandAtTheTopLevel() throws {
+        let record = try Self.decode(JSONLogHandler.line(time: Date(), label: "l", level: .info, message: "m",
+                                                         metadata: ["trace_id": "0af7651916cd43dd8448eb211c80319c",
+                                                                    "span_id": "b7ad6b7169203331", "k": "v"], source: "s"))
+        #expect(record["trace_id"] as? String == "0af7651916cd43dd8448eb211c80319c")
+        #expect(record["span_id"] as? String == "b7ad6b7169203331")
+        #expect((record["metadata"] as? [String: Any])?.keys.sorted() == ["k"])
+    }
+
     @Test func aRecordWithoutMetadataHasNoMetadataKey() throws {
         let record = try Self.decode(JSONLogHandler.line(time: Date(), label: "l", level: .info, message: "m", metadata: [:], source: "s"))
         #expect(record["metadata"] == nil)

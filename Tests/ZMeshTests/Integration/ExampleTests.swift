@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshTestSupport
 
 /// The Greeter example, run as nodes of topologies/greeter.yaml by scripts/mesh-up.sh.
 @Suite("Examples", .serialized, .oneMeshAtATime)
@@ -39,7 +40,8 @@ struct ExampleTests {
     /// The interceptor example: with GREETER_TOKEN set, the service refuses calls without the
     /// token (before its handler runs) and the example client, given it, gets through.
     @Test func theBearerTokenInterceptorsGuardTheGreeterOnBothSides() async throws {
-        let mesh = try await MeshUnderTest("topologies/greeter.yaml", extraEnvironment: ["GREETER_TOKEN": "s3cret"])
+        let mesh = try await MeshUnderTest("topologies/greeter.yaml",
+                                           extraEnvironment: ["GREETER_TOKEN": "s3cret", "ZMESH_LOG_FORMAT": "json"])
         defer { Task { await mesh.down() } }
         let client = try mesh.client()
         do {
@@ -61,6 +63,18 @@ struct ExampleTests {
         wrong["GREETER_TOKEN"] = "guess"
         let withWrongToken = try await runCommand(binary, [mesh.file, "Ada"], environment: wrong)
         #expect(withWrongToken.stdout.contains("needs a valid bearer token"), "\(withWrongToken.stdout)")
+        // A traced call's log line carries its trace id: the refusal, logged by the interceptor
+        // through the request's logger, in the node's JSON log.
+        let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+        let refused = try await mesh.zmesh(["call", "greeter.hello", #"{"name":"Mallory"}"#,
+                                            "--traceparent", "00-\(traceID)-00f067aa0ba902b7-01"])
+        #expect(refused.status != 0 && refused.stderr.contains("needs a valid bearer token"), "\(refused.stderr)")
+        let logged = await eventually {
+            ["greeter-1", "greeter-2"].map { mesh.log(of: $0) }.joined().split(separator: "\n").contains { line in
+                line.contains("refused a call without a valid token") && line.contains(#""trace_id":"\#(traceID)""#)
+            }
+        }
+        #expect(logged, "no JSON line with the trace id in: \(mesh.log(of: "greeter-1"))\(mesh.log(of: "greeter-2"))")
         await client.shutdown()
         await mesh.down()
     }
