@@ -40,8 +40,8 @@ public enum Endpoint {
     }
 
     /// What is wrong with a tcp host: `*`, an IPv4 address, a host or interface name, or an
-    /// IPv6 address in brackets.
-    private static func problem(withHost host: Substring, connecting: Bool) -> String? {
+    /// IPv6 address in brackets. (``MetricsAddress`` checks its hosts with it too.)
+    static func problem(withHost host: Substring, connecting: Bool) -> String? {
         if host == "*" {
             return connecting ? "host * binds every interface; to connect, name the host, such as 127.0.0.1" : nil
         }

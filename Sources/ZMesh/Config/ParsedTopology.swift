@@ -7,14 +7,26 @@ struct TopologyEndpointField {
         case brokerWorkers(Int)
         case serviceBind(Int)
         case serviceAdvertise(Int)
+        case registryMetrics(Int)
+        case brokerMetrics(Int)
+        case serviceMetrics(Int)
 
-        /// The key in the file: `bind`, `publish`, `workers` or `advertise`.
+        /// The key in the file: `bind`, `publish`, `workers`, `advertise` or `metrics`.
         var key: String {
             switch self {
             case .registryBind, .brokerBind, .serviceBind: "bind"
             case .registryPublish: "publish"
             case .brokerWorkers: "workers"
             case .serviceAdvertise: "advertise"
+            case .registryMetrics, .brokerMetrics, .serviceMetrics: "metrics"
+            }
+        }
+
+        /// Whether the value is a metrics address (`HOST:PORT`) rather than a ZeroMQ endpoint.
+        var isMetrics: Bool {
+            switch self {
+            case .registryMetrics, .brokerMetrics, .serviceMetrics: true
+            default: false
             }
         }
 
@@ -43,6 +55,9 @@ extension Topology {
             case .brokerWorkers(let index): brokers[index].workers
             case .serviceBind(let index): services[index].bind
             case .serviceAdvertise(let index): services[index].advertise
+            case .registryMetrics(let index): registries[index].metrics
+            case .brokerMetrics(let index): brokers[index].metrics
+            case .serviceMetrics(let index): services[index].metrics
             }
         }
         set {
@@ -53,6 +68,9 @@ extension Topology {
             case .brokerWorkers(let index): brokers[index].workers = newValue
             case .serviceBind(let index): if let newValue { services[index].bind = newValue }
             case .serviceAdvertise(let index): services[index].advertise = newValue
+            case .registryMetrics(let index): registries[index].metrics = newValue
+            case .brokerMetrics(let index): brokers[index].metrics = newValue
+            case .serviceMetrics(let index): services[index].metrics = newValue
             }
         }
     }
@@ -65,18 +83,20 @@ struct ParsedTopology {
     /// Every endpoint set in the file, in the order it was read.
     var endpoints: [TopologyEndpointField]
 
-    /// Throws if two nodes bind (or publish, or take workers on) the same endpoint. The
-    /// later one, in file order, is reported; values set by environment variables count as
-    /// later than anything in the file.
+    /// Throws if two nodes bind (or publish, or take workers on, or serve metrics on) the
+    /// same endpoint. The later one, in file order, is reported; values set by environment
+    /// variables count as later than anything in the file. A metrics address `HOST:PORT` is
+    /// the TCP endpoint `tcp://HOST:PORT`, so it clashes with a bind on the same port too.
     func checkEndpointsAreUnique() throws(TopologyError) {
         var owners: [String: TopologyEndpointField] = [:]
         let ordered = endpoints.filter(\.slot.mustBeUnique).sorted { TopologySource.precedes($0.source, $1.source) }
         for field in ordered {
             guard let value = topology[endpoint: field.slot] else { continue }
-            if let owner = owners[value] {
+            let socket = field.slot.isMetrics ? "tcp://" + value : value
+            if let owner = owners[socket] {
                 throw field.source.error(in: topology.path, "\(value) is already used by \(owner.node).\(owner.slot.key)")
             }
-            owners[value] = field
+            owners[socket] = field
         }
     }
 }

@@ -47,12 +47,16 @@ public struct Topology: Sendable, Equatable {
         public var bind: String
         /// PUB endpoint where the registry announces changes, if any.
         public var publish: String?
+        /// Where the node serves `GET /metrics` for Prometheus (`HOST:PORT`), if anywhere.
+        /// See ``MetricsAddress``.
+        public var metrics: String?
 
         /// A registry entry of a topology file.
-        public init(name: String, bind: String, publish: String? = nil) {
+        public init(name: String, bind: String, publish: String? = nil, metrics: String? = nil) {
             self.name = name
             self.bind = bind
             self.publish = publish
+            self.metrics = metrics
         }
     }
 
@@ -69,14 +73,19 @@ public struct Topology: Sendable, Equatable {
         /// How long an MDP request waits for a worker or instance before FINAL `504`, if not the
         /// default (10 s).
         public var majordomoExpiry: Duration?
+        /// Where the node serves `GET /metrics` for Prometheus (`HOST:PORT`), if anywhere.
+        /// See ``MetricsAddress``.
+        public var metrics: String?
 
         /// A broker entry of a topology file.
-        public init(name: String, bind: String, workers: String? = nil, maxQueue: Int? = nil, majordomoExpiry: Duration? = nil) {
+        public init(name: String, bind: String, workers: String? = nil, maxQueue: Int? = nil, majordomoExpiry: Duration? = nil,
+                    metrics: String? = nil) {
             self.name = name
             self.bind = bind
             self.workers = workers
             self.maxQueue = maxQueue
             self.majordomoExpiry = majordomoExpiry
+            self.metrics = metrics
         }
     }
 
@@ -99,10 +108,14 @@ public struct Topology: Sendable, Equatable {
         public var executable: String?
         /// Extra arguments for `executable`.
         public var arguments: [String]
+        /// Where the node serves `GET /metrics` for Prometheus (`HOST:PORT`), if anywhere.
+        /// See ``MetricsAddress``.
+        public var metrics: String?
 
         /// A service node entry of a topology file.
         public init(name: String, services: [String], bind: String, advertise: String? = nil,
-                    maxConcurrency: Int? = nil, maxQueue: Int? = nil, executable: String? = nil, arguments: [String] = []) {
+                    maxConcurrency: Int? = nil, maxQueue: Int? = nil, executable: String? = nil, arguments: [String] = [],
+                    metrics: String? = nil) {
             self.name = name
             self.services = services
             self.bind = bind
@@ -111,6 +124,7 @@ public struct Topology: Sendable, Equatable {
             self.maxQueue = maxQueue
             self.executable = executable
             self.arguments = arguments
+            self.metrics = metrics
         }
 
         /// Where clients and brokers connect: `advertise`, else `bind`.
@@ -144,6 +158,15 @@ public struct Topology: Sendable, Equatable {
             case .registry(let registry): registry.name
             case .broker(let broker): broker.name
             case .service(let service): service.name
+            }
+        }
+
+        /// Where the node serves `GET /metrics` (`HOST:PORT`), if the file says.
+        public var metrics: String? {
+            switch self {
+            case .registry(let registry): registry.metrics
+            case .broker(let broker): broker.metrics
+            case .service(let service): service.metrics
             }
         }
 

@@ -4,7 +4,7 @@
 /// - `ZMESH_HEARTBEAT_INTERVAL_MS`, `ZMESH_HEARTBEAT_LIVENESS`: replace the heartbeat values
 ///   (same ranges as in the file).
 /// - `ZMESH_PORT_OFFSET`: an integer, possibly negative, added to the port of every `tcp://`
-///   endpoint in the file (bind, publish, workers, advertise).
+///   endpoint in the file (bind, publish, workers, advertise) and of every `metrics` address.
 /// - `ZMESH_<NODE>_BIND` (node name uppercased, `-` as `_`, so `ZMESH_ECHO_1_BIND`): replaces
 ///   that node's bind. Applied after the offset, so it is taken literally.
 ///
@@ -53,12 +53,12 @@ struct TopologyEnvironment {
         }
     }
 
-    /// Adds `ZMESH_PORT_OFFSET` to every tcp port. A port pushed outside 1...65535 is reported
-    /// at the endpoint in the file.
+    /// Adds `ZMESH_PORT_OFFSET` to every tcp port, metrics addresses' included. A port pushed
+    /// outside 1...65535 is reported at the endpoint in the file.
     private func applyPortOffset(to parsed: inout ParsedTopology) throws(TopologyError) {
         guard let offset = try integer(Self.portOffset), offset != 0 else { return }
         for field in parsed.endpoints {
-            guard let endpoint = parsed.topology[endpoint: field.slot], endpoint.hasPrefix("tcp://"),
+            guard let endpoint = parsed.topology[endpoint: field.slot], endpoint.hasPrefix("tcp://") || field.slot.isMetrics,
                   let colon = endpoint.lastIndex(of: ":"),
                   let port = Int(endpoint[endpoint.index(after: colon)...]) else { continue }
             let (shifted, overflow) = port.addingReportingOverflow(offset)

@@ -1,9 +1,9 @@
 import Yams
 
-/// The `brokers` section: each `{ name, bind, workers, max_queue, mdp_expiry_ms }`, and the
+/// The `brokers` section: each `{ name, bind, workers, max_queue, mdp_expiry_ms, metrics }`, and the
 /// rule that brokered topologies need at least one broker and brokerless ones none.
 extension TopologyParser {
-    static let brokerKeys = ["name", "bind", "workers", "max_queue", "mdp_expiry_ms"]
+    static let brokerKeys = ["name", "bind", "workers", "max_queue", "mdp_expiry_ms", "metrics"]
     static let majordomoExpiryRange = 100...3_600_000
 
     /// Every broker under `brokersNode` (none when absent), recording each name in `names` and
@@ -29,10 +29,12 @@ extension TopologyParser {
             if let node = entry.value("mdp_expiry_ms"), !isNull(node) {
                 majordomoExpiry = .milliseconds(try integer(node, key: entry.path("mdp_expiry_ms"), in: Self.majordomoExpiryRange))
             }
+            let metrics = try metricsAddress(in: entry)
             brokers.append(Topology.Broker(name: name, bind: bind?.value ?? "", workers: workers?.value, maxQueue: maxQueue,
-                                           majordomoExpiry: majordomoExpiry))
+                                           majordomoExpiry: majordomoExpiry, metrics: metrics?.value))
             if let bind { endpoints.append(.init(slot: .brokerBind(index), node: name, source: bind.source)) }
             if let workers { endpoints.append(.init(slot: .brokerWorkers(index), node: name, source: workers.source)) }
+            if let metrics { endpoints.append(.init(slot: .brokerMetrics(index), node: name, source: metrics.source)) }
         }
         return brokers
     }

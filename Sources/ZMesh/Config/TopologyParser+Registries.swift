@@ -1,8 +1,8 @@
 import Yams
 
-/// The `registries` section: required, at least one, each `{ name, bind, publish }`.
+/// The `registries` section: required, at least one, each `{ name, bind, publish, metrics }`.
 extension TopologyParser {
-    static let registryKeys = ["name", "bind", "publish"]
+    static let registryKeys = ["name", "bind", "publish", "metrics"]
 
     /// Every registry in `top`, recording each name in `names` and each endpoint in `endpoints`.
     func parseRegistries(
@@ -23,9 +23,12 @@ extension TopologyParser {
             let name = try nodeName(in: entry, names: &names)
             let bind = try endpoint("bind", in: entry, required: true)
             let publish = try endpoint("publish", in: entry, required: false)
-            registries.append(Topology.Registry(name: name, bind: bind?.value ?? "", publish: publish?.value))
+            let metrics = try metricsAddress(in: entry)
+            registries.append(Topology.Registry(name: name, bind: bind?.value ?? "", publish: publish?.value,
+                                                metrics: metrics?.value))
             if let bind { endpoints.append(.init(slot: .registryBind(index), node: name, source: bind.source)) }
             if let publish { endpoints.append(.init(slot: .registryPublish(index), node: name, source: publish.source)) }
+            if let metrics { endpoints.append(.init(slot: .registryMetrics(index), node: name, source: metrics.source)) }
         }
         return registries
     }

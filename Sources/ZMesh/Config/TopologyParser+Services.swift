@@ -1,9 +1,9 @@
 import Yams
 
 /// The `services` section: each service node, the services it hosts, its endpoints, its
-/// limits, and the program that runs it.
+/// limits, the program that runs it, and where it serves metrics.
 extension TopologyParser {
-    static let serviceKeys = ["name", "service", "services", "bind", "advertise", "max_concurrency", "max_queue", "executable", "args"]
+    static let serviceKeys = ["name", "service", "services", "bind", "advertise", "max_concurrency", "max_queue", "executable", "args", "metrics"]
     static let maxConcurrencyRange = 1...Int.max
     static let maxServiceNameBytes = 255
 
@@ -18,10 +18,11 @@ extension TopologyParser {
         var services: [Topology.ServiceInstance] = []
         for entry in serviceEntries {
             let index = services.count
-            let (service, bind, advertise) = try parseService(entry, names: &names)
+            let (service, bind, advertise, metrics) = try parseService(entry, names: &names)
             services.append(service)
             if let bind { endpoints.append(.init(slot: .serviceBind(index), node: service.name, source: bind)) }
             if let advertise { endpoints.append(.init(slot: .serviceAdvertise(index), node: service.name, source: advertise)) }
+            if let metrics { endpoints.append(.init(slot: .serviceMetrics(index), node: service.name, source: metrics)) }
         }
         return services
     }
@@ -29,7 +30,7 @@ extension TopologyParser {
     private func parseService(
         _ entry: MappingNode,
         names: inout [DeclaredName]
-    ) throws(TopologyError) -> (Topology.ServiceInstance, bind: TopologySource?, advertise: TopologySource?) {
+    ) throws(TopologyError) -> (Topology.ServiceInstance, bind: TopologySource?, advertise: TopologySource?, metrics: TopologySource?) {
         try checkKeys(of: entry, allowed: Self.serviceKeys)
         let name = try nodeName(in: entry, names: &names)
 
@@ -102,10 +103,13 @@ extension TopologyParser {
             }
         }
 
+        let metrics = try metricsAddress(in: entry)
+
         let service = Topology.ServiceInstance(
             name: name, services: hosted, bind: bind?.value ?? "", advertise: advertise?.value,
-            maxConcurrency: maxConcurrency, maxQueue: maxQueue, executable: executable, arguments: arguments)
-        return (service, bind?.source, advertise?.source)
+            maxConcurrency: maxConcurrency, maxQueue: maxQueue, executable: executable, arguments: arguments,
+            metrics: metrics?.value)
+        return (service, bind?.source, advertise?.source, metrics?.source)
     }
 
     /// A service name as clients call it (`echo` in `echo.ping`).

@@ -23,6 +23,19 @@ extension TopologyParser {
         return (value, source)
     }
 
+    /// The entry's optional `metrics` value (`HOST:PORT`, see ``MetricsAddress``) and where it
+    /// is; nil if absent.
+    func metricsAddress(in entry: MappingNode) throws(TopologyError) -> (value: String, source: TopologySource)? {
+        guard let node = entry.value("metrics"), !isNull(node) else { return nil }
+        let key = entry.path("metrics")
+        let value = try string(node, key: key, expected: "HOST:PORT, such as \"127.0.0.1:9601\"")
+        let source = TopologySource(key: key, node: node)
+        if let problem = MetricsAddress.problem(with: value) {
+            throw source.error(in: path, problem)
+        }
+        return (value, source)
+    }
+
     /// The value under `name`, or a "missing required key" error located at the mapping.
     func required(_ name: String, in entry: MappingNode) throws(TopologyError) -> Node {
         guard let value = entry.value(name), !isNull(value) else {
