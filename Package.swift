@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ZMesh", targets: ["ZMesh"]),
+        .library(name: "ZMeshPrometheus", targets: ["ZMeshPrometheus"]),
         .executable(name: "zmesh", targets: ["zmesh"]),
         .executable(name: "GreeterService", targets: ["GreeterService"]),
         .executable(name: "GreeterClient", targets: ["GreeterClient"]),
@@ -24,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Only ZMeshPrometheus (and the zmesh command) build these: users of the core never build NIO.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev), plus a tiny C shim for eventfd.
@@ -70,6 +74,23 @@ let package = Package(
         .target(
             name: "ZMeshBuiltins",
             dependencies: ["ZMesh"],
+            swiftSettings: strictSettings
+        ),
+        // Prometheus scraping of a node: the mesh's swift-metrics through swift-prometheus,
+        // served at GET /metrics by a small SwiftNIO HTTP/1 server. A target of its own, so
+        // programs that do not scrape never build NIO.
+        .target(
+            name: "ZMeshPrometheus",
+            dependencies: [
+                "ZMesh",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         // The `zmesh` command line.
@@ -126,6 +147,18 @@ let package = Package(
         .testTarget(
             name: "ZeroMQTests",
             dependencies: ["ZeroMQ", "MeshClock", "ZMeshTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ZMeshPrometheusTests",
+            dependencies: [
+                "ZMeshPrometheus",
+                "ZMesh",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
