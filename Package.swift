@@ -99,6 +99,7 @@ let package = Package(
             dependencies: [
                 "ZMesh",
                 "ZMeshBuiltins",
+                "ZMeshPrometheus",
                 "ZeroMQ",
                 "MeshClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -13,6 +13,8 @@ struct NodeCommand: AsyncParsableCommand {
             Service nodes host the built-in services the file lists for them. Runs until SIGTERM
             or SIGINT: a service node then leaves the registries at once, stops taking calls,
             finishes those it holds (up to its grace period) and exits 0.
+            With metrics: HOST:PORT on the node's entry in the file (or --metrics), it also
+            serves GET /metrics there for Prometheus.
             scripts/mesh-up.sh starts every node of a file this way.
             """)
 
@@ -22,6 +24,9 @@ struct NodeCommand: AsyncParsableCommand {
     /// `--config`.
     @OptionGroup var topologyFile: TopologyFileOptions
 
+    /// `--metrics`.
+    @OptionGroup var metricsOptions: MetricsOptions
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -29,6 +34,7 @@ struct NodeCommand: AsyncParsableCommand {
         var logger = try logging.makeLogger(label: "zmesh.node", defaultLevel: .info)
         logger[metadataKey: "zmesh.node"] = "\(name)"
         let node: any Service
+        let metrics = try metricsOptions.makeEndpoint(fallback: topology.node(named: name)?.metrics, logger: logger)
         do {
             let handlers = try BuiltinServices.handlers(forNode: name, in: topology)
             node = try MeshNode.make(named: name, in: topology, handlers: handlers, logger: logger,
@@ -40,11 +46,7 @@ struct NodeCommand: AsyncParsableCommand {
             printError("zmesh: node \(name): \(error)")
             throw ExitCode(ExitCodes.configuration)
         }
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: node)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        try await group.run()
+        try await MetricsOptions.run(node, with: metrics, logger: logger)
         logger.info("node stopped")
     }
 }

@@ -9,7 +9,10 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Host built-in services (\(BuiltinServices.names.joined(separator: ", "))) at an endpoint.",
-        discussion: "Runs until SIGTERM or SIGINT, then stops taking calls and finishes those it holds.")
+        discussion: """
+            Runs until SIGTERM or SIGINT, then stops taking calls and finishes those it holds.
+            With --metrics HOST:PORT it also serves GET /metrics there for Prometheus.
+            """)
 
     @Option(name: .long, help: "Endpoint to bind, such as tcp://127.0.0.1:5601.")
     var bind: String
@@ -22,6 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Most handlers running at once.")
     var maxConcurrency: Int = 256
+
+    /// `--metrics`.
+    @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var logging: LoggingOptions
 
@@ -41,14 +47,11 @@ struct ServeCommand: AsyncParsableCommand {
             printError("zmesh: \(error)")
             throw ExitCode(ExitCodes.configuration)
         }
+        let metrics = try metricsOptions.makeEndpoint(fallback: nil, logger: logger)
         var configuration = ServiceNode.Configuration(name: name, bind: bind)
         configuration.maxConcurrentHandlers = maxConcurrency
         configuration.onListening = ReadyFile.announce
         let node = try ServiceNode(configuration: configuration, handlers: handlers, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: node)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        try await group.run()
+        try await MetricsOptions.run(node, with: metrics, logger: logger)
     }
 }
