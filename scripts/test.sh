@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs the whole test suite: installs libzmq3-dev (and pyzmq
-# for the cross-language test peers) when missing, builds everything, runs `swift test`.
+# for the cross-language test peers, prometheus for the scraping test) when missing, builds
+# everything, runs `swift test`.
 #   scripts/test.sh [extra swift test arguments, such as --filter Registry]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
 ensure_libzmq
 ensure_pyzmq
+ensure_prometheus
 
 echo "==> swift build (debug: library, zmesh, examples)"
 swift build

@@ -104,9 +104,23 @@ struct TopologyMetricsTests {
         #expect(found(metricsPast, key: "services[1].metrics", line: 11, message: "moves port 65535 to 65536"))
     }
 
+    @Test func theExampleFileNamesAMetricsAddressForEveryNode() throws {
+        let path = TopologyMetricsTests.repository + "/topologies/observed.yaml"
+        let topology = try Topology.load(path: path, environment: [:])
+        #expect(!topology.nodes.isEmpty)
+        for node in topology.nodes {
+            let address = try #require(node.metrics, "\(node.name) has no metrics address")
+            #expect(MetricsAddress.problem(with: address) == nil)
+        }
+    }
+
     private func found(_ error: TopologyError, key: String, line: Int, message: String) -> Bool {
         let matches = error.key == key && error.line == line && error.message.contains(message)
         if !matches { Issue.record("unexpected error: \(error)") }
         return matches
     }
+
+    /// The repository root, from this file's path (Tests/ZMeshTests/TopologyMetricsTests.swift).
+    private static let repository = String(#filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3)
+        .joined(separator: "/"))
 }
