@@ -51,7 +51,7 @@ final class MeshUnderTest: @unchecked Sendable {
     private static func ports(of topology: Topology) -> [Int] {
         let endpoints = topology.registries.flatMap { [$0.bind, $0.publish].compactMap { $0 } }
             + topology.brokers.flatMap { [$0.bind, $0.workers].compactMap { $0 } }
-            + topology.services.map(\.bind)
+            + topology.services.map(\.bind) + topology.nodes.compactMap(\.metrics)
         return endpoints.compactMap { endpoint in endpoint.split(separator: ":").last.flatMap { Int($0) } }
     }
 
