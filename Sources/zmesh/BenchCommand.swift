@@ -3,6 +3,7 @@ import Foundation
 import Histogram
 import Synchronization
 import ZMesh
+import ZMeshPrometheus
 
 /// `zmesh bench`: a closed-loop load generator with HdrHistogram percentiles.
 struct BenchCommand: AsyncParsableCommand {
@@ -45,6 +46,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
+    @Flag(name: .long, help: "Time every call with ClientMetricsInterceptor into a Prometheus registry, as an instrumented client would (with ZMESH_TRACER=discard also traced): what observability costs.")
+    var clientMetrics = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -57,7 +61,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "zmesh.bench", defaultLevel: .warning)
-        let client = try mesh.makeClient(logger: logger)
+        if clientMetrics { _ = MeshPrometheus.bootstrap() }
+        let client = try mesh.makeClient(logger: logger, metrics: clientMetrics)
         let report = try await BenchRunner(
             client: client, service: service, requests: requests, concurrency: concurrency, size: size,
             warmup: warmup, timeout: .milliseconds(Int64(timeout * 1000)), maxSeconds: maxSeconds,

@@ -43,16 +43,22 @@ struct MeshOptions: ParsableArguments {
 
     var clientKey: String? { key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"] }
 
-    func makeClient(logger: Logger, configure: (inout MeshClient.Configuration) -> Void = { _ in }) throws -> MeshClient {
+    /// A client of the mesh, traced when `ZMESH_TRACER` says so, timed with `metrics`.
+    func makeClient(logger: Logger, metrics: Bool = false, configure: (inout MeshClient.Configuration) -> Void = { _ in }) throws -> MeshClient {
+        let interceptors = try CommandObservability.clientInterceptors(metrics: metrics)
         if let topology = try loadTopology() {
             do {
-                return try MeshClient(topology: topology, logger: logger, clientKey: clientKey, configure: configure)
+                return try MeshClient(topology: topology, logger: logger, clientKey: clientKey) { configuration in
+                    configuration.interceptors = interceptors
+                    configure(&configuration)
+                }
             } catch let error as SecurityError {
                 printError("zmesh: \(error)")
                 throw ExitCode(ExitCodes.configuration)
             }
         }
         var configuration = MeshClient.Configuration(discovery: .endpoints(endpoint))
+        configuration.interceptors = interceptors
         configure(&configuration)
         return try MeshClient(configuration: configuration, logger: logger)
     }

@@ -38,7 +38,9 @@ struct NodeCommand: AsyncParsableCommand {
         do {
             let handlers = try BuiltinServices.handlers(forNode: name, in: topology)
             node = try MeshNode.make(named: name, in: topology, handlers: handlers, logger: logger,
-                                     onListening: ReadyFile.announce)
+                                     onListening: ReadyFile.announce,
+                                     interceptors: try CommandObservability.serverInterceptors(metrics: metrics != nil),
+                                     tracer: try CommandObservability.tracer())
         } catch let error as ConfigurationError {
             printError("zmesh: node \(name): \(error)")
             throw ExitCode(ExitCodes.configuration)

@@ -51,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServiceNode.Configuration(name: name, bind: bind)
         configuration.maxConcurrentHandlers = maxConcurrency
         configuration.onListening = ReadyFile.announce
+        configuration.interceptors = try CommandObservability.serverInterceptors(metrics: metrics != nil)
         let node = try ServiceNode(configuration: configuration, handlers: handlers, logger: logger)
         try await MetricsOptions.run(node, with: metrics, logger: logger)
     }

@@ -1,5 +1,6 @@
 public import Logging
 public import ServiceLifecycle
+public import Tracing
 
 /// Builds the node a topology file names, ready to run in a `ServiceGroup`.
 ///
@@ -24,11 +25,13 @@ public enum MeshNode {
     ///     `ReadyFile.announce` (ZMeshBuiltins) tells `scripts/mesh-up.sh`.
     ///   - interceptors: for a service node, run around each of its handlers (see
     ///     ``ServiceNode/Configuration/interceptors``). Others ignore them.
+    ///   - tracer: for a broker, traces each request's hop (``BrokerNode/Configuration/tracer``).
+    ///     Others ignore it: give service nodes a ``ServerTracingInterceptor``.
     /// - Throws: ``ConfigurationError`` if the file has no such node; ``SecurityError`` if
     ///   its keys are missing.
     public static func make(named name: String, in topology: Topology, handlers: ServiceHandlers,
                             logger: Logger, onListening: (@Sendable ([String]) -> Void)? = nil,
-                            interceptors: [any ServerInterceptor] = []) throws -> any Service {
+                            interceptors: [any ServerInterceptor] = [], tracer: (any Tracer)? = nil) throws -> any Service {
         guard let node = topology.node(named: name) else {
             throw ConfigurationError("\(topology.path) has no node named \(name) (it has \(topology.nodes.map(\.name).joined(separator: ", ")))")
         }
@@ -48,6 +51,7 @@ public enum MeshNode {
             configuration.curve = try topology.curveSettings(forNode: broker.name)
             if let maxQueue = broker.maxQueue { configuration.maxQueuePerService = maxQueue }
             if let expiry = broker.majordomoExpiry { configuration.majordomoRequestTimeout = expiry }
+            configuration.tracer = tracer
             configuration.onListening = onListening
             return try BrokerNode(configuration: configuration, logger: logger)
         case .service(let instance):

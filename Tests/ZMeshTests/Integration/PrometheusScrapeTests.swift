@@ -61,17 +61,26 @@ struct PrometheusScrapeTests {
         #expect(await waitForEchoCount(Self.calls, in: prometheus),
                 "Prometheus should count \(Self.calls) echo calls over the instances")
 
-        // TODO(p99): make this a hard assertion once rpc.server.duration (a Timer, dimensions
-        // service, method, outcome) is recorded by service nodes; until then it is checked only
-        // when an echo instance's scrape has the histogram.
-        if await echoDurationHistogramIsScraped(mesh: mesh) {
-            var p99: Double?
-            let answered = await eventually(timeout: .seconds(30)) {
-                p99 = await prometheus.query(Self.echoP99Query)?.first?.value
-                return p99.map { $0.isFinite && $0 > 0 } ?? false
+        // The echo service's p99, from every instance's rpc.server.duration histogram.
+        var p99: Double?
+        let answered = await eventually(timeout: .seconds(30)) {
+            p99 = await prometheus.query(Self.echoP99Query)?.first?.value
+            return p99.map { $0.isFinite && $0 > 0 } ?? false
+        }
+        #expect(answered, "p99 of echo: \(String(describing: p99))")
+        #expect((p99 ?? 0) <= 10, "p99 of echo calls on loopback should be under the last bucket: \(String(describing: p99))")
+
+        // The nodes' gauges: the registry's live instances, the broker's ready ones, and each
+        // echo instance's queue.
+        for (query, expected) in [(#"zmesh_registry_instances{health="live"}"#, 2.0),
+                                  (#"zmesh_broker_instances{state="ready"}"#, 2.0),
+                                  (#"count(zmesh_service_queued{job="zmesh"})"#, 2.0)] {
+            var value: Double?
+            let seen = await eventually(timeout: .seconds(30)) {
+                value = await prometheus.query(query)?.first?.value
+                return value == expected
             }
-            #expect(answered, "p99 of echo: \(String(describing: p99))")
-            #expect((p99 ?? 0) <= 10, "p99 of echo calls on loopback should be under the last bucket: \(String(describing: p99))")
+            #expect(seen, "\(query) = \(String(describing: value)), not \(expected)")
         }
         print("PROMETHEUS scraped \(nodes.count) nodes and counted \(Self.calls) echo calls in \(ContinuousClock.now - started)")
     }
@@ -91,17 +100,5 @@ struct PrometheusScrapeTests {
         }
         if !counted { Issue.record("Prometheus counted \(String(describing: seen)) echo calls, not \(count)") }
         return counted
-    }
-
-    /// Whether an echo instance's /metrics has the duration histogram.
-    private func echoDurationHistogramIsScraped(mesh: MeshUnderTest) async -> Bool {
-        for service in mesh.topology.services where service.services.contains("echo") {
-            guard let address = service.metrics else { continue }
-            if let scrape = await httpGet("http://\(address)/metrics"),
-               scrape.body.contains(#"rpc_server_duration_seconds_bucket{service="echo""#) {
-                return true
-            }
-        }
-        return false
     }
 }
