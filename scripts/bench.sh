@@ -11,6 +11,10 @@
 #                                    previous main's, built in a worktree), interleaved in the same
 #                                    rounds: a before/after table, each build against the same
 #                                    round's baseline
+#   scripts/bench.sh --observed      also every mesh case observed: nodes serving Prometheus metrics
+#                                    (timing their handlers), a client timing its calls, and every
+#                                    call, hop and handler traced (ZMESH_TRACER=discard), in the
+#                                    same rounds: what metrics and tracing cost per call
 #
 # Cases, each against the baseline in the same round: sequential round trip (64 B), 128 in
 # flight (64 B), 128 in flight (1 KiB); the mesh broker-less and brokered (one echo instance,
@@ -29,17 +33,19 @@ pin=0
 memory=0
 smoke=0
 compare=
+observed=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --pin) pin=1; shift ;;
     --memory) memory=1; shift ;;
     --smoke) smoke=1; rounds=1; shift ;;
+    --observed) observed=1; shift ;;
     --compare)
       compare=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
       [ -x "$compare" ] || { echo "bench.sh: --compare $2: no executable there" >&2; exit 64; }
       shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -131,14 +137,14 @@ baseline_case() {  # round case topology
   fi
 }
 
-mesh_case() {  # round topology file case
-  local round=$1 topology=$2 file=$3 case=$4 line pid before after
+mesh_case() {  # round topology file case [extra zmesh bench arguments]
+  local round=$1 topology=$2 file=$3 case=$4 extra=${5:-} line pid before after
   pid=$(cat "$MESH_RUN_DIR/echo-1.pid")
   before=$(rss_kib "$pid")
   case $case in
-    seq64) line=$(client "$zmesh" bench echo --config "$file" --requests $seq_n --concurrency 1 --size 64 --json) ;;
-    tput64) line=$(client "$zmesh" bench echo --config "$file" --requests $tput_n --concurrency 128 --size 64 --json) ;;
-    tput1k) line=$(client "$zmesh" bench echo --config "$file" --requests $tput1k_n --concurrency 128 --size 1024 --json) ;;
+    seq64) line=$(client "$zmesh" bench echo --config "$file" --requests $seq_n --concurrency 1 --size 64 --json $extra) ;;
+    tput64) line=$(client "$zmesh" bench echo --config "$file" --requests $tput_n --concurrency 128 --size 64 --json $extra) ;;
+    tput1k) line=$(client "$zmesh" bench echo --config "$file" --requests $tput1k_n --concurrency 128 --size 1024 --json $extra) ;;
     mdp64)
       broker_ep=$(sed -n 's/.*name: broker-1, bind: "\(tcp:[^"]*\)".*/\1/p' "$file")
       line=$(client python3 Tests/Peers/mdp_client.py "$broker_ep" echo --bench $mdp_n --size 64) ;;
@@ -160,27 +166,35 @@ current=$zmesh
 for round in $(seq 1 "$rounds"); do
   # With --compare, both builds each round, in alternating order; the baseline runs once per
   # case per round, and both builds' ratios are to it.
+  # With --observed, the current build observed too. Odd rounds go in this order, even ones
+  # in reverse.
   builds=current
-  if [ -n "$compare" ]; then
-    if [ $((round % 2)) = 1 ]; then builds="current compared"; else builds="compared current"; fi
-  fi
+  if [ -n "$compare" ]; then builds="$builds compared"; fi
+  if [ $observed = 1 ]; then builds="$builds observed"; fi
+  if [ $((round % 2)) = 0 ]; then builds=$(echo $builds | tr ' ' '\n' | tac | tr '\n' ' '); fi
   for topology in brokerless brokered; do
-    file=scripts/bench/$topology.yaml
     cases="seq64 tput64 tput1k"
     if [ $topology = brokered ]; then cases="$cases mdp64"; fi
     first=1
     for build in $builds; do
-      if [ $build = compared ]; then zmesh=$compare; label=$topology-compared; else zmesh=$current; label=$topology; fi
-      echo "==> round $round/$rounds: $topology${compare:+ ($build build)}"
+      file=scripts/bench/$topology.yaml extra= label=$topology zmesh=$current
+      export ZMESH_TRACER=none
+      case $build in
+        compared) zmesh=$compare; label=$topology-compared ;;
+        observed) file=scripts/bench/$topology-observed.yaml; extra=--client-metrics; label=$topology-observed
+                  export ZMESH_TRACER=discard ;;
+      esac
+      echo "==> round $round/$rounds: $topology${compare:+ ($build build)}$([ $observed = 1 ] && echo " ($build)")"
       up "$file"
       for case in $cases; do
         if [ $first = 1 ]; then baseline_case "$round" "$case" "$topology"; fi
-        mesh_case "$round" "$label" "$file" "$case"
+        mesh_case "$round" "$label" "$file" "$case" "$extra"
       done
       first=0
       scripts/mesh-down.sh >/dev/null
     done
   done
+  export ZMESH_TRACER=none
 done
 zmesh=$current
 

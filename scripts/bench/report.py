@@ -138,6 +138,38 @@ if compare_lines:
               f"{'topology':<11} {'case':<30} {'compared':>10} {'this':>10} {'this/compared':>13}",
               "-" * 80] + compare_lines
 
+# --observed: every mesh case also with metrics and tracing on, same build, same rounds. The
+# cost per call is the difference: in latency for the sequential cases, in 1/throughput
+# (CPU per call, with both cores busy) for the throughput ones.
+observed_lines = []
+summary["observed"] = []
+for topology in ("brokerless", "brokered"):
+    for case, (label, field, unit, better) in CASES.items():
+        plain, observed, relative, costs = [], [], [], []
+        for round_ in rounds_of(topology + "-observed", case):
+            base = value("baseline", case, round_, field)
+            new, old = value(topology + "-observed", case, round_, field), value(topology, case, round_, field)
+            if base and new and old:
+                plain.append(old / base)
+                observed.append(new / base)
+                relative.append(new / old)
+                costs.append(new - old if unit == "us" else (1e6 / new - 1e6 / old))
+        if not relative:
+            continue
+        summary["observed"].append({"topology": topology, "case": case, "plain_ratio_median": statistics.median(plain),
+                                    "observed_ratio_median": statistics.median(observed),
+                                    "observed_over_plain_median": statistics.median(relative),
+                                    "cost_us_per_call_median": statistics.median(costs)})
+        observed_lines.append(f"{topology:<11} {label:<30} {statistics.median(plain):>9.3f}x "
+                              f"{statistics.median(observed):>9.3f}x {statistics.median(relative):>13.3f} "
+                              f"{statistics.median(costs):>+10.2f} us")
+if observed_lines:
+    lines += ["",
+              "Observed (nodes serving metrics and timing handlers, the client timing calls, every call, hop and handler "
+              "traced) beside plain: ratios to the same round's baseline, medians",
+              f"{'topology':<11} {'case':<30} {'plain':>10} {'observed':>10} {'obs/plain':>13} {'cost/call':>13}",
+              "-" * 94] + observed_lines
+
 memory = [r for r in rows if r.get("case") == "memory"]
 if memory:
     m = memory[-1]
