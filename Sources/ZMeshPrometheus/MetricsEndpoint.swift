@@ -92,7 +92,7 @@ public struct MetricsEndpoint: Service {
                 .childChannelInitializer { channel in
                     guard connections.admit(channel) else {
                         logger.debug("metrics connection refused: \(Self.maxConnections) already open")
-                        return channel.eventLoop.makeFailedFuture(ChannelError.inputClosed)
+                        return channel.eventLoop.makeFailedFuture(ConnectionLimitReached())
                     }
                     return channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
@@ -108,3 +108,7 @@ public struct MetricsEndpoint: Service {
         }
     }
 }
+
+/// Why a connection past ``MetricsEndpoint/maxConnections`` is closed as it comes (SwiftNIO's
+/// bootstrap closes a connection whose initializer fails).
+private struct ConnectionLimitReached: Error {}
