@@ -87,7 +87,7 @@ struct CallCommand: AsyncParsableCommand {
             if isatty(1) != 0, reply.last != UInt8(ascii: "\n") { FileHandle.standardOutput.write(Data("\n".utf8)) }
         } catch {
             await client.shutdown()
-            if showMetadata, let error = error as? MeshError { printMetadata(error.metadata) }
+            if showMetadata { printMetadata(error.metadata) }
             throw failure(error)
         }
     }

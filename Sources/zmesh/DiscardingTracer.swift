@@ -34,15 +34,19 @@ struct DiscardingTracer: Tracer {
         context[TraceIDsKey.self] = TraceIDs(traceID: parent.traceID, spanID: parent.spanID)
     }
 
+    /// Ids from a SplitMix64 seeded once: a real tracer's id generator is as cheap (a system
+    /// random call per id would cost a syscall each).
+    private static let generator = Mutex(SplitMix64(seed: UInt64.random(in: 0...UInt64.max)))
+
     private static func randomHex(_ bytes: Int) -> String {
         var text = ""
         text.reserveCapacity(bytes * 2)
-        for _ in 0..<bytes {
-            let byte = UInt8.random(in: 0...255)
-            if byte < 16 { text += "0" }
-            text += String(byte, radix: 16)
+        for _ in 0..<((bytes + 7) / 8) {
+            let value = generator.withLock { $0.next() }
+            let hex = String(value, radix: 16)
+            text += String(repeating: "0", count: 16 - hex.count) + hex
         }
-        return text
+        return String(text.prefix(bytes * 2))
     }
 
     struct TraceIDs: Sendable {

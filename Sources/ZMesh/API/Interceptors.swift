@@ -49,10 +49,7 @@ public struct ClientCallContext: Sendable {
     /// The service the name belongs to: the part before the first dot (`kv`).
     public var service: String { ServiceHandlers.serviceName(of: name) }
     /// The method: the part after the first dot (`get`), or the whole name if it has none.
-    public var method: String {
-        guard let dot = name.firstIndex(of: ".") else { return name }
-        return String(name[name.index(after: dot)...])
-    }
+    public var method: String { ServiceHandlers.methodName(of: name) }
     /// The options the call runs with (the client's defaults when the caller gave none).
     public var options: CallOptions
 

@@ -28,6 +28,9 @@ public struct ServiceHandlers: Sendable {
         case concurrent(FullHandler)
         /// Synchronously on the I/O loop, at once.
         case inline(InlineHandler)
+        /// An inline handler behind interceptors: as a task (interceptors may await), on the
+        /// node's own loop, so no thread hand-off, and counted like a concurrent one.
+        case loopTask(FullHandler)
     }
 
     private(set) var handlers: [String: Handler] = [:]
@@ -109,16 +112,18 @@ public struct ServiceHandlers: Sendable {
     }
 
     /// These handlers with `interceptors` around each, first one outermost. Inline handlers
-    /// become concurrent ones: interceptors may await.
+    /// become tasks on the node's loop: interceptors may await.
     func intercepted(by interceptors: [any ServerInterceptor]) -> ServiceHandlers {
         guard !interceptors.isEmpty else { return self }
         var wrapped = ServiceHandlers()
         for (name, handler) in handlers {
-            let inner: FullHandler = switch handler {
-            case .concurrent(let full): full
-            case .inline(let inline): { request, context in MeshReply(payload: try inline(request.payload, context)) }
+            switch handler {
+            case .concurrent(let full), .loopTask(let full):
+                wrapped.handlers[name] = .concurrent(Self.chain(interceptors[...], around: full))
+            case .inline(let inline):
+                let full: FullHandler = { request, context in MeshReply(payload: try inline(request.payload, context)) }
+                wrapped.handlers[name] = .loopTask(Self.chain(interceptors[...], around: full))
             }
-            wrapped.handlers[name] = .concurrent(Self.chain(interceptors[...], around: inner))
         }
         return wrapped
     }
@@ -142,6 +147,13 @@ public struct ServiceHandlers: Sendable {
         if handlers[name] != nil { return name }
         let service = ServiceHandlers.serviceName(of: name)
         return handlers[service] != nil ? service : nil
+    }
+
+    /// `get` for `kv.get`; `echo` for `echo`: the method part of a name, as metrics and spans
+    /// label it.
+    static func methodName(of name: String) -> String {
+        guard let dot = name.firstIndex(of: ".") else { return name }
+        return String(name[name.index(after: dot)...])
     }
 
     /// `kv` for `kv.get`; `echo` for `echo`.

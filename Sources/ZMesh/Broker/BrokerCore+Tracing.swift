@@ -18,10 +18,9 @@ extension BrokerCore {
         var parent = ServiceContext.topLevel
         tracer.extract(header.metadata, into: &parent, using: MetadataExtractor())
         let span = tracer.startSpan(header.name, context: parent, ofKind: .server)
-        let names = ClientCallContext(name: header.name, options: CallOptions())
         span.attributes[RPCAttribute.system] = "zmesh"
-        span.attributes[RPCAttribute.service] = names.service
-        span.attributes[RPCAttribute.method] = names.method
+        span.attributes[RPCAttribute.service] = ServiceHandlers.serviceName(of: header.name)
+        span.attributes[RPCAttribute.method] = ServiceHandlers.methodName(of: header.name)
         span.attributes["zmesh.broker"] = configuration.name
         hopSpans[header.requestID] = span
         var traced = header

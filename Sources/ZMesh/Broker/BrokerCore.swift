@@ -154,6 +154,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Reports
         var output = Output(core: self)
         router.closeAll(output: &output)
         carryOut(output)
+        for id in Array(hopSpans.keys) { endHop(id, outcome: "closed") }
         stopWorkers()
         for timer in [lookupTimer, lookupSoon, sweepTimer].compactMap({ $0 }) { transport.cancel(timer) }
         lookupTimer = nil

@@ -68,7 +68,7 @@ public final class MeshClient: Sendable {
     /// The executor of the client's sockets: a task that prefers it
     /// (`withTaskExecutorPreference(client.taskExecutor)`) starts calls and takes replies
     /// without a thread hand-off.
-    package var taskExecutor: any TaskExecutor { core.transport.taskExecutor }
+    package var taskExecutor: any TaskExecutor { core.transport.loop }
 
     /// Creates a client. Nothing connects yet: connections open at the first call, or at
     /// once under ``run()`` or ``withMeshClient(configuration:logger:_:)``.

@@ -70,22 +70,22 @@ public struct ServerMetricsInterceptor: ServerInterceptor {
         let start = MonotonicTime.now()
         active.increment()
         defer { active.decrement() }
-        let names = ClientCallContext(name: context.method, options: CallOptions())
+        let service = ServiceHandlers.serviceName(of: context.method), method = ServiceHandlers.methodName(of: context.method)
         do {
             let reply = try await next(request, context)
-            timers.record(service: names.service, method: names.method, outcome: "ok", since: start)
+            timers.record(service: service, method: method, outcome: "ok", since: start)
             return reply
         } catch let error as ServiceError {
-            timers.record(service: names.service, method: names.method, outcome: "application_error", since: start)
+            timers.record(service: service, method: method, outcome: "application_error", since: start)
             throw error
         } catch let error as BadRequest {
-            timers.record(service: names.service, method: names.method, outcome: "bad_request", since: start)
+            timers.record(service: service, method: method, outcome: "bad_request", since: start)
             throw error
         } catch is CancellationError {
-            timers.record(service: names.service, method: names.method, outcome: "cancelled", since: start)
+            timers.record(service: service, method: method, outcome: "cancelled", since: start)
             throw CancellationError()
         } catch {
-            timers.record(service: names.service, method: names.method, outcome: "internal_error", since: start)
+            timers.record(service: service, method: method, outcome: "internal_error", since: start)
             throw error
         }
     }

@@ -22,6 +22,8 @@ protocol AdmissionOutput<Job> {
 /// A handler to start: the request, its payload, and what the handler knows of it.
 struct ServiceLaunch: Sendable {
     let id: RequestID
+    /// Runs on the node's own loop (an inline handler behind interceptors), not the pool.
+    let onLoop: Bool
     let request: MeshRequest
     let handler: ServiceHandlers.FullHandler
     let context: RequestContext
@@ -55,6 +57,7 @@ struct ServiceAdmission<Job> {
         let deadline: MonotonicTime?
         let method: String
         let handler: ServiceHandlers.FullHandler
+        let onLoop: Bool
         var job: Job?
     }
 
@@ -134,6 +137,7 @@ struct ServiceAdmission<Job> {
         let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
             ? nil : now.advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
         let handler: ServiceHandlers.FullHandler
+        var onLoop = false
         switch registered {
         case .inline(let inline):
             // Runs now, on this thread: nothing to queue, nothing to track.
@@ -145,6 +149,9 @@ struct ServiceAdmission<Job> {
             return
         case .concurrent(let concurrent):
             handler = concurrent
+        case .loopTask(let full):
+            handler = full
+            onLoop = true
         }
         if perClient[route, default: 0] >= limits.maxInFlightPerClient {
             stats.overloaded += 1
@@ -152,10 +159,11 @@ struct ServiceAdmission<Job> {
                           message: "this client already has \(limits.maxInFlightPerClient) requests in progress at \(limits.nodeName), its limit; it did not run")
         }
         let entry = InProgress(client: route, routes: [route], header: header, payload: [], deadline: deadline,
-                               method: method, handler: handler, job: nil)
+                               method: method, handler: handler, onLoop: onLoop, job: nil)
         if runningCount < limits.maxConcurrentHandlers {
             admit(id, entry)
-            launch(id, header: header, payload: payload, deadline: deadline, method: method, handler: handler, output: &output)
+            launch(id, header: header, payload: payload, deadline: deadline, method: method, handler: handler, onLoop: onLoop,
+                   output: &output)
         } else if waiting.count < limits.maxQueuedRequests {
             var queued = entry
             queued.payload = payload
@@ -255,10 +263,10 @@ struct ServiceAdmission<Job> {
     }
 
     private mutating func launch(_ id: RequestID, header: Header, payload: [UInt8], deadline: MonotonicTime?, method: String,
-                                 handler: @escaping ServiceHandlers.FullHandler, output: inout some AdmissionOutput<Job>) {
+                                 handler: @escaping ServiceHandlers.FullHandler, onLoop: Bool, output: inout some AdmissionOutput<Job>) {
         runningCount += 1
         stats.handlerRuns += 1
-        let launch = ServiceLaunch(id: id, request: MeshRequest(payload: payload, metadata: header.metadata), handler: handler,
+        let launch = ServiceLaunch(id: id, onLoop: onLoop, request: MeshRequest(payload: payload, metadata: header.metadata), handler: handler,
                                    context: context(header, method: method, deadline: deadline), deadline: deadline)
         inProgress[id]?.job = output.start(launch)
         if deadline != nil { output.armSweep() }
@@ -273,7 +281,7 @@ struct ServiceAdmission<Job> {
             }
             inProgress[id]?.payload = []
             launch(id, header: entry.header, payload: entry.payload, deadline: entry.deadline, method: entry.method,
-                   handler: entry.handler, output: &output)
+                   handler: entry.handler, onLoop: entry.onLoop, output: &output)
         }
     }
 

@@ -38,19 +38,21 @@ public struct TraceParent: Sendable, Equatable {
     /// Parses a `traceparent` value; nil if it is not version 00 of the W3C format or its ids
     /// are all zeros.
     public init?(_ value: String) {
-        let parts = value.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "00", Self.isHex(parts[1], count: 32), Self.isHex(parts[2], count: 16),
-              Self.isHex(parts[3], count: 2), parts[1].contains(where: { $0 != "0" }), parts[2].contains(where: { $0 != "0" })
+        // Byte offsets of version 00: 2 + 1 + 32 + 1 + 16 + 1 + 2 = 55 bytes.
+        let bytes = Array(value.utf8)
+        guard bytes.count == 55, bytes[0] == 0x30, bytes[1] == 0x30, bytes[2] == 0x2D, bytes[35] == 0x2D, bytes[52] == 0x2D,
+              Self.isHex(bytes[3..<35]), Self.isHex(bytes[36..<52]), Self.isHex(bytes[53..<55]),
+              bytes[3..<35].contains(where: { $0 != 0x30 }), bytes[36..<52].contains(where: { $0 != 0x30 })
         else { return nil }
-        traceID = String(parts[1])
-        spanID = String(parts[2])
-        flags = String(parts[3])
+        traceID = String(decoding: bytes[3..<35], as: UTF8.self)
+        spanID = String(decoding: bytes[36..<52], as: UTF8.self)
+        flags = String(decoding: bytes[53..<55], as: UTF8.self)
     }
 
     /// The header value.
     public var value: String { "00-\(traceID)-\(spanID)-\(flags)" }
 
-    private static func isHex(_ text: Substring, count: Int) -> Bool {
-        text.utf8.count == count && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    private static func isHex(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 }

@@ -27,9 +27,8 @@ public struct ServerTracingInterceptor: ServerInterceptor {
         let span = tracer.startSpan(context.name, context: parent, ofKind: .server)
         defer { span.end() }
         span.attributes[RPCAttribute.system] = "zmesh"
-        let names = ClientCallContext(name: context.method, options: CallOptions())
-        span.attributes[RPCAttribute.service] = names.service
-        span.attributes[RPCAttribute.method] = names.method
+        span.attributes[RPCAttribute.service] = ServiceHandlers.serviceName(of: context.method)
+        span.attributes[RPCAttribute.method] = ServiceHandlers.methodName(of: context.method)
         do {
             let reply = try await ServiceContext.$current.withValue(span.context) {
                 try await next(request, context)

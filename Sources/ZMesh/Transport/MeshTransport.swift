@@ -20,6 +20,10 @@ package protocol MeshTransport: Actor {
     /// True when the caller runs on this transport's executor.
     nonisolated var isCurrent: Bool { get }
 
+    /// A task executor running on the transport's own thread, if it has one: tasks that
+    /// prefer it (inline handlers behind interceptors) run there with no thread hand-off.
+    nonisolated var taskExecutor: (any TaskExecutor)? { get }
+
     /// Runs `work` on the executor soon; callable from any thread.
     nonisolated func execute(_ work: @escaping @Sendable () -> Void)
 

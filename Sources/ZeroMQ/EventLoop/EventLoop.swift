@@ -75,6 +75,12 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
         UnownedTaskExecutor(ordinary: taskExecutorHandle)
     }
 
+    /// The loop's task executor as an object of its own, for `Task(executorPreference:)`:
+    /// that initializer pairs the executor object it is given with that object's own
+    /// conformance, so it must be given the object ``asUnownedTaskExecutor()`` names (given
+    /// the loop itself, the task's jobs reached the wrong object and crashed).
+    public var taskExecutor: any TaskExecutor { taskExecutorHandle }
+
     public func checkIsolated() {
         precondition(core.isLoopThread, "not on event loop \(core.name)'s thread")
     }

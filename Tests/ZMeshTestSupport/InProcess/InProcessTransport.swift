@@ -17,6 +17,8 @@ package actor InProcessTransport: MeshTransport {
     }
 
     package nonisolated var isCurrent: Bool { network.executor.isCurrent }
+    /// None: tasks run on the global pool (the network's queue is a serial executor only).
+    package nonisolated var taskExecutor: (any TaskExecutor)? { nil }
 
     package nonisolated func execute(_ work: @escaping @Sendable () -> Void) {
         network.executor.execute { [weak self] in

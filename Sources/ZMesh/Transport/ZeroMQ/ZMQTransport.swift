@@ -33,7 +33,7 @@ package actor ZMQTransport: MeshTransport {
     }
 
     /// The loop as a task executor: a caller that prefers it runs beside the sockets.
-    package nonisolated var taskExecutor: any TaskExecutor { loop }
+    package nonisolated var taskExecutor: (any TaskExecutor)? { loop.taskExecutor }
 
     package nonisolated var isCurrent: Bool { loop.inLoop }
 
