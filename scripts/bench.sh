@@ -184,7 +184,7 @@ for round in $(seq 1 "$rounds"); do
         observed) file=scripts/bench/$topology-observed.yaml; extra=--client-metrics; label=$topology-observed
                   export ZMESH_TRACER=discard ;;
       esac
-      echo "==> round $round/$rounds: $topology${compare:+ ($build build)}$([ $observed = 1 ] && echo " ($build)")"
+      echo "==> round $round/$rounds: $topology$([ "$builds" != current ] && echo " ($build)")"
       up "$file"
       for case in $cases; do
         if [ $first = 1 ]; then baseline_case "$round" "$case" "$topology"; fi
