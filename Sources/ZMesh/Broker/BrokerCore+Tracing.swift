@@ -22,9 +22,15 @@ extension BrokerCore {
         span.attributes[RPCAttribute.service] = ServiceHandlers.serviceName(of: header.name)
         span.attributes[RPCAttribute.method] = ServiceHandlers.methodName(of: header.name)
         span.attributes["zmesh.broker"] = configuration.name
-        hopSpans[header.requestID] = span
         var traced = header
         tracer.inject(span.context, into: &traced.metadata, using: MetadataInjector())
+        guard traced.metadataWireSize <= Int(UInt16.max) + 2 else {
+            // The caller's metadata filled the block; the hop's context would not fit. The
+            // request goes on untraced, its metadata as it came.
+            span.end()
+            return header
+        }
+        hopSpans[header.requestID] = span
         return traced
     }
 
