@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // Only ZMeshPrometheus (and the zmesh command) build these: users of the core never build NIO.
@@ -93,6 +94,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // etcd's v3 API through its JSON gateway, on async-http-client: a target of its own,
+        // so users of the built-in registry never build it.
+        .target(
+            name: "ZMeshEtcd",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The `zmesh` command line.
         .executableTarget(
             name: "zmesh",
@@ -144,6 +157,11 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Tests/ZMeshTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ZMeshEtcdTests",
+            dependencies: ["ZMeshEtcd"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs the whole test suite: installs libzmq3-dev (and pyzmq
-# for the cross-language test peers, prometheus for the scraping test) when missing, builds
+# for the cross-language test peers, prometheus for the scraping test, etcd-server for the
+# etcd client's tests) when missing, builds
 # everything, runs `swift test`.
 #   scripts/test.sh [extra swift test arguments, such as --filter Registry]
 set -euo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 ensure_libzmq
 ensure_pyzmq
 ensure_prometheus
+ensure_etcd
 
 echo "==> swift build (debug: library, zmesh, examples)"
 swift build

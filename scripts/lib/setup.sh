@@ -23,25 +23,32 @@ ensure_pyzmq() {
     python3 -m pip install --quiet pyzmq 2>/dev/null || python3 -m pip install --quiet --break-system-packages pyzmq
 }
 
-# Prometheus (Debian: prometheus 2.42 at /usr/bin/prometheus), for the test that has a real
-# Prometheus scrape a mesh. The test runs a prometheus process of its own (a free port, its
-# own config and storage in a temporary directory); the package's own service must not start
-# on the install, so policy-rc.d says no while it runs, unless the machine already says so.
-ensure_prometheus() {
-    if command -v prometheus >/dev/null 2>&1; then return 0; fi
-    echo "==> installing prometheus"
+# Installs Debian package $1 (which gives command $2) without starting its service: a
+# temporary policy-rc.d stops the package's own daemon from starting during the install, so
+# tests start their own instances on ports of their own.
+install_server_package() {
+    local package=$1 command=$2
+    if command -v "$command" >/dev/null 2>&1; then return 0; fi
+    echo "==> installing $package"
     local policy=/usr/sbin/policy-rc.d made_policy="" status=0
     if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\n# ensure_prometheus (scripts/lib/setup.sh): no service starts during the install\nexit 101\n' \
+        printf '#!/bin/sh\n# scripts/lib/setup.sh: no service starts during the install\nexit 101\n' \
             | as_root tee "$policy" >/dev/null
         as_root chmod 755 "$policy"
         made_policy=1
     fi
     as_root apt-get update -qq || status=$?
     if [ "$status" -eq 0 ]; then
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >/dev/null \
             || status=$?
     fi
     if [ -n "$made_policy" ]; then as_root rm -f "$policy"; fi
-    command -v prometheus >/dev/null 2>&1 || { echo "prometheus did not install (apt-get exit $status)" >&2; return 1; }
+    command -v "$command" >/dev/null 2>&1 || { echo "$package did not install (apt-get exit $status)" >&2; return 1; }
 }
+
+# Prometheus 2.42 (Debian's prometheus), for the test that has a real Prometheus scrape a
+# mesh (a process of its own: a free port, its own config and storage in a temporary directory).
+ensure_prometheus() { install_server_package prometheus prometheus; }
+
+# etcd 3.4 (Debian's etcd-server), for the etcd registry's tests and topologies/etcd.yaml.
+ensure_etcd() { install_server_package etcd-server etcd; }
