@@ -99,6 +99,7 @@ let package = Package(
         .target(
             name: "ZMeshEtcd",
             dependencies: [
+                "ZMesh",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -161,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ZMeshEtcdTests",
-            dependencies: ["ZMeshEtcd"],
+            dependencies: ["ZMeshEtcd", "ZMesh", "ZMeshTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -5,6 +5,16 @@ import MeshClock
 extension BrokerCore {
     /// Starts the resolver and the announcer over the configured registries.
     func startRegistries() throws {
+        if let directory = configuration.directory {
+            announcer = DirectoryAnnouncer(transport: transport, directory: directory, expiry: configuration.heartbeat.expiry,
+                                           logger: logger)
+            let resolver = DirectoryResolver(transport: transport, directory: directory, timeout: .seconds(2), logger: logger)
+            try resolver.assumeIsolated { resolver in
+                try resolver.start { [weak self] event in self?.assumeIsolated { $0.resolved(event) } }
+            }
+            self.resolver = resolver
+            return
+        }
         guard !configuration.registries.isEmpty else { return }
         let announcer = RegistryAnnouncer(transport: transport, registries: configuration.registries.map(\.endpoint),
                                           instance: announcedInstance, curve: configuration.curve)

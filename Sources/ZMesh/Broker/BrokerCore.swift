@@ -36,7 +36,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Reports
     /// The front end's endpoint, wildcard port resolved.
     private(set) var boundEndpoint: String?
     /// Finds the live instances (look-ups and change events); nil without registries.
-    var resolver: RegistryResolver<Transport>?
+    var resolver: (any ServiceResolver)?
     /// The next regular look-up.
     var lookupTimer: Transport.Timer?
     /// A look-up soon, after a change event (debounced).
@@ -66,7 +66,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Reports
     /// The instance id this broker announces its workers' services under.
     lazy var announcedInstance = "\(configuration.name)-workers-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     /// Announces the workers' services to the registries; nil without registries.
-    var announcer: RegistryAnnouncer<Transport>?
+    var announcer: (any ServiceAnnouncer)?
     /// The services last announced for the workers.
     var announcedServices: [String] = []
     /// Instances already reported as impossible to connect to (logged once each).

@@ -21,6 +21,9 @@ public final class BrokerNode: Service, Sendable {
         public var bind: String
         /// Registries to learn instances from.
         public var registries: [RegistryAddress] = []
+        /// An instance directory to find instances in (and announce Majordomo workers to)
+        /// instead of registries (etcd: ZMeshEtcd's `EtcdDirectory`).
+        public var directory: (any InstanceDirectory)?
         /// Heartbeat interval: how often registries are asked again (twice per interval).
         public var heartbeat: Topology.Heartbeat = .init()
         /// Most requests waiting per service when every instance is at capacity.

@@ -16,6 +16,8 @@ extension CallTable {
             for registry in registries {
                 if let connection = openConnection(to: registry.endpoint, output: &output) { staticList.append(connection) }
             }
+        case .directory:
+            break
         }
     }
 

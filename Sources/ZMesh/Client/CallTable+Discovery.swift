@@ -25,7 +25,7 @@ extension CallTable {
         switch configuration.discovery {
         case .endpoints, .brokers:
             return staticList
-        case .registries:
+        case .registries, .directory:
             if service == Self.registryService { return staticList }
             guard let resolution = resolutions[service], resolution.endpoints != nil else {
                 lookUp(service, output: &output)

@@ -134,7 +134,7 @@ struct CallTable<Link> {
             if let refusal = candidates.lazy.compactMap(\.refusal).first {
                 return fail(seq, MeshError(.forbidden, service: call.name, message: refusal, mayHaveRun: call.attempts > 0), output: &output)
             }
-            if case .registries = configuration.discovery, call.service != Self.registryService, !call.refreshedBeforeFailing {
+            if configuration.discovery.looksUp, call.service != Self.registryService, !call.refreshedBeforeFailing {
                 // Every instance we know is unreachable; a registry may know a newer one (a
                 // restart at the same endpoint, announced a moment ago): ask once, then decide.
                 call.refreshedBeforeFailing = true

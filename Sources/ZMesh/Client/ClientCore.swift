@@ -21,7 +21,7 @@ actor ClientCore<Transport: MeshTransport> {
     private var drops = DropCounters(role: "client")
     private var malformedLog = RateLimitedLog()
     /// Looks services up and reports their changes (registry discovery only).
-    private var resolver: RegistryResolver<Transport>?
+    private var resolver: (any ServiceResolver)?
     private var sweepTimer: Transport.Timer?
     private var refreshTimer: Transport.Timer?
 
@@ -72,9 +72,16 @@ actor ClientCore<Transport: MeshTransport> {
 
     func startIfNeeded() {
         guard !table.started, !table.closed else { return }
-        if case .registries(let registries) = configuration.discovery {
+        switch configuration.discovery {
+        case .registries(let registries):
             startResolver(registries)
             scheduleRefresh()
+        case .directory(let directory):
+            startResolver(DirectoryResolver(transport: transport, directory: directory, timeout: configuration.lookupTimeout,
+                                            logger: logger))
+            scheduleRefresh()
+        case .endpoints, .brokers:
+            break
         }
         var output = Output(core: self)
         table.startIfNeeded(output: &output)
@@ -138,9 +145,13 @@ actor ClientCore<Transport: MeshTransport> {
     /// The resolver over `registries`; its answers and change events go to the table. One that
     /// cannot start is logged, and its look-ups fail.
     private func startResolver(_ registries: [RegistryAddress]) {
-        let resolver = RegistryResolver(transport: transport, registries: registries, curve: configuration.curve,
-                                        timeout: configuration.lookupTimeout, limits: configuration.limits,
-                                        peerHeartbeat: configuration.peerHeartbeatInterval)
+        startResolver(RegistryResolver(transport: transport, registries: registries, curve: configuration.curve,
+                                       timeout: configuration.lookupTimeout, limits: configuration.limits,
+                                       peerHeartbeat: configuration.peerHeartbeatInterval))
+    }
+
+    /// Starts `resolver`; its answers and change events go to the table.
+    private func startResolver(_ resolver: some ServiceResolver) {
         do {
             try resolver.assumeIsolated { resolver in
                 try resolver.start { [weak self] event in self?.assumeIsolated { $0.resolved(event) } }

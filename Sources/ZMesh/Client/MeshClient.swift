@@ -83,6 +83,8 @@ public final class MeshClient: Sendable {
                 try Endpoint.validate(registry.endpoint)
                 if let publish = registry.publish { try Endpoint.validate(publish) }
             }
+        case .directory:
+            break
         }
         defaultOptions = configuration.defaultOptions
         interceptors = configuration.interceptors

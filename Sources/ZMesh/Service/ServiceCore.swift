@@ -28,7 +28,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
     /// Unique per process start, so registries tell a restart from the instance before it.
     nonisolated let instanceID: String
     /// Carries the heartbeats to the registries; nil without registries.
-    private var announcer: RegistryAnnouncer<Transport>?
+    private var announcer: (any ServiceAnnouncer)?
     var refusals = RefusalLog()
     private var heartbeatTimer: Transport.Timer?
     private var advertisedEndpoint = ""
@@ -96,14 +96,19 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
         return endpoint
     }
 
-    /// An announcer to every registry; a HEARTBEAT now and then every interval, from a loop
-    /// timer, so busy handlers never delay it.
+    /// An announcer to the instance directory, or to every registry; a heartbeat now and then
+    /// every interval, from a loop timer, so busy handlers never delay it.
     private func startHeartbeats() throws {
-        guard !configuration.registries.isEmpty else { return }
-        let announcer = RegistryAnnouncer(transport: transport, registries: configuration.registries, instance: instanceID,
-                                          curve: configuration.curve, linger: .milliseconds(500))
-        try announcer.assumeIsolated { try $0.start() }
-        self.announcer = announcer
+        if let directory = configuration.directory {
+            announcer = DirectoryAnnouncer(transport: transport, directory: directory, expiry: configuration.heartbeat.expiry,
+                                           logger: logger)
+        } else {
+            guard !configuration.registries.isEmpty else { return }
+            let announcer = RegistryAnnouncer(transport: transport, registries: configuration.registries, instance: instanceID,
+                                              curve: configuration.curve, linger: .milliseconds(500))
+            try announcer.assumeIsolated { try $0.start() }
+            self.announcer = announcer
+        }
         beat()
     }
 

@@ -47,6 +47,9 @@ public final class ServiceNode: Service, Sendable {
         public var socketHighWaterMark: Int32 = 100_000
         /// Registry endpoints to heartbeat to (none: the node is reachable by endpoint only).
         public var registries: [String] = []
+        /// An instance directory to announce to instead of registries (etcd: ZMeshEtcd's
+        /// `EtcdDirectory`); its registrations expire `heartbeat.expiry` after the last beat.
+        public var directory: (any InstanceDirectory)?
         /// Heartbeat interval (and the liveness registries apply).
         public var heartbeat: Topology.Heartbeat = .init()
         /// The endpoint to announce, when `bind` is not one clients can connect to
