@@ -23,12 +23,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
-        // Only ZMeshPrometheus (and the zmesh command) build these: users of the core never build NIO.
+        // Only ZMeshPrometheus, ZMeshEtcd (and the zmesh command) build these: users of the core never build NIO.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev), plus a tiny C shim for eventfd.
@@ -114,6 +114,7 @@ let package = Package(
                 "ZMesh",
                 "ZMeshBuiltins",
                 "ZMeshPrometheus",
+                "ZMeshEtcd",
                 "ZeroMQ",
                 "MeshClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -187,6 +188,7 @@ let package = Package(
             dependencies: [
                 "ZMesh",
                 "ZMeshBuiltins",
+                "ZMeshEtcd",
                 "ZeroMQ",
                 "MeshClock",
                 "ZMeshTestSupport",

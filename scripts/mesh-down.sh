@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops every node scripts/mesh-up.sh started: SIGTERM to each (a graceful drain: nodes leave
 # the registries, finish the calls they hold and exit), SIGKILL to any still there after the
-# grace period, then removes the run directory.
+# grace period; then the local etcd mesh-up.sh started, if any; then removes the run directory.
 #
 # Environment:
 #   MESH_RUN_DIR      the run directory (default .mesh/run)
@@ -17,6 +17,7 @@ pids=()
 names=()
 for pidfile in "$run_dir"/*.pid; do
   [ -e "$pidfile" ] || continue
+  [ "$(basename "$pidfile")" = etcd.pid ] && continue   # after the nodes: they withdraw from it
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null && { pids+=("$pid"); names+=("$(basename "$pidfile" .pid)"); }
@@ -41,6 +42,14 @@ while :; do
 done
 
 echo "mesh-down: stopped ${#pids[@]} node(s)${names[*]:+: ${names[*]}}"
+if [ -e "$run_dir/etcd.pid" ]; then
+  etcd_pid=$(cat "$run_dir/etcd.pid")
+  if kill -TERM "$etcd_pid" 2>/dev/null; then
+    for _ in $(seq 1 100); do kill -0 "$etcd_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$etcd_pid" 2>/dev/null && echo "mesh-down: etcd still running after 10 s: SIGKILL" >&2
+    echo "mesh-down: stopped etcd"
+  fi
+fi
 if [ "${MESH_KEEP_LOGS:-0}" = 1 ]; then
   rm -f "$run_dir"/*.pid
 else

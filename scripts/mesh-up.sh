@@ -8,6 +8,11 @@
 # once every node is up; exits non-zero with the failing node's log tail otherwise (and stops
 # what it started). Stop the mesh with scripts/mesh-down.sh.
 #
+# A file that keeps its instances in etcd (registry: { etcd: ... }) with an endpoint on
+# 127.0.0.1 where nothing answers gets a local single-member etcd there first (Debian's
+# etcd-server, installed if missing; data in the run directory, etcd.pid and etcd.log beside
+# the nodes'); mesh-down.sh stops it after the nodes.
+#
 # Environment:
 #   MESH_RUN_DIR       where pid and log files go (default .mesh/run)
 #   MESH_UP_TIMEOUT    seconds to wait for every node (default 30)
@@ -62,6 +67,33 @@ resolve() {
     command -v "$exe" || echo "$exe"
   fi
 }
+
+# A local etcd for a file that names one on loopback that does not answer.
+etcd_answers() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/health", timeout=1)' "$1" >/dev/null 2>&1; }
+for endpoint in $("$zmesh" nodes --config "$file" --etcd); do
+  case "$endpoint" in http://127.0.0.1:*) ;; *) continue ;; esac
+  etcd_answers "$endpoint" && break
+  . "$root/scripts/lib/setup.sh"
+  ensure_etcd
+  port=${endpoint##*:}
+  peer=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  nohup etcd --name mesh --data-dir "$run_dir/etcd-data" --listen-client-urls "$endpoint" --advertise-client-urls "$endpoint" \
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+    --initial-cluster "mesh=http://127.0.0.1:$peer" >"$run_dir/etcd.log" 2>&1 </dev/null &
+  echo $! >"$run_dir/etcd.pid"
+  printf 'mesh-up: started %-12s %-8s pid %s\n' etcd etcd "$!"
+  etcd_deadline=$((SECONDS + 15))
+  until etcd_answers "$endpoint"; do
+    if ! kill -0 "$(cat "$run_dir/etcd.pid")" 2>/dev/null || [ $SECONDS -ge $etcd_deadline ]; then
+      echo "mesh-up: etcd did not start at $endpoint; last lines of $run_dir/etcd.log:" >&2
+      tail -n 20 "$run_dir/etcd.log" | sed 's/^/  | /' >&2
+      kill "$(cat "$run_dir/etcd.pid")" 2>/dev/null; rm -f "$run_dir/etcd.pid"
+      exit 1
+    fi
+    sleep 0.1
+  done
+  break
+done
 
 started=()
 while IFS=$'\t' read -r -a fields; do

@@ -109,6 +109,11 @@ public final class EtcdDirectory: InstanceDirectory {
         }
     }
 
+    /// The live instances now (one read).
+    public func instances() async throws(EtcdError) -> [InstanceInfo] {
+        try await client.range(prefix: instancesPrefix).values.compactMap { Self.decode($0.value) }
+    }
+
     private static func decode(_ value: [UInt8]) -> InstanceInfo? {
         guard value.count <= 16 * 1024, var info = try? JSONDecoder().decode(InstanceInfo.self, from: Data(value)) else { return nil }
         info.health = .live
@@ -117,5 +122,14 @@ public final class EtcdDirectory: InstanceDirectory {
 
     private static func sorted(_ instances: [String: InstanceInfo]) -> [InstanceInfo] {
         instances.keys.sorted().compactMap { instances[$0] }
+    }
+}
+
+extension Topology {
+    /// The directory on the etcd cluster the file names (`registry: { etcd: ... }`), or nil
+    /// when the file has registries instead. Pass it to `MeshNode.make` and
+    /// `MeshClient(topology:)`.
+    public func etcdDirectory() -> EtcdDirectory? {
+        etcd.map { EtcdDirectory(endpoints: $0.endpoints, prefix: $0.prefix) }
     }
 }

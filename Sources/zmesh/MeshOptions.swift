@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ZMesh
+import ZMeshEtcd
 
 /// Where a command finds the mesh: a topology file (`--config`) or explicit endpoints.
 struct MeshOptions: ParsableArguments {
@@ -48,7 +49,8 @@ struct MeshOptions: ParsableArguments {
         let interceptors = try CommandObservability.clientInterceptors(metrics: metrics)
         if let topology = try loadTopology() {
             do {
-                return try MeshClient(topology: topology, logger: logger, clientKey: clientKey) { configuration in
+                return try MeshClient(topology: topology, logger: logger, clientKey: clientKey,
+                                      directory: topology.etcdDirectory()) { configuration in
                     configuration.interceptors = interceptors
                     configure(&configuration)
                 }

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import ZMesh
 import ZMeshBuiltins
+import ZMeshEtcd
 
 /// `zmesh node NAME --config FILE`: run one node of a topology file.
 struct NodeCommand: AsyncParsableCommand {
@@ -40,7 +41,8 @@ struct NodeCommand: AsyncParsableCommand {
             node = try MeshNode.make(named: name, in: topology, handlers: handlers, logger: logger,
                                      onListening: ReadyFile.announce,
                                      interceptors: try CommandObservability.serverInterceptors(metrics: metrics != nil),
-                                     tracer: try CommandObservability.tracer())
+                                     tracer: try CommandObservability.tracer(),
+                                     directory: topology.etcdDirectory())
         } catch let error as ConfigurationError {
             printError("zmesh: node \(name): \(error)")
             throw ExitCode(ExitCodes.configuration)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ZMesh
+import ZMeshEtcd
 
 /// `zmesh status --config FILE`: every service, its instances, health, load, last heartbeat.
 struct StatusCommand: AsyncParsableCommand {
@@ -9,7 +10,7 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show each service, its instances, their health, load and last heartbeat.",
         discussion: """
-            Asks any live registry of the file. With --wait, waits until every node of the file
+            Asks any live registry of the file (or its etcd). With --wait, waits until every node of the file
             is up (each service node live in the registry), then prints; exits 4 naming the nodes
             still missing if they are not up in time (scripts/mesh-up.sh uses this).
             """)
@@ -53,12 +54,21 @@ struct StatusCommand: AsyncParsableCommand {
         var missing: [String] = []
         var brokerViews: [(String, BrokerStats?)] = []
         repeat {
-            do {
-                let body = try await client.call("mesh.status", [], options: CallOptions(timeout: .seconds(2)))
-                answer = try JSONDecoder().decode(LookupReply.self, from: Data(body))
-                failure = nil
-            } catch let error as MeshError {
-                failure = error
+            if let directory = topology.etcdDirectory() {
+                do {
+                    answer = LookupReply(registry: directory.name, instances: try await directory.instances())
+                    failure = nil
+                } catch {
+                    failure = MeshError(.unavailable, service: "mesh.status", message: "\(error)")
+                }
+            } else {
+                do {
+                    let body = try await client.call("mesh.status", [], options: CallOptions(timeout: .seconds(2)))
+                    answer = try JSONDecoder().decode(LookupReply.self, from: Data(body))
+                    failure = nil
+                } catch let error as MeshError {
+                    failure = error
+                }
             }
             let live = Set(answer?.instances.filter { $0.health == .live }.map(\.node) ?? [])
             missing = topology.services.map(\.name).filter { !live.contains($0) }

@@ -192,6 +192,9 @@ public struct Topology: Sendable, Equatable {
     public var services: [ServiceInstance]
     /// CURVE encryption and authentication, when the file turns it on (`security: { curve: true }`).
     public var security: Security?
+    /// The etcd cluster that holds the mesh's instances in place of `registries`, when the file
+    /// says `registry: { etcd: { ... } }`.
+    public var etcd: Etcd?
     /// What a request's or reply's metadata may hold, for every node and client of the file
     /// (`limits: { metadata_entries: 64, metadata_bytes: 8192 }`).
     public var metadataLimits: MetadataLimits = .default

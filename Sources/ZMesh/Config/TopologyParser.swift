@@ -45,7 +45,7 @@ extension Topology {
 /// ("Topology files"). Errors carry the key path and the line and column of the offending
 /// YAML node. Environment overrides are applied afterwards by ``TopologyEnvironment``.
 struct TopologyParser {
-    static let topLevelKeys = ["topology", "heartbeat", "limits", "registries", "brokers", "services", "security"]
+    static let topLevelKeys = ["topology", "heartbeat", "limits", "registries", "registry", "brokers", "services", "security"]
     /// For `max_queue`, in brokers and in services.
     static let maxQueueRange = 0...1_000_000
 
@@ -104,7 +104,14 @@ struct TopologyParser {
 
         let heartbeat = try parseHeartbeat(top.value("heartbeat"))
         let metadataLimits = try parseLimits(top.value("limits"))
-        let registries = try parseRegistries(in: top, names: &names, endpoints: &endpoints)
+        let etcd = try parseEtcd(top.value("registry"))
+        var registries: [Topology.Registry] = []
+        if let etcd, let listed = top.value("registries"), !isNull(listed) {
+            throw TopologySource(key: "registries", node: listed).error(
+                in: path, "this file keeps its instances in etcd (registry.etcd at \(etcd.endpoints.joined(separator: ", "))): remove registries, or remove registry")
+        } else if etcd == nil {
+            registries = try parseRegistries(in: top, names: &names, endpoints: &endpoints)
+        }
         let brokersNode = top.value("brokers")
         let brokers = try parseBrokers(brokersNode, names: &names, endpoints: &endpoints)
         let services = try parseServices(top.value("services"), names: &names, endpoints: &endpoints)
@@ -117,6 +124,7 @@ struct TopologyParser {
                                 services: services, path: path)
         topology.security = security
         topology.metadataLimits = metadataLimits
+        topology.etcd = etcd
         return ParsedTopology(topology: topology, endpoints: endpoints)
     }
 

@@ -27,14 +27,18 @@ public enum MeshNode {
     ///     ``ServiceNode/Configuration/interceptors``). Others ignore them.
     ///   - tracer: for a broker, traces each request's hop (``BrokerNode/Configuration/tracer``).
     ///     Others ignore it: give service nodes a ``ServerTracingInterceptor``.
-    /// - Throws: ``ConfigurationError`` if the file has no such node; ``SecurityError`` if
-    ///   its keys are missing.
+    ///   - directory: where instances are kept when the file says `registry: { etcd: ... }`
+    ///     (ZMeshEtcd's `topology.etcdDirectory()`); required then, ignored otherwise.
+    /// - Throws: ``ConfigurationError`` if the file has no such node, or keeps its instances in
+    ///   etcd and no directory is given; ``SecurityError`` if its keys are missing.
     public static func make(named name: String, in topology: Topology, handlers: ServiceHandlers,
                             logger: Logger, onListening: (@Sendable ([String]) -> Void)? = nil,
-                            interceptors: [any ServerInterceptor] = [], tracer: (any Tracer)? = nil) throws -> any Service {
+                            interceptors: [any ServerInterceptor] = [], tracer: (any Tracer)? = nil,
+                            directory: (any InstanceDirectory)? = nil) throws -> any Service {
         guard let node = topology.node(named: name) else {
             throw ConfigurationError("\(topology.path) has no node named \(name) (it has \(topology.nodes.map(\.name).joined(separator: ", ")))")
         }
+        let directory = try topology.requiredDirectory(directory)
         switch node {
         case .registry(let registry):
             var configuration = RegistryNode.Configuration(name: registry.name, bind: registry.bind, publish: registry.publish)
@@ -52,6 +56,7 @@ public enum MeshNode {
             if let maxQueue = broker.maxQueue { configuration.maxQueuePerService = maxQueue }
             if let expiry = broker.majordomoExpiry { configuration.majordomoRequestTimeout = expiry }
             configuration.tracer = tracer
+            configuration.directory = directory
             configuration.onListening = onListening
             return try BrokerNode(configuration: configuration, logger: logger)
         case .service(let instance):
@@ -64,6 +69,7 @@ public enum MeshNode {
             if let maxQueue = instance.maxQueue { configuration.maxQueuedRequests = maxQueue }
             configuration.metadataLimits = topology.metadataLimits
             configuration.interceptors = interceptors
+            configuration.directory = directory
             configuration.onListening = onListening
             let missing = Set(instance.services).subtracting(handlers.services)
             if !missing.isEmpty {
@@ -84,10 +90,13 @@ extension MeshClient {
     /// With CURVE on, the client uses key pair `clientKey` from the file's key directory (by
     /// default the first of the file's `security.clients`).
     public convenience init(topology: Topology, logger: Logger, clientKey: String? = nil,
+                            directory: (any InstanceDirectory)? = nil,
                             configure: (inout Configuration) -> Void = { _ in }) throws {
-        let discovery: Discovery = switch topology.kind {
-        case .brokered: .brokers(topology.brokers.map { Endpoint.connectable($0.bind) })
-        case .brokerless: .registries(topology.registryAddresses)
+        let directory = try topology.requiredDirectory(directory)
+        let discovery: Discovery = switch (topology.kind, directory) {
+        case (.brokered, _): .brokers(topology.brokers.map { Endpoint.connectable($0.bind) })
+        case (.brokerless, let directory?): .directory(directory)
+        case (.brokerless, nil): .registries(topology.registryAddresses)
         }
         var configuration = Configuration(discovery: discovery)
         configuration.curve = try topology.curveSettings(forClient: clientKey)
@@ -99,6 +108,16 @@ extension MeshClient {
 }
 
 extension Topology {
+    /// `directory` when the file keeps its instances in etcd, nil when it has registries.
+    func requiredDirectory(_ directory: (any InstanceDirectory)?) throws -> (any InstanceDirectory)? {
+        guard let etcd else { return nil }
+        guard let directory else {
+            throw ConfigurationError("\(path) keeps its instances in etcd (\(etcd.endpoints.joined(separator: ", "))): "
+                                     + "pass a directory (ZMeshEtcd: topology.etcdDirectory())")
+        }
+        return directory
+    }
+
     /// Where clients and brokers reach the file's registries.
     public var registryAddresses: [RegistryAddress] {
         registries.map { RegistryAddress(endpoint: Endpoint.connectable($0.bind), publish: $0.publish.map(Endpoint.connectable)) }

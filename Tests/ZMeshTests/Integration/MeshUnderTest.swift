@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZMesh
+import ZMeshEtcd
 import ZMeshTestSupport
 #if canImport(Glibc)
 import Glibc
@@ -86,7 +87,14 @@ final class MeshUnderTest: @unchecked Sendable {
     }
 
     func client(configure: (inout MeshClient.Configuration) -> Void = { _ in }) throws -> MeshClient {
-        try MeshClient(topology: topology, logger: testLogger, configure: configure)
+        try MeshClient(topology: topology, logger: testLogger, directory: topology.etcdDirectory(), configure: configure)
+    }
+
+    /// Starts a process as this test's own (stopped by ``down()``), such as an etcd again.
+    func startProcess(_ name: String, executable: String, arguments: [String]) throws -> ChildProcess {
+        let process = try ChildProcess(name: name, executable: executable, arguments: arguments, environment: environment)
+        restarted.append(process)
+        return process
     }
 
     /// Runs `zmesh ARGS --config FILE` against this mesh.
