@@ -49,7 +49,7 @@ actor DirectoryAnnouncer<Transport: MeshTransport>: ServiceAnnouncer {
         inFlight = false
         if let failure {
             if !failing {
-                logger.warning("cannot announce this instance; calls find it by the last registration until it expires",
+                logger.warning("cannot announce this instance; trying again each heartbeat (a registration made before expires with its lease)",
                                metadata: ["zmesh.directory": "\(directory.name)", "zmesh.error": "\(failure)"])
             }
             failing = true

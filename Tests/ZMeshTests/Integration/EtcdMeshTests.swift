@@ -98,6 +98,26 @@ struct EtcdMeshTests {
         await mesh.down()
     }
 
+    @Test func aNodeStartingWithoutEtcdSaysWhichEndpointItCannotReach() async throws {
+        let ports = try freePorts(2)
+        let port = ports[0]
+        let yaml = """
+            topology: brokerless
+            registry: { etcd: { endpoints: ["http://127.0.0.1:\(port)"] } }
+            services:
+              - { name: echo-1, service: echo, bind: "tcp://127.0.0.1:\(ports[1])" }
+            """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-no-etcd-\(UUID().uuidString).yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let node = try ChildProcess(name: "echo-1", executable: try Repository.zmeshBinary(), arguments: ["node", "echo-1", "--config", file.path])
+        let said = await eventually(timeout: .seconds(10)) {
+            node.log.contains("cannot announce this instance") && node.log.contains("cannot reach etcd at http://127.0.0.1:\(port)")
+        }
+        #expect(said, "the node's log:\n\(node.log)")
+        await node.stop()
+    }
+
     /// The program (its path) and arguments of process `pid`.
     static func commandLine(of pid: Int32) throws -> [String] {
         let data = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))
