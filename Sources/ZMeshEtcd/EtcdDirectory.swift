@@ -40,44 +40,66 @@ public final class EtcdDirectory: InstanceDirectory {
     private var instancesPrefix: String { prefix + "instances/" }
 
     public func announce(_ instance: InstanceInfo, expiry: Duration) async throws {
-        guard !withdrawn.withLock({ $0.contains(instance.instance) }) else { return }
-        var stable = instance
-        stable.load = 0   // load changes every beat; the key is rewritten only when the rest does
-        let value = try Array(JSONEncoder().encode(stable))
+        guard !isWithdrawn(instance.instance) else { return }
+        let value = try Self.encode(instance)
         let key = instancesPrefix + instance.instance
-        if let registration = registrations.withLock({ $0[instance.instance] }) {
-            if try await renew(registration, key: key, value: value, instance: instance.instance) { return }
-            // Expired while etcd was away (or slow): register again below.
+        if let registration = registration(of: instance.instance),
+           try await renew(registration, key: key, value: value, instance: instance.instance) {
+            return
         }
-        let ttl = max(2, Int((expiry / .milliseconds(1)).rounded(.up) / 1000 + 1))
-        let lease = try await client.grantLease(ttlSeconds: ttl)
-        try await client.put(key, value, lease: lease)
-        registrations.withLock { $0[instance.instance] = Registration(lease: lease, value: value) }
+        // First beat, or the lease expired while etcd was away (or slow): register anew.
+        try await register(key: key, value: value, instance: instance.instance, expiry: expiry)
+    }
+
+    public func withdraw(_ instance: InstanceInfo) async throws {
+        guard let registration = markWithdrawn(instance.instance) else { return }
+        try await client.revoke(lease: registration.lease)
     }
 
     /// Keeps `registration`'s lease alive and rewrites the key if its value changed; false if
     /// the lease has expired.
     private func renew(_ registration: Registration, key: String, value: [UInt8], instance: String) async throws -> Bool {
-        let alive: Bool
         do {
             try await client.keepAlive(lease: registration.lease)
-            alive = true
         } catch {
-            guard error.kind == .leaseExpired else { throw error }
-            alive = false
+            if error.kind == .leaseExpired { return false }
+            throw error
         }
-        guard alive else { return false }
         if registration.value != value {
             try await client.put(key, value, lease: registration.lease)
-            registrations.withLock { $0[instance]?.value = value }
+            store(Registration(lease: registration.lease, value: value), for: instance)
         }
         return true
     }
 
-    public func withdraw(_ instance: InstanceInfo) async throws {
-        withdrawn.withLock { _ = $0.insert(instance.instance) }
-        guard let registration = registrations.withLock({ $0.removeValue(forKey: instance.instance) }) else { return }
-        try await client.revoke(lease: registration.lease)
+    private func register(key: String, value: [UInt8], instance: String, expiry: Duration) async throws {
+        let ttl = max(2, Int((expiry / .milliseconds(1)).rounded(.up)) / 1000 + 1)
+        let lease = try await client.grantLease(ttlSeconds: ttl)
+        try await client.put(key, value, lease: lease)
+        store(Registration(lease: lease, value: value), for: instance)
+    }
+
+    // The tables, touched only in these synchronous steps (never across an await).
+
+    private func isWithdrawn(_ instance: String) -> Bool { withdrawn.withLock { $0.contains(instance) } }
+
+    private func registration(of instance: String) -> Registration? { registrations.withLock { $0[instance] } }
+
+    private func store(_ registration: Registration, for instance: String) {
+        registrations.withLock { $0[instance] = registration }
+    }
+
+    private func markWithdrawn(_ instance: String) -> Registration? {
+        withdrawn.withLock { _ = $0.insert(instance) }
+        return registrations.withLock { $0.removeValue(forKey: instance) }
+    }
+
+    /// The announcement as stored: without its load, which changes every beat (the key is
+    /// rewritten only when the rest changes).
+    private static func encode(_ instance: InstanceInfo) throws -> [UInt8] {
+        var stable = instance
+        stable.load = 0
+        return try Array(JSONEncoder().encode(stable))
     }
 
     public func follow() -> AsyncThrowingStream<[InstanceInfo], any Error> {
