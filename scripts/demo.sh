@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, on a fresh machine: build, bring up a brokered mesh from its topology file,
 # call services by name, kill -9 an echo instance under load and show every call still
-# answered, tear down; then the same broker-less; then your own typed service (Examples/).
+# answered, tear down; then the same broker-less; then broker-less with the instances kept in
+# etcd (mesh-up.sh starts a local etcd); then your own typed service (Examples/).
 #
 # Environment: ZMESH_PORT_OFFSET shifts every port of the topology files (if 5550-5702 are taken).
 set -euo pipefail
@@ -24,7 +25,7 @@ trap 'scripts/mesh-down.sh >/dev/null 2>&1 || true' EXIT
 summary=()
 
 run_topology() {
-  local file=$1 label=$2
+  local file=$1 label=$2 gone_after=${3:-1.6} gone_by=${4:-"after 1.5 s of silence the registry has evicted echo-1"}
   bold "$label: scripts/mesh-up.sh $file"
   scripts/mesh-up.sh "$file" | sed 's/^/  /'
   bold "$label: zmesh status --config $file"
@@ -55,8 +56,8 @@ run_topology() {
   kill -9 "$victim"
   wait $bench || true
   sed 's/^/  /' "$MESH_RUN_DIR/bench.txt"
-  sleep 1.6   # three heartbeat intervals: the registry evicts echo-1
-  say "after 1.5 s of silence the registry has evicted echo-1:"
+  sleep "$gone_after"   # three heartbeat intervals (or etcd's lease): echo-1 is gone
+  say "$gone_by:"
   $zmesh status --config "$file" | grep -E 'echo-|not up' | sed 's/^/  /'
   say "\$ zmesh call echo.whoami --config $file   (answered by a survivor)"
   say "$($zmesh call echo.whoami --config "$file")"
@@ -70,6 +71,7 @@ run_topology() {
 
 run_topology topologies/brokered.yaml "Brokered"
 run_topology topologies/brokerless.yaml "Broker-less"
+run_topology topologies/etcd.yaml "On etcd" 2.5 "echo-1's etcd lease (2 s) has run out: its key is gone"
 
 bold "Your own typed service: Examples/GreeterService as nodes of topologies/greeter.yaml"
 scripts/mesh-up.sh topologies/greeter.yaml | sed 's/^/  /'
