@@ -17,6 +17,8 @@
 #   MESH_RUN_DIR       where pid and log files go (default .mesh/run)
 #   MESH_UP_TIMEOUT    seconds to wait for every node (default 30)
 #   ZMESH_BIN          the zmesh binary (default .build/release/zmesh, built if missing)
+#   MESH_NETNS_<NODE>  a network namespace to start node <NODE> in (`ip netns exec NS ...`;
+#                      <NODE> is the name uppercased, '-' written '_': MESH_NETNS_ECHO_3=zm-h3)
 #   ZMESH_PORT_OFFSET, ZMESH_<NODE>_BIND, ZMESH_LOG_LEVEL, ZMESH_LOG_FORMAT ...  passed to every node (docs/OPERATIONS.md)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,11 +108,15 @@ while IFS=$'\t' read -r -a fields; do
   else
     command=("$zmesh" node "$name" --config "$file")
   fi
+  # `ip netns exec` enters the namespace and execs the node: the pid below is still the node's.
+  netns_var=MESH_NETNS_$(echo "$name" | tr 'a-z-' 'A-Z_')
+  netns=${!netns_var:-}
+  [ -z "$netns" ] || command=(ip netns exec "$netns" "${command[@]}")
   rm -f "$run_dir/$name.ready"
   ZMESH_READY_FILE="$run_dir/$name.ready" nohup "${command[@]}" >"$run_dir/$name.log" 2>&1 </dev/null &
   echo $! >"$run_dir/$name.pid"
   started+=("$name")
-  printf 'mesh-up: started %-12s %-8s pid %s\n' "$name" "$role" "$!"
+  printf 'mesh-up: started %-12s %-8s pid %s%s\n' "$name" "$role" "$!" "${netns:+ in $netns}"
 done <<<"$nodes"
 
 fail() {
