@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs the whole test suite: installs libzmq3-dev (and pyzmq
 # for the cross-language test peers, prometheus for the scraping test, etcd-server for the
-# etcd client's tests) when missing, builds
-# everything, runs `swift test`.
+# etcd tests, iproute2 for the three-host test) when missing, builds everything, runs
+# `swift test`.
 #   scripts/test.sh [extra swift test arguments, such as --filter Registry]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ ensure_libzmq
 ensure_pyzmq
 ensure_prometheus
 ensure_etcd
+ensure_iproute2
 
 echo "==> swift build (debug: library, zmesh, examples)"
 swift build

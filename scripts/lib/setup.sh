@@ -52,3 +52,13 @@ ensure_prometheus() { install_server_package prometheus prometheus; }
 
 # etcd 3.4 (Debian's etcd-server), for the etcd registry's tests and topologies/etcd.yaml.
 ensure_etcd() { install_server_package etcd-server etcd; }
+
+# iproute2 (`ip`), for the test that runs a mesh over three hosts made as network namespaces
+# (scripts/netns-hosts.sh). The test itself runs only where `ip netns add` is permitted (root).
+ensure_iproute2() {
+    if command -v ip >/dev/null 2>&1; then return 0; fi
+    echo "==> installing iproute2"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 >/dev/null
+    command -v ip >/dev/null 2>&1 || { echo "iproute2 did not install" >&2; return 1; }
+}
