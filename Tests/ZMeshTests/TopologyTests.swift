@@ -145,7 +145,7 @@ struct TopologyTests {
 
     @Test func unknownTopLevelKeyIsReportedAtTheKey() {
         expectError(base + "colour: blue\n", key: "colour", line: 6, column: 1,
-                    message: "unknown key \"colour\" (expected one of: topology, heartbeat, limits, registries, brokers, services, security)")
+                    message: "unknown key \"colour\" (expected one of: topology, heartbeat, limits, registries, registry, brokers, services, security)")
     }
 
     @Test func unknownKeyInsideAServiceIsReportedAtTheKey() {
