@@ -15,6 +15,10 @@
 #                                    (timing their handlers), a client timing its calls, and every
 #                                    call, hop and handler traced (ZMESH_TRACER=discard), in the
 #                                    same rounds: what metrics and tracing cost per call
+#   scripts/bench.sh --registry [--instances "1000 10000"] [--window S] [--compare BIN]
+#                                    only the registry at scale: N simulated instances heartbeating
+#                                    to one registry, its CPU share and look-up times beside N
+#                                    (scripts/bench/registry.sh; --compare BIN: an older registry too)
 #
 # Cases, each against the baseline in the same round: sequential round trip (64 B), 128 in
 # flight (64 B), 128 in flight (1 KiB); the mesh broker-less and brokered (one echo instance,
@@ -41,11 +45,12 @@ while [ $# -gt 0 ]; do
     --memory) memory=1; shift ;;
     --smoke) smoke=1; rounds=1; shift ;;
     --observed) observed=1; shift ;;
+    --registry) shift; exec scripts/bench/registry.sh "$@" ;;
     --compare)
       compare=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
       [ -x "$compare" ] || { echo "bench.sh: --compare $2: no executable there" >&2; exit 64; }
       shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
