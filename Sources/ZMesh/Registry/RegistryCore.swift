@@ -210,7 +210,8 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
             ])
         }
         publish(change)
-        armExpiry()
+        // A heartbeat never brings the earliest expiry forward: a timer already armed stands.
+        if expiryTimer == nil { armExpiry() }
     }
 
     private func receiveDisconnect(_ announcement: Announcement) {
