@@ -19,10 +19,14 @@ struct Announcement: Codable, Sendable, Equatable {
     var intervalMilliseconds: Int
     /// "broker" for a broker announcing its Majordomo workers' services; absent for service nodes.
     var role: String? = nil
+    /// True from a node that sends keep-alives once a registry acknowledges this announcement
+    /// (PROTOCOL.md "Keep-alives"); absent from older nodes, which send it whole every beat.
+    var keepAlives: Bool? = nil
 
     enum CodingKeys: String, CodingKey {
         case instance, node, endpoint, services, load, capacity, role
         case intervalMilliseconds = "interval_ms"
+        case keepAlives = "keep_alive"
     }
 
     /// Most services one announcement may list.
@@ -36,6 +40,27 @@ struct Announcement: Codable, Sendable, Equatable {
         guard body.count == 1, body[0].count <= maxBytes,
               let announcement = try? JSONDecoder().decode(Announcement.self, from: Data(body[0])) else { return nil }
         return announcement.isValid ? announcement : nil
+    }
+
+    /// The same announcement with another load: what a keep-alive changes.
+    func with(load: Int) -> Announcement {
+        var copy = self
+        copy.load = load
+        return copy
+    }
+
+    /// A keep-alive's body frame: the load, 4 bytes big-endian (clamped to `UInt32.max`).
+    static func keepAlive(load: Int) -> [UInt8] {
+        let value = UInt32(clamping: max(load, 0))
+        return [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+    }
+
+    /// The load of a keep-alive body (one frame of exactly 4 bytes); nil if the body is not one.
+    /// No JSON announcement is 4 bytes long, so the two never mix.
+    static func keepAliveLoad(_ body: [[UInt8]]) -> Int? {
+        guard body.count == 1, body[0].count == 4 else { return nil }
+        let bytes = body[0]
+        return Int(UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3]))
     }
 
     func encoded() -> [UInt8] {

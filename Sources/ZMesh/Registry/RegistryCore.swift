@@ -123,6 +123,10 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
         switch envelope.header.command {
         case .heartbeat, .disconnect:
             if envelope.header.command == .heartbeat, !takeHeartbeat(from: envelope.routing.first ?? []) { return }
+            if envelope.header.command == .heartbeat, let load = Announcement.keepAliveLoad(envelope.body) {
+                receiveKeepAlive(envelope, load: load, from: peer)
+                return
+            }
             guard let announcement = Announcement.decode(envelope.body) else {
                 drop(.badBody, peer: envelope.routing.first ?? [])
                 return
@@ -140,7 +144,10 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
             }
             guard allowed(announcement, from: peer) else { return }
             if envelope.header.command == .heartbeat {
-                receiveHeartbeat(announcement)
+                if receiveHeartbeat(announcement), announcement.keepAlives == true {
+                    // Taken: from now on this connection may send keep-alives.
+                    reply(to: envelope, command: .heartbeat, status: 0, body: nil)
+                }
             } else {
                 receiveDisconnect(announcement)
             }
@@ -190,7 +197,33 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
         return false
     }
 
-    private func receiveHeartbeat(_ announcement: Announcement) {
+    /// A keep-alive: the announcement this connection last sent, with a new load. From a
+    /// connection with no live instance (a registry that restarted, or one that evicted it),
+    /// answered `[] [HEARTBEAT, status 404]`: send the whole announcement.
+    private func receiveKeepAlive(_ envelope: Envelope, load: Int, from peer: String?) {
+        guard envelope.routing.count == 1 else {
+            stats.spoofed += 1
+            return
+        }
+        let instance = String(decoding: envelope.routing[0], as: UTF8.self)
+        if configuration.heartbeatPolicy != nil, let entry = table.live[instance], entry.announcement.node != peer {
+            // Only the key that announced the instance may keep it alive.
+            stats.forbidden += 1
+            return
+        }
+        guard table.keepAlive(instance, load: load, now: transport.now()) else {
+            stats.announcementsAsked += 1
+            reply(to: envelope, command: .heartbeat, status: StatusCode.notFound.rawValue, body: nil)
+            return
+        }
+        stats.heartbeats += 1
+        stats.keepAlives += 1
+        if expiryTimer == nil { armExpiry() }
+    }
+
+    /// Takes a whole announcement; false if refused (the table is full).
+    @discardableResult
+    private func receiveHeartbeat(_ announcement: Announcement) -> Bool {
         let now = transport.now()
         let isNew = table.live[announcement.instance] == nil
         guard let change = table.heartbeat(announcement, now: now) else {
@@ -200,7 +233,7 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
                     "zmesh.instance": "\(announcement.instance)", "zmesh.max_instances": "\(configuration.maxInstances)",
                 ])
             }
-            return
+            return false
         }
         stats.heartbeats += 1
         if isNew {
@@ -212,6 +245,7 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
         publish(change)
         // A heartbeat never brings the earliest expiry forward: a timer already armed stands.
         if expiryTimer == nil { armExpiry() }
+        return true
     }
 
     private func receiveDisconnect(_ announcement: Announcement) {
@@ -243,15 +277,21 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
             return
         }
         stats.lookups += 1
-        let answer = LookupReply(registry: configuration.name, instances: instances, complete: warm)
-        reply(to: envelope, command: .reply, status: 0, body: (try? Array(JSONEncoder().encode(answer))) ?? [])
+        reply(to: envelope, command: .reply, status: 0, body: encodedAnswer(instances))
     }
 
-    private func reply(to envelope: Envelope, command: Command, status: UInt16, body: [UInt8]) {
+    private func encodedAnswer(_ instances: [InstanceInfo]) -> [UInt8] {
+        let answer = LookupReply(registry: configuration.name, instances: instances, complete: warm)
+        return (try? Array(JSONEncoder().encode(answer))) ?? []
+    }
+
+    /// Answers `envelope` with one body frame, or none if `body` is nil.
+    private func reply(to envelope: Envelope, command: Command, status: UInt16, body: [UInt8]?) {
         var header = Header(command: command, requestID: envelope.header.requestID)
         header.attempt = envelope.header.attempt
         header.status = status
-        _ = router?.assumeIsolated { $0.transmit(Envelope.frames(routing: envelope.routing, header: header, body: [body])) }
+        let frames = Envelope.frames(routing: envelope.routing, header: header, body: body.map { [$0] } ?? [])
+        _ = router?.assumeIsolated { $0.transmit(frames) }
     }
 
     // MARK: Eviction and change events
@@ -285,9 +325,7 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
         guard let publisher, !change.isEmpty else { return }
         let now = transport.now()
         for service in change.services.sorted() {
-            let answer = LookupReply(registry: configuration.name, instances: table.liveInstances(of: service, now: now),
-                                     complete: warm)
-            guard let body = try? Array(JSONEncoder().encode(answer)) else { continue }
+            let body = encodedAnswer(table.liveInstances(of: service, now: now))
             _ = publisher.assumeIsolated { $0.transmit([Array("svc:\(service)".utf8), body]) }
             stats.published += 1
         }

@@ -1,7 +1,11 @@
 /// What a registry has done so far.
 public struct RegistryStats: Sendable, Equatable {
-    /// Heartbeats accepted.
+    /// Heartbeats accepted, keep-alives included.
     public var heartbeats: UInt64 = 0
+    /// Keep-alives accepted: heartbeats that named no announcement, only a load.
+    public var keepAlives: UInt64 = 0
+    /// Keep-alives from a connection with no live instance, answered "send the whole announcement".
+    public var announcementsAsked: UInt64 = 0
     /// Heartbeats refused (table full).
     public var refused: UInt64 = 0
     /// Heartbeats dropped because one connection sent them faster than a quarter interval apart.

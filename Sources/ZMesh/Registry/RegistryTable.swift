@@ -61,6 +61,16 @@ struct RegistryTable {
         return change
     }
 
+    /// Records a keep-alive: the instance's announcement as before, with `load`. False if
+    /// there is no such live instance (its full announcement is needed first).
+    mutating func keepAlive(_ instance: String, load: Int, now: MonotonicTime) -> Bool {
+        guard let index = live.index(forKey: instance) else { return false }
+        live.values[index].announcement.load = load
+        live.values[index].lastSeen = now
+        live.values[index].heartbeats += 1
+        return true
+    }
+
     /// Removes an instance that said goodbye.
     mutating func leave(_ instance: String, now: MonotonicTime) -> Change {
         guard let entry = live.removeValue(forKey: instance) else { return Change() }
