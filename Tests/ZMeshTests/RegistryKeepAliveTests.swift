@@ -122,4 +122,24 @@ struct RegistryKeepAliveTests {
         #expect(await eventually { await registry.instances().isEmpty })
         await registry.stop()
     }
+
+    @Test func lookupAnswersAreKeptUntilTheirServiceChangesOrTheyAge() {
+        var cache = LookupCache(maxAge: .milliseconds(100), maxEntries: 2)
+        let t0 = MonotonicTime(nanoseconds: 1_000_000_000)
+        cache.store([1], for: "echo", now: t0)
+        cache.store([2], for: "", now: t0)
+        #expect(cache.answer(for: "echo", now: t0.advanced(by: .milliseconds(99))) == [1])
+        #expect(cache.answer(for: "echo", now: t0.advanced(by: .milliseconds(100))) == nil)
+        cache.invalidate(RegistryTable.Change(services: ["kv"]))
+        #expect(cache.answer(for: "echo", now: t0) == [1])
+        #expect(cache.answer(for: "", now: t0) == nil)
+        cache.invalidate(RegistryTable.Change(services: ["echo"]))
+        #expect(cache.answer(for: "echo", now: t0) == nil)
+        // Bounded: names are what peers ask for.
+        cache.store([1], for: "a", now: t0)
+        cache.store([2], for: "b", now: t0)
+        cache.store([3], for: "c", now: t0)
+        #expect(cache.answer(for: "c", now: t0) == [3])
+        #expect(cache.answer(for: "a", now: t0) == nil)
+    }
 }

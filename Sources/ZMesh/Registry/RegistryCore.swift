@@ -29,6 +29,8 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
     /// When each connection's last heartbeat was taken: more than one per quarter interval is
     /// a flood, dropped before its JSON is decoded.
     private var lastHeartbeat: [[UInt8]: MonotonicTime] = [:]
+    /// Encoded look-up answers, dropped as instances change.
+    private var answers: LookupCache
     /// When this registry started: until every live instance has had time to heartbeat to it
     /// (a reconnect back-off plus an interval), its answers are marked incomplete.
     private var startedAt: MonotonicTime
@@ -45,6 +47,7 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
         self.configuration = configuration
         self.logger = logger
         self.table = RegistryTable(maxInstances: configuration.maxInstances)
+        self.answers = LookupCache(maxAge: configuration.heartbeat.interval / 2)
     }
 
     /// The ROUTER endpoint, then the PUB one if any.
@@ -263,7 +266,15 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
         let instances: [InstanceInfo]
         switch header.name {
         case "mesh.lookup":
-            instances = table.liveInstances(of: argument.isEmpty ? nil : argument, now: now)
+            stats.lookups += 1
+            if let cached = answers.answer(for: argument, now: now) {
+                reply(to: envelope, command: .reply, status: 0, body: cached)
+                return
+            }
+            let body = encodedAnswer(table.liveInstances(of: argument.isEmpty ? nil : argument, now: now))
+            if warm { answers.store(body, for: argument, now: now) }
+            reply(to: envelope, command: .reply, status: 0, body: body)
+            return
         case "mesh.status":
             instances = table.allInstances(now: now)
         case NodeHealth.name:
@@ -322,10 +333,12 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
     }
 
     private func publish(_ change: RegistryTable.Change) {
+        answers.invalidate(change)
         guard let publisher, !change.isEmpty else { return }
         let now = transport.now()
         for service in change.services.sorted() {
             let body = encodedAnswer(table.liveInstances(of: service, now: now))
+            if warm { answers.store(body, for: service, now: now) }
             _ = publisher.assumeIsolated { $0.transmit([Array("svc:\(service)".utf8), body]) }
             stats.published += 1
         }
