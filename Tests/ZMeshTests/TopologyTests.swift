@@ -143,6 +143,15 @@ struct TopologyTests {
 
     // MARK: - Keys
 
+    @Test func aRegistrysInstanceLimitIsOptionalAndChecked() throws {
+        #expect(try parse(base).registries[0].maxInstances == nil)
+        let set = base.replacingOccurrences(of: "bind: \"tcp://127.0.0.1:5550\"", with: "bind: \"tcp://127.0.0.1:5550\", max_instances: 250000")
+        #expect(try parse(set).registries[0].maxInstances == 250_000)
+        expectError(base.replacingOccurrences(of: "bind: \"tcp://127.0.0.1:5550\"", with: "bind: \"tcp://127.0.0.1:5550\", max_instances: 0"),
+                    key: "registries[0].max_instances", line: 3, message: "expected an integer from 1 to 10000000, got \"0\"")
+        #expect(RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*").maxInstances == 100_000)
+    }
+
     @Test func unknownTopLevelKeyIsReportedAtTheKey() {
         expectError(base + "colour: blue\n", key: "colour", line: 6, column: 1,
                     message: "unknown key \"colour\" (expected one of: topology, heartbeat, limits, registries, registry, brokers, services, security)")

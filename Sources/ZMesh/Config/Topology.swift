@@ -50,13 +50,16 @@ public struct Topology: Sendable, Equatable {
         /// Where the node serves `GET /metrics` for Prometheus (`HOST:PORT`), if anywhere.
         /// See ``MetricsAddress``.
         public var metrics: String?
+        /// Most instances the registry tracks (`max_instances`); nil for the default (100,000).
+        public var maxInstances: Int?
 
         /// A registry entry of a topology file.
-        public init(name: String, bind: String, publish: String? = nil, metrics: String? = nil) {
+        public init(name: String, bind: String, publish: String? = nil, metrics: String? = nil, maxInstances: Int? = nil) {
             self.name = name
             self.bind = bind
             self.publish = publish
             self.metrics = metrics
+            self.maxInstances = maxInstances
         }
     }
 

@@ -1,8 +1,10 @@
 import Yams
 
-/// The `registries` section: required, at least one, each `{ name, bind, publish, metrics }`.
+/// The `registries` section: required, at least one, each `{ name, bind, publish, metrics, max_instances }`.
 extension TopologyParser {
-    static let registryKeys = ["name", "bind", "publish", "metrics"]
+    static let registryKeys = ["name", "bind", "publish", "metrics", "max_instances"]
+    /// What `max_instances` may be.
+    static let maxInstancesRange = 1...10_000_000
 
     /// Every registry in `top`, recording each name in `names` and each endpoint in `endpoints`.
     func parseRegistries(
@@ -24,8 +26,12 @@ extension TopologyParser {
             let bind = try endpoint("bind", in: entry, required: true)
             let publish = try endpoint("publish", in: entry, required: false)
             let metrics = try metricsAddress(in: entry)
+            var maxInstances: Int?
+            if let node = entry.value("max_instances"), !isNull(node) {
+                maxInstances = try integer(node, key: entry.path("max_instances"), in: Self.maxInstancesRange)
+            }
             registries.append(Topology.Registry(name: name, bind: bind?.value ?? "", publish: publish?.value,
-                                                metrics: metrics?.value))
+                                                metrics: metrics?.value, maxInstances: maxInstances))
             if let bind { endpoints.append(.init(slot: .registryBind(index), node: name, source: bind.source)) }
             if let publish { endpoints.append(.init(slot: .registryPublish(index), node: name, source: publish.source)) }
             if let metrics { endpoints.append(.init(slot: .registryMetrics(index), node: name, source: metrics.source)) }

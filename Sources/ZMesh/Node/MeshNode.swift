@@ -45,6 +45,7 @@ public enum MeshNode {
             configuration.heartbeat = topology.heartbeat
             configuration.curve = try topology.curveSettings(forNode: registry.name)
             configuration.heartbeatPolicy = topology.heartbeatPolicy
+            if let maxInstances = registry.maxInstances { configuration.maxInstances = maxInstances }
             configuration.onListening = onListening
             return try RegistryNode(configuration: configuration, logger: logger)
         case .broker(let broker):

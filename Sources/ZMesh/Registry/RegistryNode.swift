@@ -21,7 +21,8 @@ public final class RegistryNode: Service, Sendable {
         /// Heartbeat interval and liveness: silence of `liveness x interval` evicts.
         public var heartbeat: Topology.Heartbeat = .init()
         /// Most instances tracked; heartbeats from further new instances are refused and counted.
-        public var maxInstances: Int = 10_000
+        /// A topology file sets it with a registry's `max_instances`.
+        public var maxInstances: Int = 100_000
         /// Largest message accepted.
         public var maxMessageBytes: Int = 64 * 1024
         /// CURVE encryption and authentication; nil for none.

@@ -29,7 +29,7 @@ struct RegistryTable {
     let maxInstances: Int
     let goneMemory: Int
 
-    init(maxInstances: Int = 10_000, goneMemory: Int = 256) {
+    init(maxInstances: Int = 100_000, goneMemory: Int = 256) {
         self.maxInstances = maxInstances
         self.goneMemory = goneMemory
     }
