@@ -50,6 +50,12 @@ public enum ZMQSocketOption: Sendable {
     case zapDomain(String)
     /// TCP keep-alive on (1), off (0) or OS default (-1).
     case tcpKeepalive(Int32)
+    /// Seconds of silence before the first keep-alive probe (`ZMQ_TCP_KEEPALIVE_IDLE`).
+    case tcpKeepaliveIdle(seconds: Int32)
+    /// Seconds between keep-alive probes (`ZMQ_TCP_KEEPALIVE_INTVL`).
+    case tcpKeepaliveInterval(seconds: Int32)
+    /// Unanswered probes before the connection is dropped (`ZMQ_TCP_KEEPALIVE_CNT`).
+    case tcpKeepaliveCount(Int32)
 
     var name: String {
         switch self {
@@ -76,6 +82,9 @@ public enum ZMQSocketOption: Sendable {
         case .curveServerKey: "ZMQ_CURVE_SERVERKEY"
         case .zapDomain: "ZMQ_ZAP_DOMAIN"
         case .tcpKeepalive: "ZMQ_TCP_KEEPALIVE"
+        case .tcpKeepaliveIdle: "ZMQ_TCP_KEEPALIVE_IDLE"
+        case .tcpKeepaliveInterval: "ZMQ_TCP_KEEPALIVE_INTVL"
+        case .tcpKeepaliveCount: "ZMQ_TCP_KEEPALIVE_CNT"
         }
     }
 
@@ -110,6 +119,9 @@ public enum ZMQSocketOption: Sendable {
         case .curveServerKey(let v): .bytes(ZMQ_CURVE_SERVERKEY, Array(v.utf8))
         case .zapDomain(let v): .bytes(ZMQ_ZAP_DOMAIN, Array(v.utf8))
         case .tcpKeepalive(let v): .int32(ZMQ_TCP_KEEPALIVE, v)
+        case .tcpKeepaliveIdle(let v): .int32(ZMQ_TCP_KEEPALIVE_IDLE, v)
+        case .tcpKeepaliveInterval(let v): .int32(ZMQ_TCP_KEEPALIVE_INTVL, v)
+        case .tcpKeepaliveCount(let v): .int32(ZMQ_TCP_KEEPALIVE_CNT, v)
         }
     }
 }

@@ -56,14 +56,17 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
     func start() throws -> String {
         if let boundEndpoint { return boundEndpoint }
         startedAt = transport.now()
-        // Peer heartbeats drop a dead node's connection within 1.5 s, which frees its routing
-        // id (its instance id) for the node's next connection.
+        // TCP keep-alive drops a vanished node's connection within about 2 s (1 s of silence,
+        // one unanswered probe a second later), which frees its routing id (its instance id)
+        // for the node's next connection. Not ZMTP heartbeats: libzmq cancels a timer by a
+        // linear search of all its timers, once per peer per heartbeat, which costs a core at
+        // 10,000 connections; the kernel's keep-alive costs nothing while nodes heartbeat.
         var options = SocketOptions()
         options.routerMandatory = true
         options.maxMessageBytes = configuration.maxMessageBytes
         options.sendHighWaterMark = 10_000
         options.receiveHighWaterMark = 10_000
-        options.peerHeartbeat = .milliseconds(500)
+        options.tcpKeepalive = (idle: .seconds(1), interval: .seconds(1), count: 1)
         if let curve = configuration.curve { options.security = .curveServer(curve) }
         let (socket, endpoint) = try listen(at: configuration.bind, options: options) { $0.receive($1) }
         router = socket

@@ -77,6 +77,11 @@ package struct SocketOptions: Sendable {
     package var maxMessageBytes: Int?
     /// How often an idle connection is probed; a peer silent for three intervals is lost.
     package var peerHeartbeat: Duration?
+    /// TCP keep-alive: probe a connection silent for `idle`, every `interval`, and drop it after
+    /// `count` unanswered probes (whole seconds). The kernel does the probing, so unlike
+    /// ``peerHeartbeat`` it costs nothing per connection in libzmq (whose timer cancellation is
+    /// linear in the number of timers: quadratic over thousands of peers).
+    package var tcpKeepalive: (idle: Duration, interval: Duration, count: Int32)?
     /// First and longest wait before reconnecting (backing off in between).
     package var reconnect: (first: Duration, longest: Duration)?
     /// Queue messages only for connections that are up (not for ones still connecting).

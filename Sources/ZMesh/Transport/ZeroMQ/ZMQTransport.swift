@@ -102,6 +102,12 @@ package actor ZMQTransport: MeshTransport {
             result.append(.heartbeatInterval(milliseconds: milliseconds))
             result.append(.heartbeatTimeout(milliseconds: milliseconds.multipliedReportingOverflow(by: 3).partialValue))
         }
+        if let keepalive = options.tcpKeepalive {
+            result.append(.tcpKeepalive(1))
+            result.append(.tcpKeepaliveIdle(seconds: Int32(clamping: max(1, keepalive.idle.millisecondsClamped / 1000))))
+            result.append(.tcpKeepaliveInterval(seconds: Int32(clamping: max(1, keepalive.interval.millisecondsClamped / 1000))))
+            result.append(.tcpKeepaliveCount(max(1, keepalive.count)))
+        }
         if let reconnect = options.reconnect {
             result.append(.reconnectInterval(milliseconds: Int32(clamping: reconnect.first.millisecondsClamped)))
             result.append(.reconnectIntervalMax(milliseconds: Int32(clamping: reconnect.longest.millisecondsClamped)))
