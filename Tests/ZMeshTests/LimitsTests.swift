@@ -113,13 +113,15 @@ struct LimitsTests {
 
     @Test func aConnectionAnnouncesOnlyTheInstanceItIsNamedAfter() async throws {
         var configuration = RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*")
-        configuration.heartbeat = .init(interval: .milliseconds(200), liveness: 3)
+        // A long interval: the one heartbeat must keep echo-1-a live until the checks below,
+        // however loaded the machine (a 600 ms expiry ran out before them under a full suite).
+        configuration.heartbeat = .init(interval: .seconds(10), liveness: 3)
         let registry = try RegistryNode(configuration: configuration, logger: testLogger)
         let endpoint = try await registry.start()
         let header = Header(command: .heartbeat, requestID: RequestID(client: 0, sequence: 0)).encoded()
         func announcement(_ instance: String) -> [UInt8] {
             Announcement(instance: instance, node: "echo-1", endpoint: "tcp://127.0.0.1:\(1000 + instance.count)",
-                         services: ["echo"], load: 0, capacity: 1, intervalMilliseconds: 200).encoded()
+                         services: ["echo"], load: 0, capacity: 1, intervalMilliseconds: 10_000).encoded()
         }
         // Named "echo-1-a": its own instance is taken; phantoms from the same connection are not.
         let peer = try await RawPeer.connect(to: endpoint, routingID: "echo-1-a")
