@@ -8,6 +8,8 @@ import ZMeshTestSupport
 @Suite("Registry keep-alives")
 struct RegistryKeepAliveTests {
     static let fast = Topology.Heartbeat(interval: .milliseconds(200), liveness: 3)
+    /// For tests that beat once or twice by hand: an expiry (10 s) no loaded run outlasts.
+    static let patient = Topology.Heartbeat(interval: .seconds(1), liveness: 10)
     static let heartbeat = Header(command: .heartbeat, requestID: RequestID(client: 0, sequence: 0)).encoded()
 
     private func announcement(_ instance: String, load: Int = 0, keepAlives: Bool? = true) -> Announcement {
@@ -17,9 +19,9 @@ struct RegistryKeepAliveTests {
         return announcement
     }
 
-    private func startRegistry() async throws -> (RegistryNode, String) {
+    private func startRegistry(heartbeat: Topology.Heartbeat = Self.patient) async throws -> (RegistryNode, String) {
         var configuration = RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*")
-        configuration.heartbeat = Self.fast
+        configuration.heartbeat = heartbeat
         let registry = try RegistryNode(configuration: configuration, logger: testLogger)
         return (registry, try await registry.start())
     }
@@ -111,7 +113,7 @@ struct RegistryKeepAliveTests {
     }
 
     @Test func aServiceNodeSendsKeepAlivesOnceItsRegistryAcknowledges() async throws {
-        let (registry, endpoint) = try await startRegistry()
+        let (registry, endpoint) = try await startRegistry(heartbeat: Self.fast)
         let (node, _) = try await startTestNode(name: "echo-1", configure: {
             $0.registries = [endpoint]
             $0.heartbeat = Self.fast

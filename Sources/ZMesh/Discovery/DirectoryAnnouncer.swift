@@ -14,6 +14,7 @@ actor DirectoryAnnouncer<Transport: MeshTransport>: ServiceAnnouncer {
     private var waiting: Announcement?
     private var failing = false
     private var closed = false
+    private var withdrawal: Task<Void, Never>?
 
     init(transport: Transport, directory: any InstanceDirectory, expiry: Duration, logger: Logger) {
         self.transport = transport
@@ -66,7 +67,7 @@ actor DirectoryAnnouncer<Transport: MeshTransport>: ServiceAnnouncer {
     func withdraw(_ announcement: Announcement) {
         waiting = nil
         let directory = self.directory, info = InstanceInfo(announcement), logger = self.logger
-        Task {
+        withdrawal = Task {
             do { try await directory.withdraw(info) } catch {
                 logger.warning("cannot withdraw this instance; it expires instead",
                                metadata: ["zmesh.directory": "\(directory.name)", "zmesh.error": "\(error)"])
@@ -77,5 +78,9 @@ actor DirectoryAnnouncer<Transport: MeshTransport>: ServiceAnnouncer {
     func close() {
         closed = true
         waiting = nil
+    }
+
+    func withdrawn() async {
+        await withdrawal?.value
     }
 }

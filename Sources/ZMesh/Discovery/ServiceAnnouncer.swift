@@ -18,4 +18,12 @@ protocol ServiceAnnouncer: Actor {
     func withdraw(_ announcement: Announcement)
     /// Stops announcing and lets go of its connections.
     func close()
+    /// Returns once a withdrawal made is done (or has failed): a node stopping waits for it,
+    /// so its registration is gone before the process ends.
+    func withdrawn() async
+}
+
+extension ServiceAnnouncer {
+    /// Withdrawals that are sent at once need no wait.
+    func withdrawn() async {}
 }

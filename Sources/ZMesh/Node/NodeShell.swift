@@ -14,10 +14,14 @@ protocol NodeCore: Actor {
     func waitUntilDrained(limit: Duration) async -> Bool
     /// Closes every socket.
     func close()
+    /// Returns once the node's registration is gone from wherever it was announced (a
+    /// directory's withdrawal takes a request); at once for registries.
+    func finishLeaving() async
 }
 
 extension NodeCore {
     func stopAccepting() {}
+    func finishLeaving() async {}
     func waitUntilDrained(limit: Duration) async -> Bool { false }
 }
 
@@ -59,6 +63,7 @@ struct NodeShell<Core: NodeCore>: Sendable {
     func stop(gracePeriod: Duration) async {
         await core.stopAccepting()
         if await core.waitUntilDrained(limit: gracePeriod) { try? await Task.sleep(for: Self.replySettle) }
+        await core.finishLeaving()
         await core.close()
         await core.transport.shutdown()
     }

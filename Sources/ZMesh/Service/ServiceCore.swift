@@ -150,6 +150,10 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
     /// True when no request is in progress or queued.
     var isDrained: Bool { admission.isIdle }
 
+    func finishLeaving() async {
+        if let announcer { await announcer.withdrawn() }
+    }
+
     /// Cancels every handler still running, and closes the socket.
     func close() {
         var output = Output(core: self)
