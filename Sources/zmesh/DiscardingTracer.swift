@@ -15,7 +15,7 @@ struct DiscardingTracer: Tracer {
         let parent = context[TraceIDsKey.self]
         let ids = TraceIDs(traceID: parent?.traceID ?? Self.randomHex(16), spanID: Self.randomHex(8))
         context[TraceIDsKey.self] = ids
-        return RecordedSpan(context: context, operationName: operationName, start: instant().nanosecondsSinceEpoch)
+        return RecordedSpan(context: context, operationName: operationName)
     }
 
     func activeSpan(identifiedBy context: ServiceContext) -> RecordedSpan? { nil }
@@ -69,12 +69,10 @@ struct DiscardingTracer: Tracer {
         }
 
         let context: ServiceContext
-        private let start: UInt64
         private let state: Mutex<State>
 
-        init(context: ServiceContext, operationName: String, start: UInt64) {
+        init(context: ServiceContext, operationName: String) {
             self.context = context
-            self.start = start
             state = Mutex(State(name: operationName))
         }
 

@@ -50,3 +50,21 @@ package struct W3CTestTracer: Tracer {
         context.inMemorySpanContext = InMemorySpanContext(traceID: parent.traceID, spanID: parent.spanID, parentSpanID: nil)
     }
 }
+
+/// What the tracing tests expect of a call to `front` whose handler calls `back`: the spans
+/// in parent order, client first (a broker adds a server span for its hop before each
+/// service's).
+package func expectedNestedCallSpans(brokered: Bool) -> [(name: String, kind: SpanKind)] {
+    brokered
+        ? [("front", .client), ("front", .server), ("front", .server), ("back", .client), ("back", .server), ("back", .server)]
+        : [("front", .client), ("front", .server), ("back", .client), ("back", .server)]
+}
+
+/// `spans` walked from the root down, each the child of the one before; stops where no span
+/// has the last one as its parent (so a broken link shows as a short chain).
+package func parentChain(_ spans: [FinishedInMemorySpan]) -> [FinishedInMemorySpan] {
+    guard let root = spans.first(where: { $0.parentSpanID == nil }) else { return [] }
+    var chain = [root]
+    while let child = spans.first(where: { $0.parentSpanID == chain.last?.spanID }) { chain.append(child) }
+    return chain
+}

@@ -62,16 +62,13 @@ struct TracingTests {
         #expect(try await client.call("front", "hi".bytes).text == "hi!")
 
         let spans = tracer.finishedSpans
-        let expected: [(String, SpanKind)] = brokered
-            ? [("front", .client), ("front", .server), ("front", .server), ("back", .client), ("back", .server), ("back", .server)]
-            : [("front", .client), ("front", .server), ("back", .client), ("back", .server)]
+        let expected = expectedNestedCallSpans(brokered: brokered)
         #expect(spans.count == expected.count, "\(spans.map(\.operationName))")
         #expect(Set(spans.map(\.traceID)).count == 1, "one trace")
-        let root = try #require(spans.first { $0.parentSpanID == nil })
-        var chain = [root]
-        while let child = spans.first(where: { $0.parentSpanID == chain.last?.spanID }) { chain.append(child) }
-        #expect(chain.map(\.operationName) == expected.map(\.0))
-        #expect(chain.map(\.kind) == expected.map(\.1))
+        // Walk from the root down: each span's parent is the one before it.
+        let chain = parentChain(spans)
+        #expect(chain.map(\.operationName) == expected.map(\.name))
+        #expect(chain.map(\.kind) == expected.map(\.kind))
 
         await client.shutdown()
         await nested.shutdown()

@@ -8,20 +8,15 @@ extension TopologyParser {
 
     /// The etcd settings, or nil when the file has no `registry` section.
     func parseEtcd(_ node: Node?) throws(TopologyError) -> Topology.Etcd? {
-        guard let node, !isNull(node) else { return nil }
-        guard case .mapping(let mapping) = node else {
-            throw TopologySource(key: "registry", node: node).error(
-                in: path, "expected a mapping such as { etcd: { endpoints: [\"http://127.0.0.1:2379\"] } }, got \(describe(node))")
-        }
-        let section = MappingNode(mapping: mapping, node: node, key: "registry")
-        try checkKeys(of: section, allowed: Self.directoryKeys)
+        guard let section = try section(node, key: "registry", example: "{ etcd: { endpoints: [\"http://127.0.0.1:2379\"] } }",
+                                        allowed: Self.directoryKeys) else { return nil }
         let etcdNode = try required("etcd", in: section)
-        guard case .mapping(let etcdMapping) = etcdNode else {
+        guard let etcd = try self.section(etcdNode, key: "registry.etcd",
+                                          example: "{ endpoints: [\"http://127.0.0.1:2379\"], prefix: \"/zmesh/\" }",
+                                          allowed: Self.etcdKeys) else {
             throw TopologySource(key: "registry.etcd", node: etcdNode).error(
-                in: path, "expected a mapping such as { endpoints: [\"http://127.0.0.1:2379\"], prefix: \"/zmesh/\" }, got \(describe(etcdNode))")
+                in: path, "expected a mapping such as { endpoints: [\"http://127.0.0.1:2379\"] }, got nothing")
         }
-        let etcd = MappingNode(mapping: etcdMapping, node: etcdNode, key: "registry.etcd")
-        try checkKeys(of: etcd, allowed: Self.etcdKeys)
         let endpointsNode = try required("endpoints", in: etcd)
         guard case .sequence(let list) = endpointsNode, !list.isEmpty else {
             throw TopologySource(key: "registry.etcd.endpoints", node: endpointsNode).error(

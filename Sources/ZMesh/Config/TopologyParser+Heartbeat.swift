@@ -8,13 +8,8 @@ extension TopologyParser {
 
     func parseHeartbeat(_ node: Node?) throws(TopologyError) -> Topology.Heartbeat {
         var heartbeat = Topology.Heartbeat()
-        guard let node, !isNull(node) else { return heartbeat }
-        guard case .mapping(let mapping) = node else {
-            throw TopologySource(key: "heartbeat", node: node).error(
-                in: path, "expected a mapping such as { interval_ms: 500, liveness: 3 }, got \(describe(node))")
-        }
-        let section = MappingNode(mapping: mapping, node: node, key: "heartbeat")
-        try checkKeys(of: section, allowed: Self.heartbeatKeys)
+        guard let section = try section(node, key: "heartbeat", example: "{ interval_ms: 500, liveness: 3 }",
+                                        allowed: Self.heartbeatKeys) else { return heartbeat }
         if let value = section.value("interval_ms"), !isNull(value) {
             let milliseconds = try integer(value, key: section.path("interval_ms"), in: Self.intervalRange)
             heartbeat.interval = .milliseconds(milliseconds)

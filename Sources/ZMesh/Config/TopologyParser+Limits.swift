@@ -8,13 +8,8 @@ extension TopologyParser {
 
     func parseLimits(_ node: Node?) throws(TopologyError) -> MetadataLimits {
         var limits = MetadataLimits.default
-        guard let node, !isNull(node) else { return limits }
-        guard case .mapping(let mapping) = node else {
-            throw TopologySource(key: "limits", node: node).error(
-                in: path, "expected a mapping such as { metadata_entries: 64, metadata_bytes: 8192 }, got \(describe(node))")
-        }
-        let section = MappingNode(mapping: mapping, node: node, key: "limits")
-        try checkKeys(of: section, allowed: Self.limitsKeys)
+        guard let section = try section(node, key: "limits", example: "{ metadata_entries: 64, metadata_bytes: 8192 }",
+                                        allowed: Self.limitsKeys) else { return limits }
         if let value = section.value("metadata_entries"), !isNull(value) {
             limits.maxEntries = try integer(value, key: section.path("metadata_entries"), in: Self.metadataEntriesRange)
         }

@@ -7,13 +7,8 @@ extension TopologyParser {
 
     /// `security: { curve: true, keys: keys, clients: [ops, app] }`; nil when absent or off.
     func parseSecurity(_ node: Node?, nodeNames: Set<String>) throws(TopologyError) -> Topology.Security? {
-        guard let node, !isNull(node) else { return nil }
-        guard case .mapping(let mapping) = node else {
-            throw TopologySource(key: "security", node: node).error(
-                in: path, "expected a mapping such as { curve: true, keys: keys, clients: [ops] }, got \(describe(node))")
-        }
-        let section = MappingNode(mapping: mapping, node: node, key: "security")
-        try checkKeys(of: section, allowed: Self.securityKeys)
+        guard let section = try section(node, key: "security", example: "{ curve: true, keys: keys, clients: [ops] }",
+                                        allowed: Self.securityKeys) else { return nil }
         let curveNode = try required("curve", in: section)
         let curveText = try string(curveNode, key: section.path("curve"), expected: "true or false")
         let curve: Bool

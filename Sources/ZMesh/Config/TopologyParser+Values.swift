@@ -76,6 +76,19 @@ extension TopologyParser {
         return entries
     }
 
+    /// A section of the file (`heartbeat`, `limits`, `security`, ...): nil when absent or null,
+    /// else its mapping with only `allowed` keys; anything but a mapping is an error showing
+    /// `example`.
+    func section(_ node: Node?, key: String, example: String, allowed: [String]) throws(TopologyError) -> MappingNode? {
+        guard let node, !isNull(node) else { return nil }
+        guard case .mapping(let mapping) = node else {
+            throw TopologySource(key: key, node: node).error(in: path, "expected a mapping such as \(example), got \(describe(node))")
+        }
+        let section = MappingNode(mapping: mapping, node: node, key: key)
+        try checkKeys(of: section, allowed: allowed)
+        return section
+    }
+
     func string(_ node: Node, key: String, expected: String = "a string") throws(TopologyError) -> String {
         guard case .scalar(let scalar) = node, !isNull(node) else {
             throw TopologySource(key: key, node: node).error(in: path, "expected \(expected), got \(describe(node))")

@@ -273,17 +273,13 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
 
         func start(_ launch: ServiceLaunch) -> Task<Void, Never> {
             let transport = core.transport
-            if launch.onLoop, let loop = transport.taskExecutor {
-                // An inline handler behind interceptors: a task on this loop, no thread hand-off.
-                return Task(executorPreference: loop) { [core] in
-                    let outcome = await HandlerOutcome.run(launch.handler, request: launch.request, context: launch.context)
-                    transport.execute { core.assumeIsolated { $0.finish(launch.id, outcome) } }
-                }
-            }
-            return Task.detached { [core] in
+            let run: @Sendable () async -> Void = { [core] in
                 let outcome = await HandlerOutcome.run(launch.handler, request: launch.request, context: launch.context)
                 transport.execute { core.assumeIsolated { $0.finish(launch.id, outcome) } }
             }
+            // An inline handler behind interceptors: a task on this loop, no thread hand-off.
+            if launch.onLoop, let loop = transport.taskExecutor { return Task(executorPreference: loop, operation: run) }
+            return Task.detached(operation: run)
         }
 
         func cancel(_ job: Task<Void, Never>) { job.cancel() }

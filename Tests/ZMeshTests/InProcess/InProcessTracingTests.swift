@@ -40,17 +40,14 @@ struct InProcessTracingTests {
         #expect(String(decoding: reply.payload, as: UTF8.self) == "hi!")
 
         let spans = tracer.finishedSpans
-        let expected: [(String, SpanKind)] = brokered
-            ? [("front", .client), ("front", .server), ("front", .server), ("back", .client), ("back", .server), ("back", .server)]
-            : [("front", .client), ("front", .server), ("back", .client), ("back", .server)]
+        let expected = expectedNestedCallSpans(brokered: brokered)
         #expect(spans.count == expected.count, "\(spans.map(\.operationName))")
         #expect(Set(spans.map(\.traceID)).count == 1, "one trace")
         // Walk from the root down: each span's parent is the one before it.
-        let root = try #require(spans.first { $0.parentSpanID == nil })
-        var chain = [root]
-        while let child = spans.first(where: { $0.parentSpanID == chain.last?.spanID }) { chain.append(child) }
-        #expect(chain.map(\.operationName) == expected.map(\.0))
-        #expect(chain.map(\.kind) == expected.map(\.1))
+        let chain = parentChain(spans)
+        let root = try #require(chain.first)
+        #expect(chain.map(\.operationName) == expected.map(\.name))
+        #expect(chain.map(\.kind) == expected.map(\.kind))
         if brokered {
             #expect(chain[1].attributes["zmesh.broker"]?.toSpanAttribute() == "broker")
         }
