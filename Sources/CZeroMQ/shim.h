@@ -50,6 +50,15 @@ static inline int zmesh_epoll_add(int epfd, int fd, uint64_t data) {
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
 }
 
+/* Changes what a registered descriptor is polled for: EPOLLIN when readable is 1, nothing when 0. */
+static inline int zmesh_epoll_arm(int epfd, int fd, uint64_t data, int readable) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = readable ? EPOLLIN : 0;
+    event.data.u64 = data;
+    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
+}
+
 static inline int zmesh_epoll_remove(int epfd, int fd) {
     struct epoll_event event;
     memset(&event, 0, sizeof event);

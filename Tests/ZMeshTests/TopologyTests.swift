@@ -152,6 +152,18 @@ struct TopologyTests {
         #expect(RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*").maxInstances == 100_000)
     }
 
+    @Test func aRegistrysReadCoalescingIsOptionalAndChecked() throws {
+        let key = "bind: \"tcp://127.0.0.1:5550\""
+        #expect(try parse(base).registries[0].readCoalescing == nil)
+        #expect(try parse(base.replacingOccurrences(of: key, with: key + ", read_coalescing_ms: 5")).registries[0].readCoalescing
+                == .milliseconds(5))
+        #expect(try parse(base.replacingOccurrences(of: key, with: key + ", read_coalescing_ms: 0")).registries[0].readCoalescing
+                == .zero)
+        expectError(base.replacingOccurrences(of: key, with: key + ", read_coalescing_ms: 500"),
+                    key: "registries[0].read_coalescing_ms", line: 3, message: "expected an integer from 0 to 100, got \"500\"")
+        #expect(RegistryNode.Configuration(name: "registry-1", bind: "tcp://127.0.0.1:*").readCoalescing == .milliseconds(2))
+    }
+
     @Test func unknownTopLevelKeyIsReportedAtTheKey() {
         expectError(base + "colour: blue\n", key: "colour", line: 6, column: 1,
                     message: "unknown key \"colour\" (expected one of: topology, heartbeat, limits, registries, registry, brokers, services, security)")

@@ -52,14 +52,20 @@ public struct Topology: Sendable, Equatable {
         public var metrics: String?
         /// Most instances the registry tracks (`max_instances`); nil for the default (100,000).
         public var maxInstances: Int?
+        /// How long a busy registry lets heartbeats gather before reading them in one go
+        /// (`read_coalescing_ms`; zero reads each at once); nil for the default (2 ms). See
+        /// ``RegistryNode/Configuration/readCoalescing``.
+        public var readCoalescing: Duration?
 
         /// A registry entry of a topology file.
-        public init(name: String, bind: String, publish: String? = nil, metrics: String? = nil, maxInstances: Int? = nil) {
+        public init(name: String, bind: String, publish: String? = nil, metrics: String? = nil, maxInstances: Int? = nil,
+                    readCoalescing: Duration? = nil) {
             self.name = name
             self.bind = bind
             self.publish = publish
             self.metrics = metrics
             self.maxInstances = maxInstances
+            self.readCoalescing = readCoalescing
         }
     }
 

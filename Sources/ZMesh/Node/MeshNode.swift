@@ -46,6 +46,7 @@ public enum MeshNode {
             configuration.curve = try topology.curveSettings(forNode: registry.name)
             configuration.heartbeatPolicy = topology.heartbeatPolicy
             if let maxInstances = registry.maxInstances { configuration.maxInstances = maxInstances }
+            if let window = registry.readCoalescing { configuration.readCoalescing = window }
             configuration.onListening = onListening
             return try RegistryNode(configuration: configuration, logger: logger)
         case .broker(let broker):

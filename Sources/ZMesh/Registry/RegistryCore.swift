@@ -67,6 +67,7 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
         options.sendHighWaterMark = 10_000
         options.receiveHighWaterMark = 10_000
         options.tcpKeepalive = (idle: .seconds(1), interval: .seconds(1), count: 1)
+        if configuration.readCoalescing > .zero { options.readCoalescing = configuration.readCoalescing }
         if let curve = configuration.curve { options.security = .curveServer(curve) }
         let (socket, endpoint) = try listen(at: configuration.bind, options: options) { $0.receive($1) }
         router = socket

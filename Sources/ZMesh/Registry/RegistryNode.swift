@@ -25,6 +25,11 @@ public final class RegistryNode: Service, Sendable {
         public var maxInstances: Int = 100_000
         /// Largest message accepted.
         public var maxMessageBytes: Int = 64 * 1024
+        /// While heartbeats keep the registry busy, it reads them at most once per this window,
+        /// all that arrived meanwhile in one go: one wake-up per window instead of one per
+        /// heartbeat, which is most of what thousands of instances cost it. A look-up waits
+        /// at most this long more; an idle registry answers at once. Zero reads at once.
+        public var readCoalescing: Duration = .milliseconds(2)
         /// CURVE encryption and authentication; nil for none.
         public var curve: CurveSettings?
         /// With CURVE: service node name -> the services it may announce. A heartbeat is taken

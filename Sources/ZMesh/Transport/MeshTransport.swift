@@ -93,6 +93,10 @@ package struct SocketOptions: Sendable {
     package var linger: Duration?
     /// The id this socket gives itself towards the routers it connects to.
     package var routingID: [UInt8]?
+    /// While the socket is busy, read at most once per this window (fewer wake-ups for many
+    /// small messages from many peers; a message waits at most the window). Nil reads at once.
+    /// The in-process transport reads at once regardless.
+    package var readCoalescing: Duration?
     /// For a subscriber: the prefix of what it wants.
     package var subscription: [UInt8]?
     /// CURVE: as a server (it accepts connections) or a client (it connects).

@@ -145,9 +145,15 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
     ///
     /// `onLoopShutdown` runs if the loop shuts down while the socket is registered: close the
     /// socket there and fail whatever waits on it. Handlers should capture their owner weakly.
+    ///
+    /// `coalescing`, when above zero, trades latency for wake-ups on a socket that takes many
+    /// small messages from many peers (a registry's heartbeats): while the socket stays busy,
+    /// its handler reads at most once per window, taking everything that arrived meanwhile; an
+    /// idle socket's first message is still read at once. A message waits at most one window.
     public func register(
         _ socket: ZMQSocket,
         interest: ZMQPollEvents,
+        coalescing: Duration = .zero,
         handler: @escaping (ZMQPollEvents) -> Bool,
         onLoopShutdown: @escaping () -> Void
     ) throws(ZMQError) -> LoopRegistration {
@@ -156,7 +162,8 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
             throw ZMQError(code: ENOTSOCK, operation: "register", detail: "closed socket")
         }
         if core.isShutDown { throw ZMQError(code: ETERM, operation: "register", detail: "event loop \(name) is shut down") }
-        return try core.register(handle: handle, interest: interest, handler: handler, onShutdown: onLoopShutdown)
+        return try core.register(handle: handle, interest: interest, coalescing: coalescing,
+                                 handler: handler, onShutdown: onLoopShutdown)
     }
 
     /// Changes what a registration polls for. Loop thread only.

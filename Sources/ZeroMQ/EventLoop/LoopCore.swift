@@ -42,12 +42,18 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         let handler: (ZMQPollEvents) -> Bool
         let onShutdown: () -> Void
         var dirty = false
+        /// Read coalescing (see `EventLoop.register`): the window, zero when off; whether the
+        /// socket's reads wait for the window's end; when its handler last drained it.
+        let coalescing: Duration
+        var muted = false
+        var lastDrained: MonotonicTime?
 
-        init(interest: ZMQPollEvents, handle: UnsafeMutableRawPointer, fd: Int32,
+        init(interest: ZMQPollEvents, handle: UnsafeMutableRawPointer, fd: Int32, coalescing: Duration,
              handler: @escaping (ZMQPollEvents) -> Bool, onShutdown: @escaping () -> Void) {
             self.interest = interest
             self.handle = handle
             self.fd = fd
+            self.coalescing = coalescing
             self.handler = handler
             self.onShutdown = onShutdown
         }
@@ -222,19 +228,42 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
             guard let entry = registrations[id], entry.dirty else { continue }
             entry.dirty = false
             guard !entry.interest.isEmpty else { continue }
-            let ready = entry.readiness().intersection(entry.interest)
+            var ready = entry.readiness().intersection(entry.interest)
+            if entry.muted { ready.remove(.readable) }
             guard !ready.isEmpty else { continue }
             // Sends inside the handler mark the socket dirty again. A handler that returns
             // `true` ended with a receive that found nothing, after its last send: libzmq has
             // processed the socket's commands, its state is known, no second look is needed.
             if entry.handler(ready) {
                 entry.dirty = false
+                if ready.contains(.readable) && entry.coalescing > .zero { drained(id, entry) }
             } else {
                 markDirty(id)
             }
         }
         // Drop ids a settled handler cleared, so they do not keep the loop awake.
         if !dirty.isEmpty { dirty.removeAll { registrations[$0]?.dirty != true } }
+    }
+
+    /// Read coalescing: a socket drained twice within two windows is busy, so its next read
+    /// waits for the window's end: its descriptor leaves the epoll set until then, and what
+    /// arrives meanwhile is read in one go (one wake-up of this thread, and one `eventfd`
+    /// write by libzmq's I/O thread, per window instead of per message). A socket found idle
+    /// at the window's end is polled again at once, so a lone message is read without delay.
+    private func drained(_ id: UInt64, _ entry: Entry) {
+        let now = MonotonicTime.now()
+        defer { entry.lastDrained = now }
+        guard let last = entry.lastDrained, last.advanced(by: entry.coalescing * 2) > now,
+              zmesh_epoll_arm(epollFD, entry.fd, id, 0) == 0 else { return }
+        entry.muted = true
+        _ = timers.schedule(at: now.advanced(by: entry.coalescing)) { [weak self] in self?.unmute(id) }
+    }
+
+    private func unmute(_ id: UInt64) {
+        guard let entry = registrations[id], entry.muted else { return }
+        entry.muted = false
+        _ = zmesh_epoll_arm(epollFD, entry.fd, id, 1)
+        markDirty(id)
     }
 
     @inline(__always)
@@ -273,7 +302,7 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
 
     // MARK: Registrations (loop thread)
 
-    func register(handle: UnsafeMutableRawPointer, interest: ZMQPollEvents,
+    func register(handle: UnsafeMutableRawPointer, interest: ZMQPollEvents, coalescing: Duration,
                   handler: @escaping (ZMQPollEvents) -> Bool,
                   onShutdown: @escaping () -> Void) throws(ZMQError) -> LoopRegistration {
         var fd: Int32 = -1
@@ -284,7 +313,8 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         if zmesh_epoll_add(epollFD, fd, id) != 0 {
             throw ZMQError(code: errno, operation: "epoll_ctl", detail: "ZMQ_FD of a socket on loop \(name)")
         }
-        registrations[id] = Entry(interest: interest, handle: handle, fd: fd, handler: handler, onShutdown: onShutdown)
+        registrations[id] = Entry(interest: interest, handle: handle, fd: fd, coalescing: coalescing,
+                                  handler: handler, onShutdown: onShutdown)
         // Messages may already be waiting (a socket used before it was registered).
         markDirty(id)
         return LoopRegistration(id: id)

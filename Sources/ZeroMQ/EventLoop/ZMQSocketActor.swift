@@ -64,6 +64,8 @@ public actor ZMQSocketActor {
     public private(set) var inboundBufferLimit = 4096
     /// Most messages taken from the socket per loop wake-up, so one busy socket cannot starve others.
     public private(set) var receiveBudget = 1024
+    /// See ``setReadCoalescing(_:)``.
+    public private(set) var readCoalescing: Duration = .zero
 
     // Monitor.
     nonisolated(unsafe) var monitorSocket: ZMQSocket?
@@ -140,6 +142,12 @@ public actor ZMQSocketActor {
         if let receiveBudget { self.receiveBudget = max(1, receiveBudget) }
     }
 
+    /// While the socket is busy, reads at most once per `window` (see `EventLoop.register`'s
+    /// `coalescing`). Takes effect if set before the socket's first use.
+    public func setReadCoalescing(_ window: Duration) {
+        readCoalescing = max(.zero, window)
+    }
+
     /// True once closed, by ``close()`` or by the loop shutting down.
     public var isClosed: Bool { closed }
 
@@ -148,6 +156,7 @@ public actor ZMQSocketActor {
         registration = try loop.register(
             socket,
             interest: readPaused ? [] : .readable,
+            coalescing: readCoalescing,
             handler: { [weak self] events in self?.assumeIsolated { $0.handleReady(events) } ?? false },
             onLoopShutdown: { [weak self] in self?.assumeIsolated { $0.closeNow() } })
     }

@@ -77,6 +77,7 @@ package actor ZMQTransport: MeshTransport {
             }
         }
         let actor = try ZMQSocketActor(loop: loop, socket: socket)
+        if let window = options.readCoalescing { actor.assumeIsolated { $0.setReadCoalescing(window) } }
         if let perEndpoint { actor.assumeIsolated { $0.setConnectOptions(perEndpoint) } }
         return actor
     }
