@@ -51,12 +51,16 @@ struct RegistryKeepAliveTests {
         var table = RegistryTable()
         let t0 = MonotonicTime(nanoseconds: 1_000_000_000)
         let unknown = table.keepAlive("echo-1#a", load: 3, now: t0)
-        #expect(!unknown)
+        #expect(unknown == .unknown)
         #expect(table.live.isEmpty)
         _ = table.heartbeat(announcement("echo-1#a"), now: t0)
         let later = t0.advanced(by: .milliseconds(500))
-        let known = table.keepAlive("echo-1#a", load: 3, now: later)
-        #expect(known)
+        // Sooner than the minimum gap after the last beat: a flood, dropped, nothing changes.
+        let flood = table.keepAlive("echo-1#a", load: 7, now: t0.advanced(by: .milliseconds(100)), minimumGap: .milliseconds(125))
+        #expect(flood == .tooSoon)
+        #expect(table.live["echo-1#a"]?.heartbeats == 1)
+        let known = table.keepAlive("echo-1#a", load: 3, now: later, minimumGap: .milliseconds(125))
+        #expect(known == .taken)
         #expect(table.live["echo-1#a"]?.announcement == announcement("echo-1#a", load: 3))
         #expect(table.live["echo-1#a"]?.heartbeats == 2)
         // The keep-alive counts as a heartbeat for expiry.
@@ -97,6 +101,25 @@ struct RegistryKeepAliveTests {
         #expect(try await answerStatus(other) == StatusCode.notFound.rawValue)
         #expect(await registry.instances().map(\.instance) == ["echo-1#a"])
         await other.close()
+        await peer.close()
+        await registry.stop()
+    }
+
+    @Test func aFloodOfKeepAlivesIsDroppedAndCounted() async throws {
+        // Interval 1 s: one beat per 250 ms per instance is taken, the rest of a flood dropped.
+        let (registry, endpoint) = try await startRegistry()
+        let peer = try await RawPeer.connect(to: endpoint, routingID: "echo-1#a")
+        try await peer.send([[], Self.heartbeat, announcement("echo-1#a").encoded()])
+        #expect(try await answerStatus(peer) == 0)
+        let started = ContinuousClock.now
+        for load in 0..<1_000 { try await peer.send([[], Self.heartbeat, Announcement.keepAlive(load: load)]) }
+        #expect(await eventually { await registry.stats().floodDropped + registry.stats().keepAlives >= 1_000 })
+        let stats = await registry.stats()
+        // However slow the machine: one keep-alive per quarter interval the flood took, at most.
+        let quarters = Int((ContinuousClock.now - started) / .milliseconds(250)) + 1
+        #expect(stats.keepAlives <= UInt64(quarters))
+        #expect(stats.floodDropped >= UInt64(1_000 - quarters))
+        #expect(await registry.instances().map(\.instance) == ["echo-1#a"])
         await peer.close()
         await registry.stop()
     }

@@ -129,11 +129,13 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
         let peer = frames.peerName(frame: envelope.routing.count + 1)
         switch envelope.header.command {
         case .heartbeat, .disconnect:
-            if envelope.header.command == .heartbeat, !takeHeartbeat(from: envelope.routing.first ?? []) { return }
+            // A keep-alive's flood check is its instance's last beat, in the one table look-up
+            // it takes; an announcement's, the connection's last one.
             if envelope.header.command == .heartbeat, let load = Announcement.keepAliveLoad(envelope.body) {
                 receiveKeepAlive(envelope, load: load, from: peer)
                 return
             }
+            if envelope.header.command == .heartbeat, !takeHeartbeat(from: envelope.routing.first ?? []) { return }
             guard let announcement = Announcement.decode(envelope.body) else {
                 drop(.badBody, peer: envelope.routing.first ?? [])
                 return
@@ -171,19 +173,27 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
         }
     }
 
-    /// False (and counted) if this connection sent a heartbeat less than a quarter interval ago.
+    /// False (and counted) if this connection sent an announcement, or its instance any
+    /// beat, less than a quarter interval ago.
     private func takeHeartbeat(from peer: [UInt8]) -> Bool {
         let now = transport.now()
-        if let last = lastHeartbeat[peer], last.advanced(by: configuration.heartbeat.interval / 4) > now {
-            stats.floodDropped += 1
-            if malformedLog.shouldLog(peer) {
-                logger.warning("dropped heartbeats: too many from one connection", metadata: ["zmesh.peer": "\(peer.hexString)"])
-            }
+        let gap = configuration.heartbeat.interval / 4
+        let lastBeat = table.live[String(decoding: peer, as: UTF8.self)]?.lastSeen
+        let tooSoon = { (last: MonotonicTime?) in last.map { $0.advanced(by: gap) > now } ?? false }
+        if tooSoon(lastHeartbeat[peer]) || tooSoon(lastBeat) {
+            floodDropped(from: peer)
             return false
         }
         if lastHeartbeat.count >= 2 * configuration.maxInstances { lastHeartbeat.removeAll(keepingCapacity: true) }
         lastHeartbeat[peer] = now
         return true
+    }
+
+    private func floodDropped(from peer: [UInt8]) {
+        stats.floodDropped += 1
+        if malformedLog.shouldLog(peer) {
+            logger.warning("dropped heartbeats: too many from one connection", metadata: ["zmesh.peer": "\(peer.hexString)"])
+        }
     }
 
     /// With a heartbeat policy (CURVE on): only the service node itself, by its key, may
@@ -218,7 +228,14 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
             stats.forbidden += 1
             return
         }
-        guard table.keepAlive(instance, load: load, now: transport.now()) else {
+        switch table.keepAlive(instance, load: load, now: transport.now(), minimumGap: configuration.heartbeat.interval / 4) {
+        case .taken: break
+        case .tooSoon:
+            floodDropped(from: envelope.routing[0])
+            return
+        case .unknown:
+            // Asked at most once per quarter interval per connection, as announcements are taken.
+            guard takeHeartbeat(from: envelope.routing[0]) else { return }
             stats.announcementsAsked += 1
             reply(to: envelope, command: .heartbeat, status: StatusCode.notFound.rawValue, body: nil)
             return

@@ -61,14 +61,25 @@ struct RegistryTable {
         return change
     }
 
-    /// Records a keep-alive: the instance's announcement as before, with `load`. False if
-    /// there is no such live instance (its full announcement is needed first).
-    mutating func keepAlive(_ instance: String, load: Int, now: MonotonicTime) -> Bool {
-        guard let index = live.index(forKey: instance) else { return false }
+    /// What became of a keep-alive.
+    enum KeepAlive: Equatable {
+        /// Taken: the instance is refreshed.
+        case taken
+        /// No such live instance: its full announcement is needed first.
+        case unknown
+        /// The instance's last beat was less than the minimum gap ago (a flood): dropped.
+        case tooSoon
+    }
+
+    /// Records a keep-alive: the instance's announcement as before, with `load`, unless it
+    /// follows the instance's last beat by less than `minimumGap`. One look-up of the table.
+    mutating func keepAlive(_ instance: String, load: Int, now: MonotonicTime, minimumGap: Duration = .zero) -> KeepAlive {
+        guard let index = live.index(forKey: instance) else { return .unknown }
+        if minimumGap > .zero, live.values[index].lastSeen.advanced(by: minimumGap) > now { return .tooSoon }
         live.values[index].announcement.load = load
         live.values[index].lastSeen = now
         live.values[index].heartbeats += 1
-        return true
+        return .taken
     }
 
     /// Removes an instance that said goodbye.
