@@ -13,14 +13,15 @@ extension BrokerRouterTests {
             case send(instance: String, route: [[UInt8]], header: Header, body: [[UInt8]])
             /// A mesh REPLY or ERROR to a client.
             case reply(route: [[UInt8]], header: Header, body: [[UInt8]])
-            /// An MDP PARTIAL or FINAL to an MDP client.
-            case majordomo(ZMesh.MDP.ClientCommand, route: [[UInt8]], service: String, status: UInt16?, body: [[UInt8]])
+            /// An MDP PARTIAL or FINAL to an MDP client, in its dialect.
+            case majordomo(ZMesh.MDP.ClientCommand, route: [[UInt8]], service: String, status: UInt16?, body: [[UInt8]],
+                           dialect: ZMesh.MDP.Dialect = .rfc18)
             /// The back end connected to an instance.
             case connect(String, endpoint: String)
             /// The back end disconnected from an endpoint.
             case disconnect(String)
-            /// A command to a worker.
-            case tell([UInt8], ZMesh.MDP.WorkerCommand)
+            /// A command to a worker, in its dialect.
+            case tell([UInt8], ZMesh.MDP.WorkerCommand, dialect: ZMesh.MDP.Dialect = .rfc18)
             /// The workers changed.
             case workersChanged(WorkerSummary)
         }
@@ -46,9 +47,10 @@ extension BrokerRouterTests {
             return true
         }
         /// An MDP reply: recorded.
-        mutating func replyMajordomo(_ command: ZMesh.MDP.ClientCommand, to route: [[UInt8]], service: String, status: UInt16?,
-                                     body: [[UInt8]]) -> Bool {
-            events.append(.majordomo(command, route: route, service: service, status: status, body: body))
+        mutating func replyMajordomo(_ command: ZMesh.MDP.ClientCommand, to route: [[UInt8]], caller: ZMesh.MDP.Caller,
+                                     status: UInt16?, body: [[UInt8]]) -> Bool {
+            events.append(.majordomo(command, route: route, service: caller.service, status: status, body: body,
+                                     dialect: caller.dialect))
             return true
         }
         /// A connect: recorded; it works.
@@ -59,7 +61,9 @@ extension BrokerRouterTests {
         /// A disconnect: recorded.
         mutating func disconnect(from endpoint: String) { events.append(.disconnect(endpoint)) }
         /// A worker command: recorded.
-        mutating func tell(worker routingID: [UInt8], _ command: ZMesh.MDP.WorkerCommand) { events.append(.tell(routingID, command)) }
+        mutating func tell(worker routingID: [UInt8], dialect: ZMesh.MDP.Dialect, _ command: ZMesh.MDP.WorkerCommand) {
+            events.append(.tell(routingID, command, dialect: dialect))
+        }
         /// A change of workers: recorded.
         mutating func workersChanged(_ workers: WorkerSummary) { events.append(.workersChanged(workers)) }
         /// Counted.

@@ -235,7 +235,7 @@ struct BrokerRouterTests {
         var clock = ManualClock()
         var (router, out) = Self.mesh(["e1"]) { $0.majordomoRequestTimeout = .seconds(10) }
         let route = [Array("mdp-client".utf8)]
-        router.majordomoRequest(service: "nothing", body: [Array("x".utf8)], from: route, now: clock.now, output: &out)
+        router.majordomoRequest(ZMesh.MDP.Caller(service: "nothing", dialect: .rfc18), body: [Array("x".utf8)], from: route, now: clock.now, output: &out)
         let native = Self.request(9, "nothing")
         router.request(native, body: Self.body, from: Self.alice, now: clock.now, output: &out)
         #expect(out.take() == [Self.error(native, to: Self.alice, .unavailable, "no live instance of nothing")])
@@ -259,9 +259,9 @@ struct BrokerRouterTests {
         var clock = ManualClock()
         var (router, out) = Self.mesh(["e1"]) { $0.lateReplyGrace = .seconds(5) }
         let client = [Array("mdp-client".utf8)], worker = Array("w-1".utf8)
-        router.majordomoRequest(service: "tts", body: [Array("hi".utf8)], from: client, now: clock.now, output: &out)
+        router.majordomoRequest(ZMesh.MDP.Caller(service: "tts", dialect: .rfc18), body: [Array("hi".utf8)], from: client, now: clock.now, output: &out)
         clock.advance(by: .seconds(1))
-        let id = router.registerWorker(worker, service: "tts", descriptor: 3, now: clock.now, output: &out)
+        let id = router.registerWorker(worker, service: "tts", dialect: .rfc18, descriptor: 3, now: clock.now, output: &out)
         var sent = Header(command: .request, requestID: RequestID(client: Self.majordomoClient, sequence: 1), name: "tts")
         sent.flags = [.idempotent]
         sent.budgetMilliseconds = 9_000
@@ -287,7 +287,7 @@ struct BrokerRouterTests {
         let clock = ManualClock()
         var (router, out) = Self.mesh(["e1"])
         let worker = Array("w-1".utf8)
-        let id = router.registerWorker(worker, service: "tts", descriptor: 3, now: clock.now, output: &out)
+        let id = router.registerWorker(worker, service: "tts", dialect: .rfc18, descriptor: 3, now: clock.now, output: &out)
         let first = Self.request(1, "tts"), second = Self.request(2, "tts")
         router.request(first, body: Self.body, from: Self.alice, now: clock.now, output: &out)
         router.request(second, body: Self.body, from: Self.alice, now: clock.now, output: &out)

@@ -1,13 +1,15 @@
 import Foundation
 
-/// The front end: native requests and cancels from clients (and other brokers), MDP/Client
-/// requests, and the names the broker answers itself (`mesh.ping`, `mesh.broker`, MMI).
+/// The front end: native requests and cancels from clients (and other brokers), Majordomo
+/// client requests in every dialect, and the names the broker answers itself (`mesh.ping`,
+/// `mesh.broker`, MMI).
 extension BrokerCore {
     /// Anything a client sends the front end: `[client] [] [header] [body...]`, or MDP.
     func fromClient(_ frames: Transport.Socket.Received) {
-        // MDP/0.2 clients share the front end: their first frame after the routing id is
-        // "MDPC02" where a native message has the empty delimiter.
-        if frames.frameCount >= 2, frames.withFrameBytes(1, { $0.elementsEqual(MDP.clientProtocol) }) {
+        // Majordomo clients share the front end: after the routing id comes "MDPC02" (RFC 18),
+        // or the empty delimiter and "MDPC01" (RFC 7) or "MDPC02" (majortomo), where a native
+        // message has the empty delimiter and a header starting "ZM".
+        if MDP.isClientMessage(frames) {
             majordomoClientRequest(frames)
             return
         }
@@ -40,30 +42,29 @@ extension BrokerCore {
         }
     }
 
-    /// `[client] [MDPC02] [REQUEST] [service] [body...]`: MMI is answered here; anything else
-    /// becomes a flight of the router's, answered as PARTIAL/FINAL.
+    /// A Majordomo client's REQUEST in any dialect (``MDP/clientRequest(_:)``): MMI is answered
+    /// here; anything else becomes a flight of the router's, answered in the client's dialect.
+    /// One that fits no dialect (too few frames, a command other than REQUEST, a service name
+    /// that is not printable) is dropped and counted.
     private func majordomoClientRequest(_ frames: Transport.Socket.Received) {
         let route = [frames.frameArray(0)]
-        guard frames.frameCount >= 5, frames.frameSize(2) == 1, frames.withFrameBytes(2, { $0[0] }) == MDP.ClientCommand.request.rawValue,
-              let service = MDP.serviceName(frames.frameArray(3)) else {
-            // Too few frames (RFC 18: REQUEST has 4 or more after the routing id), not REQUEST,
-            // or a service name that is not printable: dropped.
-            drop(frames.frameCount < 5 ? .missingHeader : .badName, peer: route[0])
-            return
+        let request: MDP.ClientRequest
+        switch MDP.clientRequest(frames) {
+        case .success(let decoded): request = decoded
+        case .failure(let reason): return drop(reason, peer: route[0])
         }
-        guard frames.frameCount - 4 <= limits.maxBodyFrames else {
-            drop(.tooManyFrames, peer: route[0])
-            return
-        }
-        let body = (4..<frames.frameCount).map { frames.frameArray($0) }
-        if service.hasPrefix(MDP.managementPrefix) {
+        guard frames.frameCount - request.bodyStart <= limits.maxBodyFrames else { return drop(.tooManyFrames, peer: route[0]) }
+        let body = (request.bodyStart..<frames.frameCount).map { frames.frameArray($0) }
+        let caller = MDP.Caller(service: request.service, dialect: request.dialect)
+        if request.service.hasPrefix(MDP.managementPrefix) {
             router.stats.requests += 1
-            sendClient(route, MDP.clientMessage(.final, service: service, body: [management(service, body)]))
+            sendClient(route, MDP.clientMessage(.final, service: request.service, body: [management(request.service, body)],
+                                                dialect: request.dialect))
             router.stats.replies += 1
             return
         }
         var output = Output(core: self)
-        router.majordomoRequest(service: service, body: body, from: route, now: transport.now(), output: &output)
+        router.majordomoRequest(caller, body: body, from: route, now: transport.now(), output: &output)
         carryOut(output)
     }
 

@@ -33,7 +33,9 @@ extension BrokerCore {
         /// A request through the back end, one body frame without a copy; to a worker, as MDP.
         func send(_ header: Header, body: [[UInt8]], route: [[UInt8]], to instance: BrokerRouter.Instance) -> Bool {
             if instance.kind == .worker {
-                return core.assumeIsolated { $0.sendToWorker(instance.routingID, request: header.requestID, body: body) }
+                return core.assumeIsolated {
+                    $0.sendToWorker(instance.routingID, dialect: instance.dialect, request: header.requestID, body: body)
+                }
             }
             guard let backend else { return false }
             var routing = [[UInt8]]()
@@ -62,10 +64,10 @@ extension BrokerCore {
             return result?.accepted ?? false
         }
 
-        /// An MDP PARTIAL or FINAL through the front end.
-        func replyMajordomo(_ command: MDP.ClientCommand, to route: [[UInt8]], service: String, status: UInt16?,
+        /// An MDP PARTIAL or FINAL through the front end, in the client's dialect.
+        func replyMajordomo(_ command: MDP.ClientCommand, to route: [[UInt8]], caller: MDP.Caller, status: UInt16?,
                             body: [[UInt8]]) -> Bool {
-            let message = BrokerCore.majordomoClientMessage(command, service: service, status: status, body: body)
+            let message = BrokerCore.majordomoClientMessage(command, caller: caller, status: status, body: body)
             let result = frontend?.assumeIsolated { $0.transmit(route + message) }
             return result?.accepted ?? false
         }
@@ -80,9 +82,9 @@ extension BrokerCore {
             try? backend?.assumeIsolated { try $0.disconnect(endpoint) }
         }
 
-        /// An MDP command to a worker, on the workers' socket.
-        func tell(worker routingID: [UInt8], _ command: MDP.WorkerCommand) {
-            core.assumeIsolated { $0.sendWorker(routingID, command) }
+        /// An MDP command to a worker, on the workers' socket, in its dialect.
+        func tell(worker routingID: [UInt8], dialect: MDP.Dialect, _ command: MDP.WorkerCommand) {
+            core.assumeIsolated { $0.sendWorker(routingID, dialect: dialect, command) }
         }
 
         /// Announces the workers' services to the registries if they changed.

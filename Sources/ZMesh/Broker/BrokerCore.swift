@@ -10,7 +10,8 @@ import MeshClock
 ///
 /// By concern: the front end in `BrokerCore+Clients.swift`, the back end in
 /// `BrokerCore+Instances.swift`, registries in `BrokerCore+Registries.swift`, the Majordomo
-/// edge in `BrokerCore+Majordomo.swift`, the router's outputs in `BrokerCore+Output.swift`.
+/// edge in `BrokerCore+Majordomo.swift` and `BrokerCore+MajordomoWorkers.swift`, the router's
+/// outputs in `BrokerCore+Output.swift`.
 actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore, ReportsGauges {
     static var role: String { "broker" }
 
@@ -58,7 +59,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Reports
     /// `limits` for requests from clients: one routing hop fewer.
     let clientLimits: Envelope.Limits
 
-    // Majordomo (MDP/0.2) workers: see BrokerCore+Majordomo.swift.
+    // Majordomo workers (every dialect): see BrokerCore+Majordomo.swift.
     /// The ROUTER Majordomo workers connect to, if configured.
     var workerSocket: Transport.Socket?
     /// The next workers' heartbeat tick.

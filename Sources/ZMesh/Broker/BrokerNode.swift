@@ -37,7 +37,7 @@ public final class BrokerNode: Service, Sendable {
         public var peerHeartbeatInterval: Duration = .milliseconds(500)
         /// Largest message accepted.
         public var maxMessageBytes: Int = 64 * 1024 * 1024
-        /// Endpoint where Majordomo (MDP/0.2) workers connect, if any.
+        /// Endpoint where Majordomo workers (MDP/0.1 or MDP/0.2, docs/INTEROP.md) connect, if any.
         public var workers: String?
         /// Most Majordomo workers registered at once; a READY past it gets DISCONNECT. (Their
         /// distinct services are also capped, at the 64 one registry announcement carries.)

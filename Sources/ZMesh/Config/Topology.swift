@@ -75,7 +75,7 @@ public struct Topology: Sendable, Equatable {
         public var name: String
         /// ROUTER front end that clients connect to.
         public var bind: String
-        /// ROUTER endpoint where Majordomo (MDP/0.2) workers connect, if any.
+        /// ROUTER endpoint where Majordomo workers (MDP/0.1 or MDP/0.2, docs/INTEROP.md) connect, if any.
         public var workers: String?
         /// Most requests waiting per service when every instance is at capacity, if not the default.
         public var maxQueue: Int?

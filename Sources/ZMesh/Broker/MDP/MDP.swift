@@ -1,20 +1,22 @@
-/// Majordomo Protocol 0.2 (ZeroMQ RFC 18) and the Majordomo Management Interface (RFC 8), as
-/// the broker speaks them: frames after the ROUTER's routing id. See docs/INTEROP.md.
+/// The Majordomo Protocol (ZeroMQ RFC 18's MDP/0.2, and the other dialects in
+/// `MDPDialect.swift`) and the Majordomo Management Interface (RFC 8), as the broker speaks
+/// them: frames after the ROUTER's routing id. See docs/INTEROP.md.
 enum MDP {
     /// "MDPC02": MDP/Client v0.2.
     static let clientProtocol: [UInt8] = Array("MDPC02".utf8)
     /// "MDPW02": MDP/Worker v0.2.
     static let workerProtocol: [UInt8] = Array("MDPW02".utf8)
 
-    /// MDP/Client commands.
-    enum ClientCommand: UInt8 {
+    /// MDP/Client commands, by their RFC 18 numbers (``Dialect/clientCode(_:)`` gives
+    /// another dialect's).
+    enum ClientCommand: UInt8, CaseIterable {
         case request = 0x01
         case partial = 0x02
         case final = 0x03
     }
 
-    /// MDP/Worker commands.
-    enum WorkerCommand: UInt8 {
+    /// MDP/Worker commands, by their RFC 18 numbers (MDP/0.1's REPLY is ``final``).
+    enum WorkerCommand: UInt8, CaseIterable {
         case ready = 0x01
         case request = 0x02
         case partial = 0x03
@@ -39,15 +41,34 @@ enum MDP {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Frames after the routing id: `[MDPC02] [command] [service] [body...]`.
-    /// RFC 18: PARTIAL and FINAL have 4 or more frames, so an empty body travels as one empty frame.
-    static func clientMessage(_ command: ClientCommand, service: String, body: [[UInt8]]) -> [[UInt8]] {
-        [clientProtocol, [command.rawValue], Array(service.utf8)] + (body.isEmpty ? [[]] : body)
+    /// Frames after the routing id of a PARTIAL or FINAL to a client, in its dialect:
+    /// RFC 18 `[MDPC02] [command] [service] [body...]`; MDP/0.1 `[] [MDPC01] [service] [body...]`
+    /// (a REPLY: FINAL only, the router joins parts for it); majortomo `[] [MDPC02] [command]
+    /// [body...]`. A message carries at least one body frame (RFC 18 and RFC 7: 4 or more
+    /// frames), so an empty body travels as one empty frame.
+    static func clientMessage(_ command: ClientCommand, service: String, body: [[UInt8]], dialect: Dialect) -> [[UInt8]] {
+        assert(dialect.takesPartials || command == .final, "MDP/0.1 has no PARTIAL")
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(4 + max(1, body.count))
+        if dialect.leadingEmptyFrame { frames.append([]) }
+        frames.append(dialect.clientProtocol)
+        if let code = dialect.clientCode(command) { frames.append([code]) }
+        if dialect != .majortomo { frames.append(Array(service.utf8)) }
+        if body.isEmpty { frames.append([]) } else { frames.append(contentsOf: body) }
+        return frames
     }
 
-    /// Frames after the routing id: `[MDPW02] [command] ...`.
-    static func workerMessage(_ command: WorkerCommand, _ rest: [[UInt8]] = []) -> [[UInt8]] {
-        [workerProtocol, [command.rawValue]] + rest
+    /// Frames after the routing id of a command to a worker, in its dialect: `[MDPW02]
+    /// [command] ...`, with an empty frame first for MDP/0.1 (`MDPW01`) and majortomo. The
+    /// commands a broker sends (REQUEST, HEARTBEAT, DISCONNECT) exist in every dialect.
+    static func workerMessage(_ command: WorkerCommand, _ rest: [[UInt8]] = [], dialect: Dialect) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(3 + rest.count)
+        if dialect.leadingEmptyFrame { frames.append([]) }
+        frames.append(dialect.workerProtocol)
+        frames.append([dialect.workerCode(command) ?? command.rawValue])
+        frames.append(contentsOf: rest)
+        return frames
     }
 
     /// The one client-address frame the broker puts in a worker REQUEST: the request id the

@@ -40,8 +40,8 @@ extension BrokerRouter {
         }
         var header = flight.header
         header.attempt = flight.header.attempt &+ UInt8(clamping: flight.sent)
-        // An MDP client takes PARTIALs: ask a broker in between to pass them on as they come.
-        if flight.majordomo != nil && instance.kind == .broker { header.flags.insert(.acceptsPartials) }
+        // An MDP client that takes PARTIALs: ask a broker in between to pass them on as they come.
+        if flight.majordomo?.dialect.takesPartials == true && instance.kind == .broker { header.flags.insert(.acceptsPartials) }
         if let deadline = flight.deadline {
             header.budgetMilliseconds = UInt32(clamping: (now.nanoseconds(until: deadline) + 999_999) / 1_000_000)
         }
@@ -71,7 +71,7 @@ extension BrokerRouter {
         let waiting = flights.queueLength(flight.service)
         guard waiting < configuration.maxQueuePerService else {
             flights.forget(key)
-            overload(flight.route, header: flight.header,
+            overload(flight.route, header: flight.header, caller: flight.majordomo,
                      why: "every instance of \(flight.service) is at capacity and \(waiting) requests wait at broker \(configuration.name)",
                      output: &output)
             return

@@ -131,13 +131,15 @@ struct BrokerRouter {
         output.armSweep()
     }
 
-    /// An MDP/Client REQUEST for `service` (not `mmi.*`): becomes a flight with an id of the
-    /// broker's own, idempotent (RFC 18 assumes workers are), expiring after the Majordomo timeout.
-    mutating func majordomoRequest(service: String, body: [[UInt8]], from route: [[UInt8]], now: MonotonicTime,
+    /// An MDP client's REQUEST (not `mmi.*`), in the dialect of `caller`: becomes a flight with
+    /// an id of the broker's own, idempotent (RFC 7 and RFC 18 assume workers are), expiring
+    /// after the Majordomo timeout.
+    mutating func majordomoRequest(_ caller: MDP.Caller, body: [[UInt8]], from route: [[UInt8]], now: MonotonicTime,
                                    output: inout some BrokerRouterOutput) {
+        let service = caller.service
         stats.requests += 1
         guard accepting else {
-            if !output.replyMajordomo(.final, to: route, service: service, status: StatusCode.unavailable.rawValue,
+            if !output.replyMajordomo(.final, to: route, caller: caller, status: StatusCode.unavailable.rawValue,
                                       body: [Array("broker \(configuration.name) is shutting down".utf8)]) {
                 stats.dropped += 1
             }
@@ -148,10 +150,11 @@ struct BrokerRouter {
         header.flags = [.idempotent]
         header.budgetMilliseconds = UInt32(clamping: configuration.majordomoRequestTimeout.millisecondsClamped)
         guard flights.count < configuration.maxInFlight, flights.count(for: route) < configuration.maxInFlightPerClient else {
-            return overload(route, header: header, why: "broker \(configuration.name) holds too many requests", output: &output)
+            return overload(route, header: header, caller: caller, why: "broker \(configuration.name) holds too many requests",
+                            output: &output)
         }
         flights.hold(Flight(route: route, header: header, body: body, service: serviceName(of: service),
-                            deadline: now.advanced(by: configuration.majordomoRequestTimeout), majordomo: service),
+                            deadline: now.advanced(by: configuration.majordomoRequestTimeout), majordomo: caller),
                      as: header.requestID)
         dispatch(header.requestID, now: now, output: &output)
         output.armSweep()
@@ -210,13 +213,14 @@ struct BrokerRouter {
     }
 
     /// A part of an answer: a worker's PARTIAL, or a partial REPLY from the broker a worker is
-    /// on. An MDP client takes parts as they come; another broker that asked for parts gets
-    /// them as partial REPLYs (`relaysToBrokers`, from workers only); anyone else gets one reply
-    /// at the end, so they are kept.
+    /// on. An MDP client that takes PARTIALs gets parts as they come; another broker that asked
+    /// for parts gets them as partial REPLYs (`relaysToBrokers`, from workers only); anyone
+    /// else (an MDP/0.1 client too: one REPLY per request) gets one reply at the end, so they
+    /// are kept.
     mutating func partialAnswer(_ body: [[UInt8]], of key: RequestID, _ flight: Flight, relaysToBrokers: Bool,
                                 output: inout some BrokerRouterOutput) {
-        if let service = flight.majordomo, flight.route.count == 1 {
-            if !output.replyMajordomo(.partial, to: flight.route, service: service, status: nil, body: body) { stats.dropped += 1 }
+        if let caller = flight.majordomo, caller.dialect.takesPartials, flight.route.count == 1 {
+            if !output.replyMajordomo(.partial, to: flight.route, caller: caller, status: nil, body: body) { stats.dropped += 1 }
         } else if relaysToBrokers, flight.header.flags.contains(.acceptsPartials) {
             var header = Header(command: .reply, requestID: flight.header.requestID)
             header.attempt = flight.header.attempt
@@ -234,8 +238,10 @@ struct BrokerRouter {
         instances.addOutstanding(worker, -1)
         flights.forget(key)
         stats.replies += 1
-        if let service = flight.majordomo, flight.route.count == 1 {
-            if !output.replyMajordomo(.final, to: flight.route, service: service, status: nil, body: body) { stats.dropped += 1 }
+        if let caller = flight.majordomo, flight.route.count == 1 {
+            // Parts were kept only for a caller that does not take them (MDP/0.1): one REPLY.
+            let whole = flight.partials.isEmpty ? body : flight.partials + body
+            if !output.replyMajordomo(.final, to: flight.route, caller: caller, status: nil, body: whole) { stats.dropped += 1 }
         } else {
             let whole = flight.partials + body
             var header = Header(command: .reply, requestID: key)
@@ -263,12 +269,12 @@ struct BrokerRouter {
     // MARK: The broker's own answers
 
     /// Answers `request` from `route` with the broker's own REPLY or ERROR; a Majordomo client
-    /// gets it as a FINAL. Counts it dropped if it could not be routed.
-    mutating func answer(_ route: [[UInt8]], request: Header, command: Command, status: UInt16, body: [UInt8],
-                         flags: Header.Flags = [], output: inout some BrokerRouterOutput) {
+    /// (`caller`) gets it as a FINAL in its dialect. Counts it dropped if it could not be routed.
+    mutating func answer(_ route: [[UInt8]], request: Header, caller: MDP.Caller? = nil, command: Command, status: UInt16,
+                         body: [UInt8], flags: Header.Flags = [], output: inout some BrokerRouterOutput) {
         let delivered: Bool
-        if let service = majordomoService(of: request, route: route) {
-            delivered = output.replyMajordomo(.final, to: route, service: service, status: command == .reply ? nil : status,
+        if let caller {
+            delivered = output.replyMajordomo(.final, to: route, caller: caller, status: command == .reply ? nil : status,
                                               body: [body])
         } else {
             var header = Header(command: command, requestID: request.requestID)
@@ -280,17 +286,13 @@ struct BrokerRouter {
         if !delivered { stats.dropped += 1 }
     }
 
-    /// The MDP service name to answer with, if `request` came from an MDP client.
-    func majordomoService(of request: Header, route: [[UInt8]]) -> String? {
-        request.requestID.client == majordomoClientID && route.count == 1 ? request.name : nil
-    }
-
     /// Ends a held request with an ERROR from the broker.
     mutating func finishWithError(_ key: RequestID, status: StatusCode, mayHaveRun: Bool,
                                   output: inout some BrokerRouterOutput, message: String) {
         guard let flight = flights.forget(key) else { return }
         if let id = flight.instance { instances.addOutstanding(id, -1) }
-        answer(flight.route, request: flight.header, command: .error, status: status.rawValue, body: Array(message.utf8),
+        answer(flight.route, request: flight.header, caller: flight.majordomo, command: .error, status: status.rawValue,
+               body: Array(message.utf8),
                flags: mayHaveRun ? [.mayHaveRun] : [], output: &output)
         stats.errors += 1
         if flights.isEmpty { output.idle() }
@@ -299,15 +301,17 @@ struct BrokerRouter {
     /// Hands a queued request back unrun: the client may send it elsewhere.
     mutating func refuse(_ key: RequestID, reason: String, output: inout some BrokerRouterOutput) {
         guard let flight = flights.forget(key) else { return }
-        answer(flight.route, request: flight.header, command: .error, status: StatusCode.unavailable.rawValue,
-               body: Array("\(reason); the request did not run".utf8), flags: [.retryElsewhere], output: &output)
+        answer(flight.route, request: flight.header, caller: flight.majordomo, command: .error,
+               status: StatusCode.unavailable.rawValue, body: Array("\(reason); the request did not run".utf8),
+               flags: [.retryElsewhere], output: &output)
         stats.errors += 1
     }
 
     /// Refuses a request with `overloaded`; it did not run.
-    mutating func overload(_ route: [[UInt8]], header: Header, why: String, output: inout some BrokerRouterOutput) {
+    mutating func overload(_ route: [[UInt8]], header: Header, caller: MDP.Caller? = nil, why: String,
+                           output: inout some BrokerRouterOutput) {
         stats.overloaded += 1
-        answer(route, request: header, command: .error, status: StatusCode.overloaded.rawValue,
+        answer(route, request: header, caller: caller, command: .error, status: StatusCode.overloaded.rawValue,
                body: Array("\(why); it did not run".utf8), output: &output)
     }
 

@@ -15,10 +15,10 @@ protocol BrokerRouterOutput {
     /// False if it could not be routed (the client is gone).
     mutating func reply(to route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool
 
-    /// Sends an MDP/Client PARTIAL or FINAL for `service` to an MDP client; a failure `status`
-    /// (a mesh ``StatusCode`` raw value) goes first, as MDP has no error command.
-    /// False if it could not be routed.
-    mutating func replyMajordomo(_ command: MDP.ClientCommand, to route: [[UInt8]], service: String,
+    /// Sends a PARTIAL or FINAL (MDP/0.1: a REPLY, FINAL only) to an MDP client, in the
+    /// dialect of `caller`; a failure `status` (a mesh ``StatusCode`` raw value) goes first,
+    /// as MDP has no error command. False if it could not be routed.
+    mutating func replyMajordomo(_ command: MDP.ClientCommand, to route: [[UInt8]], caller: MDP.Caller,
                                  status: UInt16?, body: [[UInt8]]) -> Bool
 
     /// Connects the back end to the instance `id` at `endpoint`, addressing it by `routingID`.
@@ -28,8 +28,8 @@ protocol BrokerRouterOutput {
     /// Disconnects the back end from an instance's endpoint.
     mutating func disconnect(from endpoint: String)
 
-    /// Sends an MDP/Worker command with no body (HEARTBEAT, DISCONNECT) to a worker.
-    mutating func tell(worker routingID: [UInt8], _ command: MDP.WorkerCommand)
+    /// Sends an MDP/Worker command with no body (HEARTBEAT, DISCONNECT) to a worker, in its dialect.
+    mutating func tell(worker routingID: [UInt8], dialect: MDP.Dialect, _ command: MDP.WorkerCommand)
 
     /// The Majordomo workers changed (one registered, or one froze and was dropped): the
     /// shell tells the registries if the services they serve changed.

@@ -23,8 +23,8 @@ extension BrokerRouter {
         var sent = 0
         /// Instances it was sent to and that lost it or refused it.
         var triedOn: [String] = []
-        /// An MDP/Client request: the reply goes back as MDP PARTIAL/FINAL.
-        var majordomo: String?
+        /// An MDP client's request: the reply goes back as Majordomo, in the client's dialect.
+        var majordomo: MDP.Caller?
         /// PARTIAL bodies from a worker, kept for a caller that cannot take them one by one;
         /// at most `maxMessageBytes` in all (see ``BrokerRouter/keepPartials(_:of:_:output:)``).
         var partials: [[UInt8]] = []
@@ -33,7 +33,7 @@ extension BrokerRouter {
 
         /// A request as it arrives, held by nobody yet.
         init(route: [[UInt8]], header: Header, body: [[UInt8]], service: String, deadline: MonotonicTime?,
-             majordomo: String? = nil) {
+             majordomo: MDP.Caller? = nil) {
             self.route = route
             self.header = header
             self.body = body

@@ -11,7 +11,7 @@ extension BrokerRouter {
             /// only requests that came straight from a client go there (never broker to broker
             /// to broker).
             case broker
-            /// A Majordomo (MDP/0.2) worker connected to this broker's workers socket.
+            /// A Majordomo worker (any dialect) connected to this broker's workers socket.
             case worker
         }
 
@@ -37,6 +37,8 @@ extension BrokerRouter {
         var lastHeard: MonotonicTime
         /// Workers: when the broker last sent it anything.
         var lastSent: MonotonicTime
+        /// Workers: the Majordomo dialect it registered in, and is spoken to in.
+        var dialect: MDP.Dialect = .rfc18
 
         /// An instance first known at `now`, not ready yet, holding nothing.
         init(id: String, routingID: [UInt8], endpoint: String, services: [String], capacity: Int, kind: Kind,
