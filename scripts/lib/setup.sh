@@ -23,6 +23,20 @@ ensure_pyzmq() {
     python3 -m pip install --quiet pyzmq 2>/dev/null || python3 -m pip install --quiet --break-system-packages pyzmq
 }
 
+# majortomo 0.2.0 (PyPI), the main Python Majordomo library, unmodified: the Majordomo tests
+# run its Client and Worker against the broker (Tests/Peers/majortomo_*.py). Pinned: its
+# framing is what the broker's majortomo dialect follows (docs/INTEROP.md).
+ensure_majortomo() {
+    ensure_pyzmq
+    if python3 -c 'import majortomo, sys; from importlib.metadata import version; sys.exit(version("majortomo") != "0.2.0")' 2>/dev/null; then
+        return 0
+    fi
+    echo "==> installing majortomo 0.2.0"
+    python3 -m pip install --quiet majortomo==0.2.0 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages majortomo==0.2.0
+    python3 -c 'import majortomo' || { echo "majortomo did not install" >&2; return 1; }
+}
+
 # Installs Debian package $1 (which gives command $2) without starting its service: a
 # temporary policy-rc.d stops the package's own daemon from starting during the install, so
 # tests start their own instances on ports of their own.
