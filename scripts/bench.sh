@@ -15,6 +15,9 @@
 #                                    (timing their handlers), a client timing its calls, and every
 #                                    call, hop and handler traced (ZMESH_TRACER=discard), in the
 #                                    same rounds: what metrics and tracing cost per call
+#   scripts/bench.sh --majordomo     only the Majordomo rows (release build, brokered, each dialect's
+#                                    client through the broker and through the zmq_proxy floor): the
+#                                    quick check of the 1.2x criterion
 #   scripts/bench.sh --registry [--instances "1000 10000"] [--window S] [--compare BIN]
 #                                    only the registry at scale: N simulated instances heartbeating
 #                                    to one registry, its CPU share and look-up times beside N
@@ -22,15 +25,19 @@
 #
 # Cases, each against the baseline in the same round: sequential round trip (64 B), 128 in
 # flight (64 B), 128 in flight (1 KiB); the mesh broker-less and brokered (one echo instance,
-# scripts/bench/*.yaml). Brokered rounds add Majordomo: the same sequential Python MDP/0.2
-# client (Tests/Peers/mdp_client.py) through the broker to the Swift echo, and straight to
-# the baseline's raw ROUTER echo, and through scripts/bench/zproxy.c (a logic-free C
-# zmq_proxy: the floor for any broker). Results: bench-results/bench-<time>.json.
+# scripts/bench/*.yaml). Brokered rounds add Majordomo, one row per dialect, each with its
+# own sequential Python client (64 B): RFC 18's MDP/0.2 (Tests/Peers/mdp_client.py), RFC 7's
+# MDP/0.1 on a REQ socket (Tests/Peers/mdp01_client.py) and majortomo 0.2.0's Client
+# (Tests/Peers/majortomo_client.py). Each runs through the broker to the Swift echo, straight
+# to a raw C echo that answers every dialect (scripts/bench/mdp_echo.c), and through
+# scripts/bench/zproxy.c (a logic-free C zmq_proxy: the floor for any broker) to that echo;
+# the criterion is the broker within 1.2x of the floor. Results: bench-results/bench-<time>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
 ensure_libzmq
 ensure_pyzmq
+ensure_majortomo
 
 rounds=3
 pin=0
@@ -38,6 +45,7 @@ memory=0
 smoke=0
 compare=
 observed=0
+majordomo=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -45,12 +53,13 @@ while [ $# -gt 0 ]; do
     --memory) memory=1; shift ;;
     --smoke) smoke=1; rounds=1; shift ;;
     --observed) observed=1; shift ;;
+    --majordomo) majordomo=1; shift ;;
     --registry) shift; exec scripts/bench/registry.sh "$@" ;;
     --compare)
       compare=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
       [ -x "$compare" ] || { echo "bench.sh: --compare $2: no executable there" >&2; exit 64; }
       shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -76,6 +85,7 @@ for program in zecho_server zecho_client; do
   cc -O2 -Wall -o ".build/baseline/$program" "$baseline_src/$program.c" $(pkg-config --cflags --libs libzmq)
 done
 cc -O2 -Wall -o .build/baseline/zproxy scripts/bench/zproxy.c $(pkg-config --cflags --libs libzmq)
+cc -O2 -Wall -o .build/baseline/mdp_echo scripts/bench/mdp_echo.c $(pkg-config --cflags --libs libzmq)
 echo "    from $baseline_src"
 
 out_dir=bench-results
@@ -86,9 +96,12 @@ raw="$out_dir/bench-$stamp.jsonl"
 export MESH_RUN_DIR=${MESH_RUN_DIR:-.mesh/bench}
 baseline_pid=
 proxy_pid=
+mdp_echo_pid=
+mdp_proxy_pid=
 cleanup() {
-  [ -n "$baseline_pid" ] && kill "$baseline_pid" 2>/dev/null || true
-  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null || true
+  for pid in "$baseline_pid" "$proxy_pid" "$mdp_echo_pid" "$mdp_proxy_pid"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
   scripts/mesh-down.sh >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -109,7 +122,30 @@ proxy_ep="tcp://127.0.0.1:$port"
 .build/baseline/zproxy "$proxy_ep" "$base_ep" 2>/dev/null &
 proxy_pid=$!
 server_cpu $proxy_pid
+# Majordomo rows: the raw echo that answers every dialect, and the same proxy in front of it.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mdp_ep="tcp://127.0.0.1:$port"
+.build/baseline/mdp_echo "$mdp_ep" 2>/dev/null &
+mdp_echo_pid=$!
+server_cpu $mdp_echo_pid
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mdp_proxy_ep="tcp://127.0.0.1:$port"
+.build/baseline/zproxy "$mdp_proxy_ep" "$mdp_ep" 2>/dev/null &
+mdp_proxy_pid=$!
+server_cpu $mdp_proxy_pid
 sleep 0.3
+
+# The Majordomo client of a case: its script and options (one word each).
+mdp_client() {
+  case $1 in
+    mdp64) echo Tests/Peers/mdp_client.py ;;
+    mdp64-rfc7) echo Tests/Peers/mdp01_client.py --socket req ;;
+    mdp64-majortomo) echo Tests/Peers/majortomo_client.py ;;
+  esac
+}
+# The RFC 18 client takes the raw echo's copy of its REQUEST as the answer with --raw; the
+# others need no option (mdp_echo answers them in their dialect).
+mdp_raw() { if [ "$1" = mdp64 ]; then echo --raw; fi; }
 
 record() {  # round topology case json
   python3 - "$1" "$2" "$3" "$4" >>"$raw" <<'PY'
@@ -127,7 +163,7 @@ baseline_case() {  # round case topology
     seq64) line=$(client .build/baseline/zecho_client "$base_ep" lat $seq_n 64) ;;
     tput64) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput_n 64 128) ;;
     tput1k) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput1k_n 1024 128) ;;
-    mdp64) line=$(client python3 Tests/Peers/mdp_client.py "$base_ep" echo --bench $mdp_n --size 64 --raw) ;;
+    mdp64*) line=$(client python3 $(mdp_client $case) "$mdp_ep" echo --bench $mdp_n --size 64 $(mdp_raw $case)) ;;
   esac
   record "$round" baseline "$case" "$line"
   # Brokered rounds: the same client through the logic-free C proxy, the floor for a broker.
@@ -136,7 +172,7 @@ baseline_case() {  # round case topology
       seq64) line=$(client .build/baseline/zecho_client "$proxy_ep" lat $seq_n 64) ;;
       tput64) line=$(client .build/baseline/zecho_client "$proxy_ep" tput $tput_n 64 128) ;;
       tput1k) line=$(client .build/baseline/zecho_client "$proxy_ep" tput $tput1k_n 1024 128) ;;
-      mdp64) line=$(client python3 Tests/Peers/mdp_client.py "$proxy_ep" echo --bench $mdp_n --size 64 --raw) ;;
+      mdp64*) line=$(client python3 $(mdp_client $case) "$mdp_proxy_ep" echo --bench $mdp_n --size 64 $(mdp_raw $case)) ;;
     esac
     record "$round" floor "$case" "$line"
   fi
@@ -150,9 +186,9 @@ mesh_case() {  # round topology file case [extra zmesh bench arguments]
     seq64) line=$(client "$zmesh" bench echo --config "$file" --requests $seq_n --concurrency 1 --size 64 --json $extra) ;;
     tput64) line=$(client "$zmesh" bench echo --config "$file" --requests $tput_n --concurrency 128 --size 64 --json $extra) ;;
     tput1k) line=$(client "$zmesh" bench echo --config "$file" --requests $tput1k_n --concurrency 128 --size 1024 --json $extra) ;;
-    mdp64)
+    mdp64*)
       broker_ep=$(sed -n 's/.*name: broker-1, bind: "\(tcp:[^"]*\)".*/\1/p' "$file")
-      line=$(client python3 Tests/Peers/mdp_client.py "$broker_ep" echo --bench $mdp_n --size 64) ;;
+      line=$(client python3 $(mdp_client $case) "$broker_ep" echo --bench $mdp_n --size 64) ;;
   esac
   after=$(rss_kib "$pid")
   line=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["service_rss_start_kib"]=int(sys.argv[2]); d["service_rss_end_kib"]=int(sys.argv[3]); print(json.dumps(d))' "$line" "$before" "$after")
@@ -177,9 +213,12 @@ for round in $(seq 1 "$rounds"); do
   if [ -n "$compare" ]; then builds="$builds compared"; fi
   if [ $observed = 1 ]; then builds="$builds observed"; fi
   if [ $((round % 2)) = 0 ]; then builds=$(echo $builds | tr ' ' '\n' | tac | tr '\n' ' '); fi
-  for topology in brokerless brokered; do
+  topologies="brokerless brokered"
+  if [ $majordomo = 1 ]; then topologies=brokered; fi
+  for topology in $topologies; do
     cases="seq64 tput64 tput1k"
-    if [ $topology = brokered ]; then cases="$cases mdp64"; fi
+    if [ $topology = brokered ]; then cases="$cases mdp64 mdp64-rfc7 mdp64-majortomo"; fi
+    if [ $majordomo = 1 ]; then cases="mdp64 mdp64-rfc7 mdp64-majortomo"; fi
     first=1
     for build in $builds; do
       file=scripts/bench/$topology.yaml extra= label=$topology zmesh=$current
