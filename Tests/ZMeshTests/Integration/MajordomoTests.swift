@@ -345,7 +345,7 @@ enum MDP {
                                             + ["--json", "--timeout", String(timeout), "--quiet-ms", "300"],
                                           timeout: .seconds(Int(timeout) + 30))
         let reply = try parse(result.stdout + result.stderr, status: result.status)
-        if reply.error == "violation" {
+        if reply.error?.hasPrefix("violation") == true {   // "violation: <rule and detail>"
             Issue.record("the broker broke RFC 18 answering \(service) at \(endpoint): \(reply)", sourceLocation: sourceLocation)
         }
         return reply
