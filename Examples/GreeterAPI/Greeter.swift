@@ -1,5 +1,13 @@
-// The types a Greeter service and its clients share. Put your own service's request and
-// reply types in a small module like this one.
+// The methods a Greeter service and its clients share, and their types. Put your own
+// service's declarations in a small module like this one: the service registers them, its
+// callers call them, and the compiler checks that both agree on name and types.
+public import ZMesh
+
+/// The Greeter service's methods.
+public enum Greeter {
+    /// `greeter.hello`: a greeting for a name, and which node gave it.
+    public static let hello = MeshMethod<HelloRequest, HelloReply>("greeter.hello")
+}
 
 /// What `greeter.hello` takes.
 public struct HelloRequest: Codable, Sendable {

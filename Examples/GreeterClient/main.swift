@@ -17,7 +17,7 @@ let client = try MeshClient(topology: try Topology.load(path: config), logger: L
     if !token.isEmpty { configuration.interceptors = [BearerTokenClientInterceptor(token: token)] }
 }
 do {
-    let reply: HelloReply = try await client.call("greeter.hello", HelloRequest(name: name))
+    let reply = try await client.call(Greeter.hello, HelloRequest(name: name))
     print("\(reply.message) (from \(reply.servedBy))")
 } catch {
     // Every failure is a MeshError: .timeout, .unavailable, .application (with its code), ...

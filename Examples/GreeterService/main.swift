@@ -21,7 +21,7 @@ let arguments = try MeshNode.Arguments(CommandLine.arguments)
 let logger = Logger(label: "greeter")
 
 var handlers = ServiceHandlers()
-handlers.register("greeter.hello") { (request: HelloRequest, context) in
+handlers.register(Greeter.hello) { request, context in
     guard !request.name.isEmpty else { throw ServiceError(code: 400, message: "say who to greet") }
     context.logger.debug("greeting", metadata: ["name": "\(request.name)"])
     return HelloReply(message: "Hello, \(request.name)!", servedBy: arguments.node)

@@ -13,7 +13,7 @@ struct ZMeshCommand: AsyncParsableCommand {
             Exit codes: 0 success; \(ExitCodes.table)
             """,
         version: ZMeshVersion.current,
-        subcommands: [NodeCommand.self, CallCommand.self, StatusCommand.self, BenchCommand.self, LoadCommand.self, KeygenCommand.self, NodesCommand.self, ServeCommand.self, PingCommand.self]
+        subcommands: [NodeCommand.self, CallCommand.self, StatusCommand.self, LsCommand.self, DescribeCommand.self, BenchCommand.self, LoadCommand.self, KeygenCommand.self, NodesCommand.self, ServeCommand.self, PingCommand.self]
     )
 
     /// Unblocks SIGTERM and SIGINT first thing. A signal mask is inherited across exec, and a

@@ -34,6 +34,8 @@ public struct ServiceHandlers: Sendable {
     }
 
     private(set) var handlers: [String: Handler] = [:]
+    /// What `mesh.describe` says of each name: its kind and, for typed handlers, its types.
+    private var descriptions: [String: MethodDescription] = [:]
 
     /// No handlers yet.
     public init() {}
@@ -43,6 +45,7 @@ public struct ServiceHandlers: Sendable {
     public mutating func register(_ name: String, _ handler: @escaping RawHandler) {
         precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
         handlers[name] = .concurrent { request, context in MeshReply(payload: try await handler(request.payload, context)) }
+        descriptions[name] = MethodDescription(name: name, kind: .unary)
     }
 
     /// Registers a handler that sees the whole request (payload and metadata) and returns the
@@ -58,6 +61,7 @@ public struct ServiceHandlers: Sendable {
     public mutating func registerWithMetadata(_ name: String, _ handler: @escaping FullHandler) {
         precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
         handlers[name] = .concurrent(handler)
+        descriptions[name] = MethodDescription(name: name, kind: .unary)
     }
 
     /// Registers a synchronous handler that runs on the node's I/O thread as soon as its
@@ -70,6 +74,7 @@ public struct ServiceHandlers: Sendable {
     public mutating func registerInline(_ name: String, _ handler: @escaping InlineHandler) {
         precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
         handlers[name] = .inline(handler)
+        descriptions[name] = MethodDescription(name: name, kind: .unary)
     }
 
     /// Registers a typed handler: its request is decoded and its reply encoded with `codec`
@@ -88,15 +93,39 @@ public struct ServiceHandlers: Sendable {
             }
             return try codec.encode(try await handler(request, context))
         }
+        descriptions[name] = MethodDescription(name: name, kind: .unary, request: MethodDescription.typeName(Request.self),
+                                               reply: MethodDescription.typeName(Reply.self))
+    }
+
+    /// Registers the handler of a declared method (see ``MeshMethod``): its name, types and
+    /// codec come from the declaration its callers use too. Each request runs as its own task;
+    /// a body that does not decode answers ``MeshError/Code/badRequest``.
+    ///
+    /// ```swift
+    /// handlers.register(Greeter.hello) { request, context in
+    ///     HelloReply(message: "Hello, \(request.name)!")
+    /// }
+    /// ```
+    public mutating func register<Request, Reply>(
+        _ method: MeshMethod<Request, Reply>,
+        _ handler: @escaping @Sendable (_ request: Request, _ context: RequestContext) async throws -> Reply
+    ) {
+        register(method.name, codec: method.codec, handler)
     }
 
     /// Adds every handler of `other`, replacing same-named ones.
     public mutating func merge(_ other: ServiceHandlers) {
         handlers.merge(other.handlers) { _, new in new }
+        descriptions.merge(other.descriptions) { _, new in new }
     }
 
     /// The names registered.
     public var names: [String] { handlers.keys.sorted() }
+
+    /// Every registered method as `mesh.describe` tells it, by name.
+    public var methods: [MethodDescription] {
+        names.map { descriptions[$0] ?? MethodDescription(name: $0, kind: .unary) }
+    }
 
     /// The services these handlers make up: the part of each name before the first dot.
     public var services: [String] {
@@ -116,6 +145,7 @@ public struct ServiceHandlers: Sendable {
     func intercepted(by interceptors: [any ServerInterceptor]) -> ServiceHandlers {
         guard !interceptors.isEmpty else { return self }
         var wrapped = ServiceHandlers()
+        wrapped.descriptions = descriptions
         for (name, handler) in handlers {
             switch handler {
             case .concurrent(let full), .loopTask(let full):

@@ -86,9 +86,14 @@ extension BrokerCore {
                                         load: stats.inFlight + stats.queued,
                                         uptimeSeconds: NodeHealth.seconds(from: startedAt, to: transport.now()))
                 answer = (.reply, 0, health.encoded)
+            case NodeDescription.name:
+                let methods = ["mesh.ping", "mesh.broker", NodeHealth.name, NodeDescription.name, MDP.managementPrefix + "service"]
+                    .map { MethodDescription(name: $0, kind: .unary) }
+                let description = NodeDescription(role: Self.role, node: configuration.name, methods: methods)
+                answer = (.reply, 0, description.encoded)
             default:
                 answer = (.error, StatusCode.notFound.rawValue,
-                          Array("broker \(configuration.name) answers mesh.ping, mesh.broker and mesh.health, not \(header.name); ask a registry for mesh.lookup".utf8))
+                          Array("broker \(configuration.name) answers mesh.ping, mesh.broker, mesh.health and mesh.describe, not \(header.name); ask a registry for mesh.lookup".utf8))
             }
         }
         router.answer(route, request: header, command: answer.command, status: answer.status, body: answer.body, output: &output)

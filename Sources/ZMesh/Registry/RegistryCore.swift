@@ -303,9 +303,15 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
                                     uptimeSeconds: NodeHealth.seconds(from: startedAt, to: now))
             reply(to: envelope, command: .reply, status: 0, body: health.encoded)
             return
+        case NodeDescription.name:
+            let methods = ["mesh.lookup", "mesh.status", NodeHealth.name, NodeDescription.name]
+                .map { MethodDescription(name: $0, kind: .unary) }
+            let description = NodeDescription(role: Self.role, node: configuration.name, methods: methods)
+            reply(to: envelope, command: .reply, status: 0, body: description.encoded)
+            return
         default:
             reply(to: envelope, command: .error, status: StatusCode.notFound.rawValue,
-                  body: Array("registry \(configuration.name) answers mesh.lookup, mesh.status and mesh.health, not \(header.name)".utf8))
+                  body: Array("registry \(configuration.name) answers mesh.lookup, mesh.status, mesh.health and mesh.describe, not \(header.name)".utf8))
             return
         }
         stats.lookups += 1

@@ -195,6 +195,8 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
         switch envelope.header.command {
         case .request where envelope.header.name == NodeHealth.name:
             answerHealth(envelope)
+        case .request where envelope.header.name == NodeDescription.name:
+            answerDescription(envelope)
         case .request:
             admission.request(envelope.header, payload: envelope.payload, from: envelope.routing, now: transport.now(), output: &output)
         case .cancel:
@@ -212,6 +214,15 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
         var header = Header(command: .reply, requestID: envelope.header.requestID)
         header.attempt = envelope.header.attempt
         _ = router?.assumeIsolated { $0.transmit(Envelope.frames(routing: envelope.routing, header: header, body: [health.encoded])) }
+    }
+
+    /// `mesh.describe`: the node's methods, their kinds and types, answered here.
+    private func answerDescription(_ envelope: Envelope) {
+        let description = NodeDescription(role: Self.role, node: configuration.name, methods: handlers.methods)
+        var header = Header(command: .reply, requestID: envelope.header.requestID)
+        header.attempt = envelope.header.attempt
+        let body = description.encoded
+        _ = router?.assumeIsolated { $0.transmit(Envelope.frames(routing: envelope.routing, header: header, body: [body])) }
     }
 
     private func drop(_ reason: MalformedReason, peer: [UInt8]) {

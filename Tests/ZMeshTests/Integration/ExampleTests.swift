@@ -33,6 +33,21 @@ struct ExampleTests {
         let run = try await runCommand(binary, [mesh.file, "Ada"], environment: mesh.environment)
         #expect(run.status == 0)
         #expect(run.stdout.hasPrefix("Hello, Ada! (from greeter-"))
+        // What the mesh serves, as every instance describes itself.
+        let listed = try await mesh.zmesh(["ls"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let row = listed.stdout.split(separator: "\n").first { $0.hasPrefix("greeter ") }.map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        }
+        #expect(row == ["greeter", "greeter.hello", "unary", "GreeterAPI.HelloRequest", "GreeterAPI.HelloReply",
+                        "greeter-1,", "greeter-2"], "\(listed.stdout)")
+        let described = try await mesh.zmesh(["describe", "greeter", "--json"])
+        #expect(described.status == 0, "\(described.stderr)")
+        let descriptions = try JSONDecoder().decode([NodeDescription].self, from: Data(described.stdout.utf8))
+        #expect(descriptions.map(\.node).sorted() == ["greeter-1", "greeter-2"])
+        #expect(descriptions.allSatisfy { $0.methods.map(\.name) == ["greeter.hello"] })
+        let unknown = try await mesh.zmesh(["describe", "nosuch"])
+        #expect(unknown.status == 4 && unknown.stderr.contains("no live instance serves nosuch"), "\(unknown.stderr)")
         await client.shutdown()
         await mesh.down()
     }

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import ZMesh
+
+/// `zmesh ls --config FILE`: every service of a mesh, its methods, their kinds and types.
+struct LsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls",
+        abstract: "List every service of a mesh, its methods, their kinds and types, and the nodes that serve them.",
+        discussion: """
+            Asks the file's registries (or its etcd) for the live instances, then each instance for
+            its description (mesh.describe). A method whose types differ between instances (a
+            rolling upgrade half done) shows once per variant. Types are those of methods
+            registered typed (MeshMethod, or a Codable handler); "bytes" for raw handlers.
+            Examples:
+              zmesh ls --config topologies/brokerless.yaml
+              zmesh ls --config topologies/brokered.yaml --json
+            """)
+
+    /// `--config`.
+    @OptionGroup var topologyFile: TopologyFileOptions
+
+    @Flag(name: .long, help: "Print every instance's description as JSON.")
+    var json = false
+
+    @Option(name: .long, help: "With CURVE on: the client key pair to use ($ZMESH_CLIENT_KEY; default: the file's first client).")
+    var key: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let topology = try topologyFile.loadTopology()
+        let logger = try logging.makeLogger(label: "zmesh.ls", defaultLevel: .error)
+        let inventory = try await MeshInventory.load(topology: topology, curve: try clientCurve(topology, key: key), logger: logger)
+        if json {
+            printJSON(inventory.entries.compactMap(\.description))
+        } else {
+            var table = [["SERVICE", "METHOD", "KIND", "REQUEST", "REPLY", "NODES"]]
+            for (row, nodes) in inventory.rows() {
+                table.append([row.service, row.method.name, row.method.kind.rawValue, row.method.request ?? "bytes",
+                              row.method.reply ?? "bytes", nodes.joined(separator: ", ")])
+            }
+            columns(table).forEach { print($0) }
+        }
+        reportSilent(inventory.silent())
+    }
+}
+
+/// `zmesh describe SERVICE --config FILE`: one service's methods and the nodes that serve it.
+struct DescribeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "describe",
+        abstract: "Show one service's methods, their kinds and types, and the nodes that serve each.",
+        discussion: """
+            Exits 4 if no live instance serves the service. Examples:
+              zmesh describe greeter --config topologies/greeter.yaml
+              zmesh describe echo --config topologies/brokered.yaml --json
+            """)
+
+    @Argument(help: "The service, such as greeter or kv.")
+    var service: String
+
+    /// `--config`.
+    @OptionGroup var topologyFile: TopologyFileOptions
+
+    @Flag(name: .long, help: "Print the descriptions of the service's instances as JSON.")
+    var json = false
+
+    @Option(name: .long, help: "With CURVE on: the client key pair to use ($ZMESH_CLIENT_KEY; default: the file's first client).")
+    var key: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let topology = try topologyFile.loadTopology()
+        let logger = try logging.makeLogger(label: "zmesh.describe", defaultLevel: .error)
+        let inventory = try await MeshInventory.load(topology: topology, curve: try clientCurve(topology, key: key), logger: logger)
+        let serving = inventory.entries.filter { $0.instance.services.contains(service) }
+        guard !serving.isEmpty else {
+            let known = Set(inventory.entries.flatMap(\.instance.services)).sorted()
+            printError("zmesh: no live instance serves \(service) (live services: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+            throw ExitCode(4)
+        }
+        if json {
+            printJSON(serving.compactMap(\.description))
+        } else {
+            print("\(service): \(serving.count) live instance\(serving.count == 1 ? "" : "s") (\(serving.map(\.instance.node).joined(separator: ", ")))")
+            var table = [["METHOD", "KIND", "REQUEST", "REPLY", "NODES"]]
+            for (row, nodes) in inventory.rows(service: service) {
+                table.append([row.method.name, row.method.kind.rawValue, row.method.request ?? "bytes",
+                              row.method.reply ?? "bytes", nodes.count == serving.count ? "all" : nodes.joined(separator: ", ")])
+            }
+            columns(table).forEach { print($0) }
+        }
+        reportSilent(inventory.silent(service: service))
+    }
+}
+
+/// The client key pair for a file with CURVE on; exit 78 naming the problem.
+private func clientCurve(_ topology: Topology, key: String?) throws -> CurveSettings? {
+    do {
+        return try topology.curveSettings(forClient: key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"])
+    } catch {
+        printError("zmesh: \(error)")
+        throw ExitCode(ExitCodes.configuration)
+    }
+}
+
+private func printJSON(_ descriptions: [NodeDescription]) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: (try? encoder.encode(descriptions)) ?? Data(), as: UTF8.self))
+}
+
+/// Instances that did not answer `mesh.describe`, on standard error.
+private func reportSilent(_ entries: [MeshInventory.Entry]) {
+    for entry in entries {
+        printError("zmesh: \(entry.instance.node) (\(entry.instance.endpoint)) did not describe itself: \(entry.problem ?? "no answer")")
+    }
+}

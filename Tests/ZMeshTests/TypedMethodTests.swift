@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import ZMesh
+import ZMeshTestSupport
+
+/// Methods declared once (`MeshMethod`) and used by both sides, and what nodes say of their
+/// methods (`mesh.describe`).
+@Suite("Typed methods and mesh.describe")
+struct TypedMethodTests {
+    struct Sum: Codable, Sendable { let numbers: [Int] }
+    struct Total: Codable, Sendable { let total: Int }
+
+    enum Calculator {
+        static let add = MeshMethod<Sum, Total>("calc.add")
+    }
+
+    private struct PassThrough: ServerInterceptor {
+        func intercept(_ request: MeshRequest, context: RequestContext,
+                       next: (MeshRequest, RequestContext) async throws -> MeshReply) async throws -> MeshReply {
+            try await next(request, context)
+        }
+    }
+
+    private var handlers: ServiceHandlers {
+        var handlers = ServiceHandlers()
+        handlers.register(Calculator.add) { request, _ in Total(total: request.numbers.reduce(0, +)) }
+        handlers.register("echo") { payload, _ in payload }
+        return handlers
+    }
+
+    private let typeScope = String(reflecting: TypedMethodTests.self)
+
+    @Test func handlersDescribeEachMethodsKindAndTypes() {
+        let add = MethodDescription(name: "calc.add", kind: .unary, request: "\(typeScope).Sum", reply: "\(typeScope).Total")
+        let echo = MethodDescription(name: "echo", kind: .unary)
+        #expect(handlers.methods == [add, echo])
+        #expect(Calculator.add.description == add)
+        // Interceptors and merges keep them.
+        #expect(handlers.intercepted(by: [PassThrough()]).methods == [add, echo])
+        var merged = ServiceHandlers()
+        merged.merge(handlers)
+        #expect(merged.methods == [add, echo])
+    }
+
+    @Test func aDeclaredMethodPairsItsHandlerAndItsCallersOverRealSockets() async throws {
+        let (node, endpoint) = try await startTestNode(name: "calc-1", handlers: handlers)
+        let client = try makeClient([endpoint])
+        let total = try await client.call(Calculator.add, Sum(numbers: [1, 2, 39]))
+        #expect(total.total == 42)
+        // The node says what it serves, types and all.
+        let description = try await client.describeNode()
+        #expect(description.role == "service")
+        #expect(description.node == "calc-1")
+        #expect(description.version == ZMeshVersion.current)
+        #expect(description.methods == handlers.methods)
+        // A caller with other types for the same name gets badRequest, not a wrong answer.
+        let wrong = MeshMethod<Total, Sum>("calc.add")
+        do {
+            _ = try await client.call(wrong, Total(total: 1))
+            Issue.record("a request of another type was answered")
+        } catch {
+            #expect(error.code == .badRequest)
+        }
+        await client.shutdown()
+        await node.stop()
+    }
+
+    @Test func aRegistryDescribesWhatItAnswers() async throws {
+        let registry = try RegistryNode(configuration: .init(name: "registry-1", bind: "tcp://127.0.0.1:*"), logger: testLogger)
+        let endpoint = try await registry.start()
+        let client = try makeClient([endpoint])
+        let description = try await client.describeNode()
+        #expect(description.role == "registry")
+        #expect(description.methods.map(\.name) == ["mesh.lookup", "mesh.status", "mesh.health", "mesh.describe"])
+        await client.shutdown()
+        await registry.stop()
+    }
+}
