@@ -18,9 +18,10 @@
 #   scripts/bench.sh --majordomo     only the Majordomo rows (release build, brokered, each dialect's
 #                                    client through the broker and through the zmq_proxy floor): the
 #                                    quick check of the 1.2x criterion
-#   scripts/bench.sh --registry [--instances "1000 10000"] [--window S] [--compare BIN]
+#   scripts/bench.sh --registry [--instances "1000 10000"] [--window S] [--rounds R] [--full] [--compare BIN]
 #                                    only the registry at scale: N simulated instances heartbeating
-#                                    to one registry, its CPU share and look-up times beside N
+#                                    to one registry, its CPU share and look-up times beside N and
+#                                    beside a raw libzmq ROUTER taking the same beats, interleaved
 #                                    (scripts/bench/registry.sh; --compare BIN: an older registry too)
 #
 # Cases, each against the baseline in the same round: sequential round trip (64 B), 128 in
