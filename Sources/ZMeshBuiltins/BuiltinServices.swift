@@ -8,9 +8,10 @@ public import ZMesh
 /// | `echo` | `echo`, `echo.async`, `echo.whoami`, `echo.count` | replies with the payload (`echo.async` as a task per request); `whoami` with the node's name; `count KEY` with how many times this instance ran it for KEY |
 /// | `kv` | `kv.put`, `kv.get`, `kv.delete` | an in-memory store: `put` takes `key=value`, the others `key` |
 /// | `sleep` | `sleep` | waits the payload's milliseconds (default 100), then replies with it |
+/// | `stream` | `stream.count` | a server stream: the decimal numbers 1 to N (the payload), one a message, in order |
 public enum BuiltinServices {
     /// Names of the services this enum can provide.
-    public static let names = ["echo", "kv", "sleep"]
+    public static let names = ["echo", "kv", "sleep", "stream"]
 
     /// The built-in handlers for the services `topology` lists for its node called `name`:
     /// what `zmesh node` hosts, to pass to `MeshNode.make`. None for a registry or a broker.
@@ -41,8 +42,27 @@ public enum BuiltinServices {
             case "echo": handlers.merge(echo(nodeName: nodeName))
             case "kv": handlers.merge(keyValue())
             case "sleep": handlers.merge(sleep())
+            case "stream": handlers.merge(streams())
             default:
                 throw ConfigurationError("no built-in service named \(service) (built-ins: \(names.joined(separator: ", ")))")
+            }
+        }
+        return handlers
+    }
+
+    /// Most numbers `stream.count` streams.
+    public static let maxCount = 100_000_000
+
+    /// `stream.count N`: the decimal numbers 1 to N, one a message, in order (a server stream).
+    public static func streams() -> ServiceHandlers {
+        var handlers = ServiceHandlers()
+        handlers.registerServerStream("stream.count") { payload, _, writer in
+            let text = String(decoding: payload, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let count = Int(text), (0...maxCount).contains(count) else {
+                throw ServiceError(code: 400, message: "stream.count takes a whole number from 0 to \(maxCount), not \"\(text.prefix(40))\"")
+            }
+            if count > 0 {
+                for number in 1...count { try await writer.write(Array(String(number).utf8)) }
             }
         }
         return handlers

@@ -18,6 +18,9 @@ struct CallCommand: AsyncParsableCommand {
               zmesh call echo hello --endpoint tcp://127.0.0.1:5601
               zmesh call kv.get color --metadata tenant=acme --config topologies/brokered.yaml
               zmesh call echo hi --traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 --config ...
+              zmesh call stream.count 100 --stream --config topologies/brokerless.yaml
+            With --stream, the call is a server stream: each message is printed as a line, as
+            it comes; the timeout covers the whole stream (default 1 hour).
             """)
 
     @Argument(help: "The name to call, such as echo or kv.get.")
@@ -28,8 +31,11 @@ struct CallCommand: AsyncParsableCommand {
 
     @OptionGroup var mesh: MeshOptions
 
-    @Option(name: .long, help: "Seconds to wait for the reply, retries included.")
-    var timeout: Double = 5
+    @Option(name: .long, help: "Seconds to wait for the reply, retries included (default 5; with --stream, for the whole stream: 3600).")
+    var timeout: Double?
+
+    @Flag(name: .long, help: "Call a server-streaming method: print each message of the stream as a line.")
+    var stream = false
 
     @Flag(name: .long, help: "Do not re-send the call to another instance if its instance dies.")
     var notIdempotent = false
@@ -46,7 +52,7 @@ struct CallCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        try checkSeconds(timeout, "--timeout")
+        if let timeout { try checkSeconds(timeout, "--timeout") }
         _ = try requestMetadata()
     }
 
@@ -76,8 +82,10 @@ struct CallCommand: AsyncParsableCommand {
         let logger = try logging.makeLogger(label: "zmesh.call", defaultLevel: .warning)
         let body = try readPayload()
         let client = try mesh.makeClient(logger: logger)
-        let options = CallOptions(timeout: .milliseconds(Int64(timeout * 1000)), idempotent: !notIdempotent,
+        let seconds = timeout ?? (stream ? 3600 : 5)
+        let options = CallOptions(timeout: .milliseconds(Int64(seconds * 1000)), idempotent: !notIdempotent,
                                   metadata: try requestMetadata())
+        if stream { return try await printStream(client.stream(service, body, options: options), client: client) }
         do {
             let full = try await client.call(service, request: MeshRequest(payload: body), options: options)
             let reply = full.payload
@@ -88,6 +96,30 @@ struct CallCommand: AsyncParsableCommand {
         } catch {
             await client.shutdown()
             if showMetadata { printMetadata(error.metadata) }
+            throw failure(error)
+        }
+    }
+
+    /// Each message as a line, written in chunks; a failure after some messages still exits
+    /// with its error's code.
+    private func printStream(_ messages: MeshStream, client: MeshClient) async throws {
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 16)
+        do {
+            for try await message in messages {
+                out.append(contentsOf: message)
+                out.append(UInt8(ascii: "\n"))
+                if out.count >= 1 << 15 {
+                    FileHandle.standardOutput.write(Data(out))
+                    out.removeAll(keepingCapacity: true)
+                }
+            }
+            FileHandle.standardOutput.write(Data(out))
+            await client.shutdown()
+        } catch {
+            FileHandle.standardOutput.write(Data(out))
+            await client.shutdown()
+            guard let error = error as? MeshError else { throw error }
             throw failure(error)
         }
     }

@@ -28,7 +28,7 @@ Message categories (the `kind` in the summary; chosen by weight, per message):
                      sometimes without the empty delimiter
   oversized_header   header frames longer than 29+N(+16): up to 1 MiB, name lengths that lie
                      in both directions, a valid prefix followed by junk
-  unknown_command    command 0 and 7..255 in an otherwise valid header
+  unknown_command    command 0 and 8..255 in an otherwise valid header
   bad_version        versions 0 and 2..255; wrong signatures
   bad_name           names with invalid UTF-8 (lone continuation bytes, overlong forms,
                      surrogates, > U+10FFFF, cut sequences), control characters (NUL, ESC,
@@ -406,7 +406,7 @@ class Endpoint:
         return [[b"", frame] + self.body(1, 32)]
 
     def make_unknown_command(self):
-        command = self.random.choice([0] + list(range(7, 256)))
+        command = self.random.choice([0] + list(range(8, 256)))
         return [[b"", self.valid_header(command, name=self.random.choice(SAFE_NAMES))] + self.body()]
 
     def make_bad_version(self):

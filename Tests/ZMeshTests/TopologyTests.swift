@@ -15,14 +15,14 @@ struct TopologyTests {
             registries: [.init(name: "registry-1", bind: "tcp://127.0.0.1:5550", publish: "tcp://127.0.0.1:5551")],
             brokers: [],
             services: [
-                .init(name: "echo-1", services: ["echo"], bind: "tcp://127.0.0.1:5601"),
-                .init(name: "echo-2", services: ["echo"], bind: "tcp://127.0.0.1:5602"),
+                .init(name: "echo-1", services: ["echo", "stream"], bind: "tcp://127.0.0.1:5601"),
+                .init(name: "echo-2", services: ["echo", "stream"], bind: "tcp://127.0.0.1:5602"),
                 .init(name: "kv-1", services: ["kv"], bind: "tcp://127.0.0.1:5611"),
             ],
             path: path)
         #expect(topology == expected)
         #expect(topology.path == path)
-        #expect(topology.serviceNames == ["echo", "kv"])
+        #expect(topology.serviceNames == ["echo", "kv", "stream"])
         #expect(topology.nodes.map(\.name) == ["registry-1", "echo-1", "echo-2", "kv-1"])
     }
 

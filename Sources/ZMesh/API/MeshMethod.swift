@@ -45,8 +45,10 @@ public struct MethodKind: Hashable, Sendable, Codable, CustomStringConvertible {
     /// `unary`, as `mesh.describe` and `zmesh ls` print it.
     public let rawValue: String
 
-    /// One request, one reply: every method today.
+    /// One request, one reply.
     public static let unary = MethodKind(rawValue: "unary")
+    /// One request, then a stream of replies (``ServiceHandlers/registerServerStream(_:_:)``).
+    public static let serverStreaming = MethodKind(rawValue: "server-streaming")
 
     public var description: String { rawValue }
 

@@ -15,6 +15,8 @@ public struct RequestContext: Sendable {
     public internal(set) var method: String
     /// The request's metadata, as the caller sent it and server interceptors left it.
     public internal(set) var metadata: Metadata
+    /// For a request that takes a stream: where its messages go. Nil for a call.
+    var streamWriter: MeshStreamWriter?
     private let deadlineTime: MonotonicTime?
     private let baseLogger: Logger
 

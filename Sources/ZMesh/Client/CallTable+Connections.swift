@@ -82,7 +82,11 @@ extension CallTable {
             call.connection = nil
             call.failedOn.append(connection.id)
             call.lastError = "the connection to \(connection.endpoint) was lost"
-            if call.idempotent {
+            if call.delivered > 0 {
+                fail(seq, MeshError(.unavailable, service: call.name,
+                                    message: "the connection to \(connection.endpoint) was lost after \(call.delivered) messages of the stream; a stream that has delivered messages is not re-sent",
+                                    mayHaveRun: true), output: &output)
+            } else if call.idempotent {
                 stats.retries += 1
                 dispatch(seq, output: &output)
             } else {

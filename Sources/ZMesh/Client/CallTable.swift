@@ -155,6 +155,10 @@ struct CallTable<Link> {
         header.budgetMilliseconds = UInt32(clamping: (now.nanoseconds(until: call.deadline) + 999_999) / 1_000_000)
         header.name = call.name
         header.metadata = call.request.metadata
+        if call.request.streamWindow > 0 {
+            header.flags.insert(.acceptsPartials)
+            header.status = UInt16(clamping: call.request.streamWindow)
+        }
         guard output.send(header, payload: call.payload, via: connection.link) else {
             call.failedOn.append(connection.id)
             return dispatch(seq, output: &output)
@@ -211,6 +215,9 @@ struct CallTable<Link> {
             return fail(seq, MeshError(.protocolError, service: call.name, message: "the reply broke this client's limits: \(problem)",
                                        mayHaveRun: true), output: &output)
         }
+        if case .stream(let messages) = call.completion, header.command == .reply {
+            return streamReply(seq, call, messages, header: header, payload: payload, output: &output)
+        }
         if header.command == .reply {
             var reply = MeshReply(payload: payload, metadata: header.metadata)
             reply.endpoint = connections[id]?.endpoint
@@ -233,7 +240,7 @@ struct CallTable<Link> {
 
     // MARK: Ending calls
 
-    private mutating func complete(_ seq: UInt64, _ result: Result<MeshReply, MeshError>, output: inout some CallOutput<Link>) {
+    mutating func complete(_ seq: UInt64, _ result: Result<MeshReply, MeshError>, output: inout some CallOutput<Link>) {
         guard let call = pending.removeValue(forKey: seq) else { return }
         if let id = call.connection, let connection = connections[id] {
             connection.outstanding = max(0, connection.outstanding - 1)
@@ -260,6 +267,17 @@ struct CallTable<Link> {
             continuation.resume(returning: result)
         case .client(let handler):
             handler(result)
+        case .stream(let messages):
+            switch result {
+            case .success:
+                stats.succeeded += 1
+                outcomes.recordSuccess(service: call.service)
+                messages.finish()
+            case .failure(let error):
+                stats.failed[error.code.rawValue, default: 0] += 1
+                outcomes.record(service: call.service, outcome: error.code.rawValue)
+                messages.finish(throwing: error)
+            }
         }
     }
 
@@ -269,7 +287,7 @@ struct CallTable<Link> {
                   mayHaveRun: call.attempts > 0)
     }
 
-    private func sendCancel(for call: PendingCall, seq: UInt64, output: inout some CallOutput<Link>) {
+    func sendCancel(for call: PendingCall, seq: UInt64, output: inout some CallOutput<Link>) {
         guard let id = call.connection, let connection = connections[id], connection.state == .up else { return }
         _ = output.send(Header(command: .cancel, requestID: RequestID(client: clientID, sequence: seq)), payload: [], via: connection.link)
     }

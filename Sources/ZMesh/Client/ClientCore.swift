@@ -17,7 +17,7 @@ actor ClientCore<Transport: MeshTransport> {
     let configuration: MeshClient.Configuration
     let logger: Logger
 
-    private var table: CallTable<Transport.Socket>
+    var table: CallTable<Transport.Socket>
     private var drops = DropCounters(role: "client")
     private var malformedLog = RateLimitedLog()
     /// Looks services up and reports their changes (registry discovery only).
@@ -220,7 +220,7 @@ actor ClientCore<Transport: MeshTransport> {
     // MARK: Doing what the table says
 
     /// The call table's requests, carried out with DEALER sockets and loop timers.
-    private struct Output: CallOutput {
+    struct Output: CallOutput {
         // `unowned(unsafe)`: no reference counting. Safe: an output lives only for one event,
         // inside a method of the actor it points to (and of the sockets it holds), which are
         // alive throughout; counted references cost the hot path dearly here, as these objects

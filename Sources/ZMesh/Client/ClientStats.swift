@@ -12,6 +12,8 @@ public struct ClientStats: Sendable, Equatable {
     public var lateReplies: UInt64 = 0
     /// Messages dropped as malformed, by reason.
     public var malformed: [String: UInt64] = [:]
+    /// Messages streams delivered (``MeshClient/stream(_:_:options:)``).
+    public var streamMessages: UInt64 = 0
     /// Calls in flight now.
     public var inFlight: Int = 0
 

@@ -62,7 +62,7 @@ public final class MeshClient: Sendable {
 
     let core: ClientCore<ZMQTransport>
     private let sequence = Atomic<UInt64>(0)
-    private let defaultOptions: CallOptions
+    let defaultOptions: CallOptions
     private let interceptors: [any ClientInterceptor]
 
     /// The executor of the client's sockets: a task that prefers it
@@ -142,6 +142,9 @@ public final class MeshClient: Sendable {
             throw MeshError(.badRequest, service: name, message: "cannot decode the reply as \(Reply.self): \(error)", mayHaveRun: true)
         }
     }
+
+    /// A sequence number for a new call or stream: unique per client.
+    func nextSequence() -> UInt64 { sequence.add(1, ordering: .relaxed).newValue }
 
     /// Counters of what the client has done.
     public func stats() async -> ClientStats {

@@ -13,6 +13,8 @@ struct CallRequest: Sendable {
         case caller(Continuation)
         /// The client itself, on the loop thread.
         case client(@Sendable (Result<MeshReply, MeshError>) -> Void)
+        /// A caller of `MeshClient.stream`: each message as it comes, then the end or the error.
+        case stream(AsyncThrowingStream<[UInt8], any Error>.Continuation)
     }
 
     let completion: Completion
@@ -27,6 +29,9 @@ struct CallRequest: Sendable {
     let maxAttempts: Int
     /// Sent on every try; checked against the limits before the call got here.
     let metadata: Metadata
+    /// A stream's initial credit: the messages its sender may send before the caller grants more.
+    var streamWindow: Int { if case .stream = completion { window } else { 0 } }
+    private var window = 0
 
     /// - Parameter now: when the call starts: its deadline is `now + timeout`.
     init(completion: Completion, name: String, service: String = "", payload: [UInt8], timeout: Duration,
@@ -40,6 +45,14 @@ struct CallRequest: Sendable {
         self.idempotent = idempotent
         self.maxAttempts = maxAttempts
         self.metadata = metadata
+    }
+
+    /// A stream's request: `completion` hears each message; `window` is its initial credit.
+    init(stream continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation, window: Int, name: String, payload: [UInt8],
+         timeout: Duration, idempotent: Bool, maxAttempts: Int, metadata: Metadata, now: MonotonicTime) {
+        self.init(completion: .stream(continuation), name: name, payload: payload, timeout: timeout, idempotent: idempotent,
+                  maxAttempts: maxAttempts, metadata: metadata, now: now)
+        self.window = window
     }
 }
 
@@ -59,6 +72,8 @@ final class PendingCall {
     var parked = false
     /// Asked the registries once more before failing as unreachable.
     var refreshedBeforeFailing = false
+    /// A stream's messages delivered so far: once one is, the stream is never re-sent.
+    var delivered = 0
 
     init(_ request: CallRequest) { self.request = request }
 

@@ -12,4 +12,7 @@ enum Command: UInt8, Sendable, CaseIterable {
     case heartbeat = 0x05
     /// Service -> registry: I am leaving now (graceful shutdown). Body: the node's announcement.
     case disconnect = 0x06
+    /// Client -> service, on a stream: send this many more messages. Header status: the number.
+    /// No body.
+    case credit = 0x07
 }

@@ -36,8 +36,10 @@ struct Header: Sendable, Equatable {
         static let mayHaveRun = Flags(rawValue: 1 << 2)
         /// ERROR only: this peer refused without running it (it is draining); another may take it.
         static let retryElsewhere = Flags(rawValue: 1 << 3)
-        /// REQUEST only: the sender takes partial replies (a broker forwarding an MDP client's
-        /// request to another broker, so a Majordomo worker's PARTIALs stream through).
+        /// REQUEST only: the sender takes partial replies: a stream (a client's
+        /// `MeshClient.stream`, whose header status is then its initial credit), or a broker
+        /// forwarding an MDP client's request to another broker, so a Majordomo worker's
+        /// PARTIALs stream through.
         static let acceptsPartials = Flags(rawValue: 1 << 4)
         /// REPLY only: one part of the answer; more follow, the last one without this flag.
         /// Sent only to a requester that set `acceptsPartials`.

@@ -26,8 +26,11 @@ struct ServiceLaunch: Sendable {
     let onLoop: Bool
     let request: MeshRequest
     let handler: ServiceHandlers.FullHandler
-    let context: RequestContext
+    var context: RequestContext
     let deadline: MonotonicTime?
+    /// A stream (the caller takes partial replies): where its messages go, and how many it
+    /// may be sent before the caller grants more. Nil for a call.
+    var stream: (route: [[UInt8]], credit: Int)?
 }
 
 /// A service node's admission as a pure state machine, as ``RegistryTable`` is for a
@@ -113,6 +116,12 @@ struct ServiceAdmission<Job> {
             return
         }
         if !inProgress.isEmpty, inProgress[id] != nil {
+            if header.flags.contains(.acceptsPartials) {
+                // A stream's messages went to the route it came from: a retry that joined it
+                // would get its end without them.
+                return refuse(header, route: route, status: .unavailable, flags: [.mayHaveRun], output: &output,
+                              message: "this stream is already running at \(limits.nodeName) for a connection that was lost; it cannot be joined")
+            }
             stats.duplicatesJoined += 1
             inProgress[id]?.routes.append(route)
             return
@@ -203,7 +212,8 @@ struct ServiceAdmission<Job> {
                                    message: "the deadline passed while the handler ran at \(limits.nodeName)")
             }
             let reply = makeReply(for: entry.header, outcome: outcome, routes: entry.routes.count)
-            cache.store(id, reply)
+            // A stream's last message is not its whole answer: never answer a retry with it.
+            if !entry.header.flags.contains(.acceptsPartials) { cache.store(id, reply) }
             for route in entry.routes { send(reply, to: route, output: &output) }
         }
         startWaiting(now: now, output: &output)
@@ -266,8 +276,11 @@ struct ServiceAdmission<Job> {
                                  handler: @escaping ServiceHandlers.FullHandler, onLoop: Bool, output: inout some AdmissionOutput<Job>) {
         runningCount += 1
         stats.handlerRuns += 1
-        let launch = ServiceLaunch(id: id, onLoop: onLoop, request: MeshRequest(payload: payload, metadata: header.metadata), handler: handler,
+        var launch = ServiceLaunch(id: id, onLoop: onLoop, request: MeshRequest(payload: payload, metadata: header.metadata), handler: handler,
                                    context: context(header, method: method, deadline: deadline), deadline: deadline)
+        if header.flags.contains(.acceptsPartials), let route = inProgress[id]?.client {
+            launch.stream = (route, Int(header.status == 0 ? ServerStreams.defaultCredit : header.status))
+        }
         inProgress[id]?.job = output.start(launch)
         if deadline != nil { output.armSweep() }
     }

@@ -16,7 +16,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
     let handlers: ServiceHandlers
     let logger: Logger
 
-    private var router: Transport.Socket?
+    private(set) var router: Transport.Socket?
     private(set) var boundEndpoint: String?
     /// Which requests run, wait, join or are refused: a pure state machine this actor feeds.
     private var admission: ServiceAdmission<Task<Void, Never>>
@@ -35,6 +35,8 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
     private var departed = false
     /// When the node started, for its health's uptime.
     private var startedAt: MonotonicTime
+    /// Server streams being sent: credit and waiting writes (ServiceCore+Streams.swift).
+    var streams = ServerStreams()
 
     init(transport: Transport, configuration: ServiceNode.Configuration, handlers: ServiceHandlers, logger: Logger) {
         self.transport = transport
@@ -199,7 +201,10 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
             answerDescription(envelope)
         case .request:
             admission.request(envelope.header, payload: envelope.payload, from: envelope.routing, now: transport.now(), output: &output)
+        case .credit:
+            grantCredit(envelope.header.requestID, Int(envelope.header.status))
         case .cancel:
+            stopStream(envelope.header.requestID)
             admission.cancel(envelope.header.requestID, output: &output)
             resumeDrainWaitersIfDrained()
         default: drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
@@ -238,6 +243,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
 
     /// A handler's outcome, back on the loop.
     private func finish(_ id: RequestID, _ outcome: HandlerOutcome) {
+        closeStream(id)
         var output = Output(core: self)
         admission.finish(id, outcome, now: transport.now(), output: &output)
         resumeDrainWaitersIfDrained()
@@ -284,6 +290,12 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
 
         func start(_ launch: ServiceLaunch) -> Task<Void, Never> {
             let transport = core.transport
+            var streaming = launch
+            if let stream = launch.stream {
+                core.assumeIsolated { $0.streams.open(launch.id, route: stream.route, credit: stream.credit) }
+                streaming.context.streamWriter = core.streamWriter(for: launch.id)
+            }
+            let launch = streaming
             let run: @Sendable () async -> Void = { [core] in
                 let outcome = await HandlerOutcome.run(launch.handler, request: launch.request, context: launch.context)
                 transport.execute { core.assumeIsolated { $0.finish(launch.id, outcome) } }

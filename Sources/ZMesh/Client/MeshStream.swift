@@ -1,0 +1,72 @@
+import Synchronization
+
+extension MeshClient {
+    /// Calls a server-streaming method: one request, then the handler's messages as they come,
+    /// in order, as an asynchronous sequence. The sequence ends when the handler returns, and
+    /// throws a ``MeshError`` when it throws (after the messages it sent before), at the
+    /// deadline (``CallOptions/timeout`` covers the whole stream), or when the instance is lost.
+    ///
+    /// Flow control is end to end: the service sends at most `window` messages ahead of what
+    /// the caller has read, so a slow reader never makes anyone buffer without bound.
+    /// Stopping early (leaving the loop, or cancelling the task) cancels the handler.
+    ///
+    /// A stream that has not delivered a message fails over like a call (per
+    /// ``CallOptions/idempotent``); one that has is never re-sent: it throws `unavailable`.
+    /// Client interceptors do not run around streams yet; server interceptors do.
+    ///
+    /// ```swift
+    /// for try await message in client.stream("stream.count", Array("5".utf8)) {
+    ///     print(String(decoding: message, as: UTF8.self))   // 1, 2, 3, 4, 5
+    /// }
+    /// ```
+    ///
+    /// - Parameter window: messages the service may send before the caller reads any (at
+    ///   least 2; credit is granted back in halves of it).
+    public func stream(_ name: String, _ payload: [UInt8], options: CallOptions? = nil, window: Int = 64) -> MeshStream {
+        let options = options ?? defaultOptions
+        let window = min(max(2, window), Int(UInt16.max))
+        let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let seq = nextSequence()
+        let core = self.core
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { core.abandon(seq) }
+        }
+        core.stream(name, payload, metadata: options.metadata, options: options, window: window, sequence: seq, messages: continuation)
+        return MeshStream(messages: messages, window: window) { count in core.grant(seq, count) }
+    }
+}
+
+/// The messages of a server stream (``MeshClient/stream(_:_:options:window:)``), in order.
+/// Iterate it once. It throws a ``MeshError``.
+public struct MeshStream: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+
+    let messages: AsyncThrowingStream<[UInt8], any Error>
+    let window: Int
+    let grant: @Sendable (Int) -> Void
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(base: messages.makeAsyncIterator(), grantEvery: Swift.max(1, window / 2), grant: grant)
+    }
+
+    /// Reads the stream, granting the sender credit as messages are read.
+    public struct Iterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
+        let grantEvery: Int
+        let grant: @Sendable (Int) -> Void
+        var read = 0
+
+        /// The next message; nil at the end of the stream.
+        ///
+        /// - Throws: ``MeshError``.
+        public mutating func next() async throws -> [UInt8]? {
+            guard let message = try await base.next() else { return nil }
+            read += 1
+            if read >= grantEvery {
+                grant(read)
+                read = 0
+            }
+            return message
+        }
+    }
+}

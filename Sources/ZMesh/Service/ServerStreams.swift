@@ -1,0 +1,80 @@
+/// The server streams a service node is sending, by request id: where each goes, the credit
+/// its caller has granted, and the write waiting for more. Loop-confined (``ServiceCore``);
+/// one entry per running streaming handler, so bounded by the node's handler limit.
+struct ServerStreams {
+    /// The credit a stream starts with when its request names none.
+    static let defaultCredit: UInt16 = 64
+    /// Most credit a stream may hold, however much a caller grants (bounds what one caller
+    /// could make a handler send at once, and keeps the sum from overflowing).
+    static let maxCredit = 1 << 20
+
+    typealias Waiter = CheckedContinuation<Void, any Error>
+
+    private struct Stream {
+        let route: [[UInt8]]
+        var credit: Int
+        var waiting: (payload: [UInt8], continuation: Waiter)?
+        var stopped = false
+    }
+
+    private var streams: [RequestID: Stream] = [:]
+
+    /// What to do with a write.
+    enum WriteAction {
+        /// Send it now along `route`, then resume the writer.
+        case send(route: [[UInt8]])
+        /// Wait for credit (kept here).
+        case wait
+        /// The stream is over: resume the writer with `CancellationError`.
+        case stopped
+    }
+
+    var count: Int { streams.count }
+
+    mutating func open(_ id: RequestID, route: [[UInt8]], credit: Int) {
+        streams[id] = Stream(route: route, credit: min(max(0, credit), Self.maxCredit))
+    }
+
+    /// A write of `payload` by stream `id`'s handler.
+    mutating func write(_ id: RequestID, payload: [UInt8], continuation: Waiter) -> WriteAction {
+        guard var stream = streams[id], !stream.stopped, stream.waiting == nil else { return .stopped }
+        if stream.credit > 0 {
+            stream.credit -= 1
+            streams[id] = stream
+            return .send(route: stream.route)
+        }
+        stream.waiting = (payload, continuation)
+        streams[id] = stream
+        return .wait
+    }
+
+    /// The caller granted `count` more; returns the write that may now go, if one waited.
+    mutating func grant(_ id: RequestID, _ count: Int) -> (route: [[UInt8]], payload: [UInt8], continuation: Waiter)? {
+        guard var stream = streams[id], !stream.stopped else { return nil }
+        stream.credit = min(stream.credit + max(0, count), Self.maxCredit)
+        var ready: (route: [[UInt8]], payload: [UInt8], continuation: Waiter)?
+        if let waiting = stream.waiting, stream.credit > 0 {
+            stream.credit -= 1
+            stream.waiting = nil
+            ready = (stream.route, waiting.payload, waiting.continuation)
+        }
+        streams[id] = stream
+        return ready
+    }
+
+    /// The stream is over for its writer (cancelled, or the handler ended): later writes
+    /// throw; returns the write that waited, to resume with `CancellationError`.
+    mutating func stop(_ id: RequestID) -> Waiter? {
+        guard var stream = streams[id] else { return nil }
+        stream.stopped = true
+        let waiter = stream.waiting?.continuation
+        stream.waiting = nil
+        streams[id] = stream
+        return waiter
+    }
+
+    /// Forgets stream `id` (its handler ended); returns a write that waited, if any.
+    mutating func close(_ id: RequestID) -> Waiter? {
+        streams.removeValue(forKey: id)?.waiting?.continuation
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import ZMesh
+import ZMeshBuiltins
+import ZMeshTestSupport
+
+/// Server streams over real sockets, broker-less: order, flow control, cancellation, errors
+/// mid stream, the deadline.
+@Suite("Server streams")
+struct StreamTests {
+    /// What a streaming handler did, seen from the test.
+    final class Progress: Sendable {
+        let attempted = Atomic<Int>(0)
+        let written = Atomic<Int>(0)
+        let cancelled = Atomic<Bool>(false)
+    }
+
+    private func numbers(_ messages: [[UInt8]]) -> [Int] {
+        messages.compactMap { Int(String(decoding: $0, as: UTF8.self)) }
+    }
+
+    /// A node with `stream.count`, `echo` and a handler writing up to `limit` numbers into `progress`.
+    private func startNode(_ progress: Progress = Progress(), limit: Int = 1_000,
+                           then ending: @escaping @Sendable () async throws -> Void = {}) async throws -> (ServiceNode, String) {
+        var handlers = BuiltinServices.streams()
+        handlers.merge(try BuiltinServices.handlers(for: ["echo"], nodeName: "stream-1"))
+        handlers.registerServerStream("watched.count") { _, _, writer in
+            do {
+                for number in 1...limit {
+                    progress.attempted.add(1, ordering: .relaxed)
+                    try await writer.write(Array(String(number).utf8))
+                    progress.written.add(1, ordering: .relaxed)
+                }
+                try await ending()
+            } catch is CancellationError {
+                progress.cancelled.store(true, ordering: .relaxed)
+                throw CancellationError()
+            }
+        }
+        return try await startTestNode(name: "stream-1", handlers: handlers)
+    }
+
+    @Test func aServerStreamArrivesWholeAndInOrder() async throws {
+        let (node, endpoint) = try await startNode()
+        let client = try makeClient([endpoint])
+        var received: [[UInt8]] = []
+        for try await message in client.stream("stream.count", Array("10000".utf8), window: 16) { received.append(message) }
+        #expect(numbers(received) == Array(1...10_000))
+        #expect(await client.stats().streamMessages == 10_000)
+        // Zero numbers: a stream that ends at once.
+        var none = 0
+        for try await _ in client.stream("stream.count", Array("0".utf8)) { none += 1 }
+        #expect(none == 0)
+        await client.shutdown()
+        await node.stop()
+    }
+
+    @Test func aSlowReaderHoldsTheWriterBackAndLosesNothing() async throws {
+        let progress = Progress()
+        let (node, endpoint) = try await startNode(progress, limit: 1_000)
+        let client = try makeClient([endpoint])
+        var iterator = client.stream("watched.count", [], window: 8).makeAsyncIterator()
+        var received: [[UInt8]] = []
+        for _ in 0..<10 { received.append(try #require(try await iterator.next())) }
+        // Read 10 of a window of 8: credit came back twice (after 4 and 8), so the writer may
+        // have sent 8 + 8 = 16 and is waiting in its 17th write.
+        #expect(await eventually { progress.attempted.load(ordering: .relaxed) == 17 && progress.written.load(ordering: .relaxed) == 16 })
+        #expect(await client.stats().streamMessages == 16)
+        #expect(progress.written.load(ordering: .relaxed) == 16)
+        while let message = try await iterator.next() { received.append(message) }
+        #expect(numbers(received) == Array(1...1_000))
+        await client.shutdown()
+        await node.stop()
+    }
+
+    @Test func aReaderThatStopsCancelsTheHandler() async throws {
+        let progress = Progress()
+        let (node, endpoint) = try await startNode(progress, limit: 1_000_000)
+        let client = try makeClient([endpoint])
+        let task = Task {
+            var read = 0
+            for try await _ in client.stream("watched.count", [], window: 8) {
+                read += 1
+                if read == 5 { break }
+            }
+            return read
+        }
+        #expect(try await task.value == 5)
+        #expect(await eventually { progress.cancelled.load(ordering: .relaxed) })
+        #expect(progress.written.load(ordering: .relaxed) < 1_000_000)
+        await client.shutdown()
+        await node.stop()
+    }
+
+    @Test func aHandlersErrorEndsTheStreamAfterItsMessages() async throws {
+        let (node, endpoint) = try await startNode(limit: 3) { throw ServiceError(code: 409, message: "three is enough") }
+        let client = try makeClient([endpoint])
+        var received: [[UInt8]] = []
+        do {
+            for try await message in client.stream("watched.count", []) { received.append(message) }
+            Issue.record("the stream ended without the handler's error")
+        } catch let error as MeshError {
+            #expect(error.code == .application && error.applicationCode == 409 && error.message == "three is enough")
+        }
+        #expect(numbers(received) == [1, 2, 3])
+        await client.shutdown()
+        await node.stop()
+    }
+
+    @Test func theDeadlineCoversTheWholeStream() async throws {
+        let progress = Progress()
+        let (node, endpoint) = try await startNode(progress, limit: 2) { try await Task.sleep(for: .seconds(60)) }
+        let client = try makeClient([endpoint])
+        var received = 0
+        do {
+            for try await _ in client.stream("watched.count", [], options: CallOptions(timeout: .milliseconds(300))) { received += 1 }
+            Issue.record("the stream outlived its deadline")
+        } catch let error as MeshError {
+            #expect(error.code == .timeout)
+        }
+        #expect(received == 2)
+        await client.shutdown()
+        await node.stop()
+    }
+
+    @Test func streamsAndCallsMeetOnlyWhereTheyFit() async throws {
+        let (node, endpoint) = try await startNode()
+        let client = try makeClient([endpoint])
+        // A plain call to a streaming method is refused before it streams anything.
+        do {
+            _ = try await client.call("stream.count", Array("3".utf8))
+            Issue.record("a plain call to a streaming method was answered")
+        } catch {
+            #expect(error.code == .badRequest)
+        }
+        // A unary method called as a stream: its reply is a stream of one.
+        var echoed: [[UInt8]] = []
+        for try await message in client.stream("echo", Array("hi".utf8)) { echoed.append(message) }
+        #expect(echoed == [Array("hi".utf8)])
+        // mesh.describe tells the kinds apart.
+        let methods = try await client.describeNode().methods
+        #expect(methods.first { $0.name == "stream.count" }?.kind == .serverStreaming)
+        #expect(methods.first { $0.name == "echo" }?.kind == .unary)
+        await client.shutdown()
+        await node.stop()
+    }
+}
