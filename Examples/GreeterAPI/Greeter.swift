@@ -7,6 +7,24 @@ public import ZMesh
 public enum Greeter {
     /// `greeter.hello`: a greeting for a name, and which node gave it.
     public static let hello = MeshMethod<HelloRequest, HelloReply>("greeter.hello")
+    /// `greeter.countdown`: a server stream, from the given number down to 0, one tick a message.
+    public static let countdown = MeshServerStreamingMethod<CountdownRequest, CountdownTick>("greeter.countdown")
+}
+
+/// What `greeter.countdown` takes: where to start (0 to 1,000).
+public struct CountdownRequest: Codable, Sendable {
+    public let from: Int
+    public init(from: Int) { self.from = from }
+}
+
+/// One message of `greeter.countdown`.
+public struct CountdownTick: Codable, Sendable {
+    public let left: Int
+    public let servedBy: String
+    public init(left: Int, servedBy: String) {
+        self.left = left
+        self.servedBy = servedBy
+    }
 }
 
 /// What `greeter.hello` takes.

@@ -1,6 +1,7 @@
 // A client of the Greeter service: calls it by name through whatever the topology file says.
 //
 //   GreeterClient topologies/greeter.yaml Ada
+//   GreeterClient topologies/greeter.yaml Ada 3                      (then a countdown from 3, streamed)
 //   GREETER_TOKEN=s3cret GreeterClient topologies/greeter.yaml Ada   (sends the token)
 import Foundation
 import GreeterAPI
@@ -10,6 +11,7 @@ import ZMesh
 let arguments = CommandLine.arguments.dropFirst()
 let config = arguments.first ?? "topologies/greeter.yaml"
 let name = arguments.dropFirst().first ?? "world"
+let countdown = arguments.dropFirst(2).first.flatMap { Int($0) }
 
 let token = ProcessInfo.processInfo.environment["GREETER_TOKEN"] ?? ""
 let client = try MeshClient(topology: try Topology.load(path: config), logger: Logger(label: "greeter-client")) { configuration in
@@ -22,5 +24,15 @@ do {
 } catch {
     // Every failure is a MeshError: .timeout, .unavailable, .application (with its code), ...
     print("greeter.hello failed: \(error)")
+}
+if let countdown {
+    do {
+        // A server stream: ticks arrive in order, as the service writes them.
+        for try await tick in client.stream(Greeter.countdown, CountdownRequest(from: countdown)) {
+            print("\(tick.left) (from \(tick.servedBy))")
+        }
+    } catch {
+        print("greeter.countdown failed: \(error)")
+    }
 }
 await client.shutdown()

@@ -26,6 +26,13 @@ handlers.register(Greeter.hello) { request, context in
     context.logger.debug("greeting", metadata: ["name": "\(request.name)"])
     return HelloReply(message: "Hello, \(request.name)!", servedBy: arguments.node)
 }
+// A server stream: each tick is written when the caller has room for it (flow control).
+handlers.register(Greeter.countdown) { request, context, writer in
+    guard (0...1_000).contains(request.from) else { throw ServiceError(code: 400, message: "count down from 0 to 1000") }
+    for left in stride(from: request.from, through: 0, by: -1) {
+        try await writer.write(CountdownTick(left: left, servedBy: arguments.node))
+    }
+}
 
 let topology = try Topology.load(path: arguments.config)
 // ReadyFile.announce writes the bound endpoint where scripts/mesh-up.sh waits for it.

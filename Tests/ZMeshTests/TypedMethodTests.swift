@@ -12,6 +12,7 @@ struct TypedMethodTests {
 
     enum Calculator {
         static let add = MeshMethod<Sum, Total>("calc.add")
+        static let runningTotals = MeshServerStreamingMethod<Sum, Total>("calc.running")
     }
 
     private struct PassThrough: ServerInterceptor {
@@ -24,6 +25,13 @@ struct TypedMethodTests {
     private var handlers: ServiceHandlers {
         var handlers = ServiceHandlers()
         handlers.register(Calculator.add) { request, _ in Total(total: request.numbers.reduce(0, +)) }
+        handlers.register(Calculator.runningTotals) { request, _, writer in
+            var total = 0
+            for number in request.numbers {
+                total += number
+                try await writer.write(Total(total: total))
+            }
+        }
         handlers.register("echo") { payload, _ in payload }
         return handlers
     }
@@ -32,14 +40,17 @@ struct TypedMethodTests {
 
     @Test func handlersDescribeEachMethodsKindAndTypes() {
         let add = MethodDescription(name: "calc.add", kind: .unary, request: "\(typeScope).Sum", reply: "\(typeScope).Total")
+        let running = MethodDescription(name: "calc.running", kind: .serverStreaming, request: "\(typeScope).Sum",
+                                        reply: "\(typeScope).Total")
         let echo = MethodDescription(name: "echo", kind: .unary)
-        #expect(handlers.methods == [add, echo])
+        #expect(handlers.methods == [add, running, echo])
         #expect(Calculator.add.description == add)
+        #expect(Calculator.runningTotals.description == running)
         // Interceptors and merges keep them.
-        #expect(handlers.intercepted(by: [PassThrough()]).methods == [add, echo])
+        #expect(handlers.intercepted(by: [PassThrough()]).methods == [add, running, echo])
         var merged = ServiceHandlers()
         merged.merge(handlers)
-        #expect(merged.methods == [add, echo])
+        #expect(merged.methods == [add, running, echo])
     }
 
     @Test func aDeclaredMethodPairsItsHandlerAndItsCallersOverRealSockets() async throws {
@@ -47,6 +58,9 @@ struct TypedMethodTests {
         let client = try makeClient([endpoint])
         let total = try await client.call(Calculator.add, Sum(numbers: [1, 2, 39]))
         #expect(total.total == 42)
+        var totals: [Int] = []
+        for try await running in client.stream(Calculator.runningTotals, Sum(numbers: [1, 2, 39])) { totals.append(running.total) }
+        #expect(totals == [1, 3, 42])
         // The node says what it serves, types and all.
         let description = try await client.describeNode()
         #expect(description.role == "service")

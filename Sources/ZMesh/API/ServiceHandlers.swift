@@ -141,6 +141,11 @@ public struct ServiceHandlers: Sendable {
         register(method.name, codec: method.codec, handler)
     }
 
+    /// Sets what `mesh.describe` says of a registered name.
+    mutating func describe(_ description: MethodDescription) {
+        descriptions[description.name] = description
+    }
+
     /// Adds every handler of `other`, replacing same-named ones.
     public mutating func merge(_ other: ServiceHandlers) {
         handlers.merge(other.handlers) { _, new in new }

@@ -33,10 +33,18 @@ struct ExampleTests {
         let run = try await runCommand(binary, [mesh.file, "Ada"], environment: mesh.environment)
         #expect(run.status == 0)
         #expect(run.stdout.hasPrefix("Hello, Ada! (from greeter-"))
+        // The streaming method: a countdown, in order, from one instance.
+        let counted = try await runCommand(binary, [mesh.file, "Ada", "3"], environment: mesh.environment)
+        let ticks = counted.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(ticks == ["3", "2", "1", "0"], "\(counted.stdout)")
         // What the mesh serves, as every instance describes itself.
         let listed = try await mesh.zmesh(["ls"])
         #expect(listed.status == 0, "\(listed.stderr)")
-        let row = listed.stdout.split(separator: "\n").first { $0.hasPrefix("greeter ") }.map {
+        let rows = listed.stdout.split(separator: "\n").filter { $0.hasPrefix("greeter ") }
+        #expect(rows.count == 2, "\(listed.stdout)")
+        #expect(rows.first?.contains("greeter.countdown  server-streaming  GreeterAPI.CountdownRequest  GreeterAPI.CountdownTick") == true,
+                "\(listed.stdout)")
+        let row = rows.last.map {
             $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         }
         #expect(row == ["greeter", "greeter.hello", "unary", "GreeterAPI.HelloRequest", "GreeterAPI.HelloReply",
@@ -45,7 +53,8 @@ struct ExampleTests {
         #expect(described.status == 0, "\(described.stderr)")
         let descriptions = try JSONDecoder().decode([NodeDescription].self, from: Data(described.stdout.utf8))
         #expect(descriptions.map(\.node).sorted() == ["greeter-1", "greeter-2"])
-        #expect(descriptions.allSatisfy { $0.methods.map(\.name) == ["greeter.hello"] })
+        #expect(descriptions.allSatisfy { $0.methods.map(\.name) == ["greeter.countdown", "greeter.hello"] })
+        #expect(descriptions.allSatisfy { $0.methods.first?.kind == .serverStreaming })
         let unknown = try await mesh.zmesh(["describe", "nosuch"])
         #expect(unknown.status == 4 && unknown.stderr.contains("no live instance serves nosuch"), "\(unknown.stderr)")
         await client.shutdown()
