@@ -28,14 +28,13 @@ extension BrokerCore {
                 answerLocally(envelope.routing, header: header, body: envelope.body)
                 return
             }
-            if header.flags.contains(.acceptsPartials), header.status != 0 {
-                // A client's stream (its initial credit in status; a broker relaying a
-                // Majordomo worker's parts sends 0): not relayed by brokers yet.
-                return refuseStream(envelope.routing, header: header)
-            }
             var output = Output(core: self)
             router.request(configuration.tracer == nil ? header : traceHop(header), body: envelope.body, from: envelope.routing,
                            now: transport.now(), output: &output)
+            carryOut(output)
+        case .credit:
+            var output = Output(core: self)
+            router.credit(envelope.header, from: envelope.routing, now: transport.now(), output: &output)
             carryOut(output)
         case .cancel:
             if !hopSpans.isEmpty { endHop(envelope.header.requestID, outcome: "cancelled") }
@@ -70,15 +69,6 @@ extension BrokerCore {
         }
         var output = Output(core: self)
         router.majordomoRequest(caller, body: body, from: route, now: transport.now(), output: &output)
-        carryOut(output)
-    }
-
-    /// A stream's request: refused with `badRequest`, before it runs anywhere.
-    private func refuseStream(_ route: [[UInt8]], header: Header) {
-        var output = Output(core: self)
-        let message = "broker \(configuration.name) does not relay streams yet: call \(header.name) as a stream without a broker (a broker-less topology, or --endpoint of an instance); it did not run"
-        router.answer(route, request: header, command: .error, status: StatusCode.badRequest.rawValue, body: Array(message.utf8), output: &output)
-        router.stats.errors += 1
         carryOut(output)
     }
 

@@ -114,7 +114,10 @@ extension BrokerRouter {
             guard let flight = flights[key] else { continue }
             flight.instance = nil
             flight.triedOn.append(id)
-            if flight.header.isIdempotent {
+            if flight.delivered > 0 {
+                finishWithError(key, status: .unavailable, mayHaveRun: true, output: &output,
+                                message: "instance \(id) was lost after \(flight.delivered) messages of the stream; a stream that has delivered messages is not re-sent")
+            } else if flight.header.isIdempotent {
                 stats.redispatched += 1
                 dispatch(key, now: now, output: &output)
             } else {

@@ -221,6 +221,8 @@ struct BrokerRouter {
                                 output: inout some BrokerRouterOutput) {
         if let caller = flight.majordomo, caller.dialect.takesPartials, flight.route.count == 1 {
             if !output.replyMajordomo(.partial, to: flight.route, caller: caller, status: nil, body: body) { stats.dropped += 1 }
+        } else if Self.isStream(flight.header) {
+            streamMessage(body, of: flight, output: &output)
         } else if relaysToBrokers, flight.header.flags.contains(.acceptsPartials) {
             var header = Header(command: .reply, requestID: flight.header.requestID)
             header.attempt = flight.header.attempt

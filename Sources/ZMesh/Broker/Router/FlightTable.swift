@@ -30,6 +30,8 @@ extension BrokerRouter {
         var partials: [[UInt8]] = []
         /// The bytes in `partials`.
         var partialBytes = 0
+        /// A stream's messages passed on to the client so far: once one is, it is never re-sent.
+        var delivered = 0
 
         /// A request as it arrives, held by nobody yet.
         init(route: [[UInt8]], header: Header, body: [[UInt8]], service: String, deadline: MonotonicTime?,

@@ -1,0 +1,34 @@
+import MeshClock
+
+/// Streams through a broker (docs/PROTOCOL.md, "Streams"): a client's stream request goes to
+/// an instance as any request does; each partial REPLY (or a Majordomo worker's PARTIAL) is
+/// passed on to the client as it comes, and each CREDIT from the client to the instance
+/// holding the stream. The broker keeps nothing of a stream's messages, so the client's credit
+/// bounds what is in flight end to end. Once a message has gone to the client the stream is
+/// never re-sent: a lost instance ends it `unavailable`.
+extension BrokerRouter {
+    /// A client's stream REQUEST: accepts-partials with its initial credit in the status (a
+    /// broker relaying a Majordomo client's parts sends 0).
+    static func isStream(_ header: Header) -> Bool {
+        header.flags.contains(.acceptsPartials) && header.status != 0
+    }
+
+    /// A CREDIT from the client of stream `header.requestID`: passed on to the instance that
+    /// holds it (a Majordomo worker has no credit: its parts come as it sends them).
+    mutating func credit(_ header: Header, from route: [[UInt8]], now: MonotonicTime, output: inout some BrokerRouterOutput) {
+        guard let flight = flights[header.requestID], flight.route == route, Self.isStream(flight.header),
+              let id = flight.instance, let instance = instances[id], instance.kind != .worker else { return }
+        var credit = Header(command: .credit, requestID: header.requestID)
+        credit.status = header.status
+        _ = send(credit, body: [], route: flight.route, to: instance, now: now, output: &output)
+    }
+
+    /// One message of stream `flight`, to its client.
+    mutating func streamMessage(_ body: [[UInt8]], of flight: Flight, output: inout some BrokerRouterOutput) {
+        var header = Header(command: .reply, requestID: flight.header.requestID)
+        header.attempt = flight.header.attempt
+        header.flags = [.partial]
+        flight.delivered += 1
+        if !output.reply(to: flight.route, header: header, body: body.isEmpty ? [[]] : body) { stats.dropped += 1 }
+    }
+}
