@@ -57,8 +57,9 @@ extension BrokerCore {
     private func forward(_ frames: Transport.Socket.Received, delimiter: Int, header: Header, of flight: BrokerRouter.Flight,
                          output: inout Output) -> Bool {
         if let caller = flight.majordomo, flight.route.count == 1 {
-            // An MDP client's request, answered by a mesh service: FINAL (MDP/0.1: REPLY).
-            let body = ((delimiter + 2)..<frames.frameCount).map { frames.frameArray($0) }
+            // An MDP client's request, answered by a mesh service: FINAL (MDP/0.1: REPLY), after
+            // any parts of a streaming handler the client could not take one by one.
+            let body = flight.partials + ((delimiter + 2)..<frames.frameCount).map { frames.frameArray($0) }
             return output.replyMajordomo(.final, to: flight.route, caller: caller,
                                          status: header.command == .error ? header.status : nil,
                                          body: header.command == .error ? body : (body.isEmpty ? [[]] : body))

@@ -15,6 +15,7 @@ struct ServerStreams {
         var credit: Int
         var waiting: (payload: [UInt8], continuation: Waiter)?
         var stopped = false
+        var sent = 0
     }
 
     private var streams: [RequestID: Stream] = [:]
@@ -40,6 +41,7 @@ struct ServerStreams {
         guard var stream = streams[id], !stream.stopped, stream.waiting == nil else { return .stopped }
         if stream.credit > 0 {
             stream.credit -= 1
+            stream.sent += 1
             streams[id] = stream
             return .send(route: stream.route)
         }
@@ -55,6 +57,7 @@ struct ServerStreams {
         var ready: (route: [[UInt8]], payload: [UInt8], continuation: Waiter)?
         if let waiting = stream.waiting, stream.credit > 0 {
             stream.credit -= 1
+            stream.sent += 1
             stream.waiting = nil
             ready = (stream.route, waiting.payload, waiting.continuation)
         }
@@ -73,8 +76,10 @@ struct ServerStreams {
         return waiter
     }
 
-    /// Forgets stream `id` (its handler ended); returns a write that waited, if any.
-    mutating func close(_ id: RequestID) -> Waiter? {
-        streams.removeValue(forKey: id)?.waiting?.continuation
+    /// Forgets stream `id` (its handler ended); returns a write that waited, if any, and
+    /// whether it sent any message.
+    mutating func close(_ id: RequestID) -> (waiter: Waiter?, sentAny: Bool) {
+        guard let stream = streams.removeValue(forKey: id) else { return (nil, false) }
+        return (stream.waiting?.continuation, stream.sent > 0)
     }
 }

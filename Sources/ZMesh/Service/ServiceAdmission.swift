@@ -201,7 +201,11 @@ struct ServiceAdmission<Job> {
 
     /// A concurrent handler ended with `outcome`: its reply goes to every route still waiting
     /// for it, and the next queued requests start.
-    mutating func finish(_ id: RequestID, _ outcome: HandlerOutcome, now: MonotonicTime, output: inout some AdmissionOutput<Job>) {
+    ///
+    /// `streamed`: the handler sent parts of a stream before this end; such an end is not
+    /// the whole answer, so it is not kept for retries.
+    mutating func finish(_ id: RequestID, _ outcome: HandlerOutcome, now: MonotonicTime, streamed: Bool = false,
+                         output: inout some AdmissionOutput<Job>) {
         runningCount -= 1
         if let entry = release(id) {
             var outcome = outcome
@@ -213,7 +217,7 @@ struct ServiceAdmission<Job> {
             }
             let reply = makeReply(for: entry.header, outcome: outcome, routes: entry.routes.count)
             // A stream's last message is not its whole answer: never answer a retry with it.
-            if !entry.header.flags.contains(.acceptsPartials) { cache.store(id, reply) }
+            if !streamed { cache.store(id, reply) }
             for route in entry.routes { send(reply, to: route, output: &output) }
         }
         startWaiting(now: now, output: &output)

@@ -40,9 +40,11 @@ extension ServiceCore {
         streams.stop(id)?.resume(throwing: CancellationError())
     }
 
-    /// The handler of stream `id` ended.
-    func closeStream(_ id: RequestID) {
-        streams.close(id)?.resume(throwing: CancellationError())
+    /// The handler of stream `id` ended; true if it sent any message.
+    func closeStream(_ id: RequestID) -> Bool {
+        let (waiter, sentAny) = streams.close(id)
+        waiter?.resume(throwing: CancellationError())
+        return sentAny
     }
 
     /// One message of stream `id`: a partial REPLY. A caller that is gone stops the stream.

@@ -243,9 +243,9 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
 
     /// A handler's outcome, back on the loop.
     private func finish(_ id: RequestID, _ outcome: HandlerOutcome) {
-        closeStream(id)
+        let streamed = closeStream(id)
         var output = Output(core: self)
-        admission.finish(id, outcome, now: transport.now(), output: &output)
+        admission.finish(id, outcome, now: transport.now(), streamed: streamed, output: &output)
         resumeDrainWaitersIfDrained()
     }
 

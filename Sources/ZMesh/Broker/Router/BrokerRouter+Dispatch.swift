@@ -42,6 +42,13 @@ extension BrokerRouter {
         header.attempt = flight.header.attempt &+ UInt8(clamping: flight.sent)
         // An MDP client that takes PARTIALs: ask a broker in between to pass them on as they come.
         if flight.majordomo?.dialect.takesPartials == true && instance.kind == .broker { header.flags.insert(.acceptsPartials) }
+        // An MDP client's request to a mesh service: taken as a stream, so a server-streaming
+        // handler answers it with parts (the broker reads them for the client: see
+        // ``streamPartForMajordomo(_:output:)``).
+        if flight.majordomo != nil && instance.kind == .service {
+            header.flags.insert(.acceptsPartials)
+            header.status = ServerStreams.defaultCredit
+        }
         if let deadline = flight.deadline {
             header.budgetMilliseconds = UInt32(clamping: (now.nanoseconds(until: deadline) + 999_999) / 1_000_000)
         }

@@ -31,4 +31,14 @@ extension BrokerRouter {
         flight.delivered += 1
         if !output.reply(to: flight.route, header: header, body: body.isEmpty ? [[]] : body) { stats.dropped += 1 }
     }
+
+    /// A part of a mesh service's stream for a Majordomo client, which has no credit of its
+    /// own: the broker grants one more for each part it takes (it passes parts on at once, or
+    /// keeps them for an MDP/0.1 client, at most `maxMessageBytes` in all).
+    mutating func streamPartForMajordomo(_ flight: Flight, output: inout some BrokerRouterOutput) {
+        guard let id = flight.instance, let instance = instances[id], instance.kind == .service else { return }
+        var credit = Header(command: .credit, requestID: flight.header.requestID)
+        credit.status = 1
+        _ = output.send(credit, body: [], route: flight.route, to: instance)
+    }
 }

@@ -219,6 +219,7 @@ struct BrokerRouter {
     /// are kept.
     mutating func partialAnswer(_ body: [[UInt8]], of key: RequestID, _ flight: Flight, relaysToBrokers: Bool,
                                 output: inout some BrokerRouterOutput) {
+        if flight.majordomo != nil { streamPartForMajordomo(flight, output: &output) }
         if let caller = flight.majordomo, caller.dialect.takesPartials, flight.route.count == 1 {
             if !output.replyMajordomo(.partial, to: flight.route, caller: caller, status: nil, body: body) { stats.dropped += 1 }
         } else if Self.isStream(flight.header) {
