@@ -23,6 +23,11 @@
 #                                    to one registry, its CPU share and look-up times beside N and
 #                                    beside a raw libzmq ROUTER taking the same beats, interleaved
 #                                    (scripts/bench/registry.sh; --compare BIN: an older registry too)
+#   scripts/bench.sh --stream [--rounds R] [--messages N]
+#                                    only server streams: one-way streams of 64-byte messages beside
+#                                    a raw libzmq PUSH/PULL stream, and the flow-control case (a
+#                                    million messages to a slow, then fast, reader; RSS of every
+#                                    hop) (scripts/bench/stream.sh)
 #
 # Cases, each against the baseline in the same round: sequential round trip (64 B), 128 in
 # flight (64 B), 128 in flight (1 KiB); the mesh broker-less and brokered (one echo instance,
@@ -56,11 +61,12 @@ while [ $# -gt 0 ]; do
     --observed) observed=1; shift ;;
     --majordomo) majordomo=1; shift ;;
     --registry) shift; exec scripts/bench/registry.sh "$@" ;;
+    --stream) shift; exec scripts/bench/stream.sh "$@" ;;
     --compare)
       compare=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
       [ -x "$compare" ] || { echo "bench.sh: --compare $2: no executable there" >&2; exit 64; }
       shift 2 ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done

@@ -8,7 +8,7 @@ public import ZMesh
 /// | `echo` | `echo`, `echo.async`, `echo.whoami`, `echo.count` | replies with the payload (`echo.async` as a task per request); `whoami` with the node's name; `count KEY` with how many times this instance ran it for KEY |
 /// | `kv` | `kv.put`, `kv.get`, `kv.delete` | an in-memory store: `put` takes `key=value`, the others `key` |
 /// | `sleep` | `sleep` | waits the payload's milliseconds (default 100), then replies with it |
-/// | `stream` | `stream.count` | a server stream: the decimal numbers 1 to N (the payload), one a message, in order |
+/// | `stream` | `stream.count` | a server stream: the decimal numbers 1 to N (the payload `N [WIDTH]`), one a message, in order, zero-padded to WIDTH bytes if given |
 public enum BuiltinServices {
     /// Names of the services this enum can provide.
     public static let names = ["echo", "kv", "sleep", "stream"]
@@ -52,18 +52,28 @@ public enum BuiltinServices {
 
     /// Most numbers `stream.count` streams.
     public static let maxCount = 100_000_000
+    /// Widest `stream.count` pads its numbers to.
+    public static let maxWidth = 65_536
 
-    /// `stream.count N`: the decimal numbers 1 to N, one a message, in order (a server stream).
+    /// `number` in decimal, with leading zeros up to `width` bytes.
+    private static func padded(_ number: Int, to width: Int) -> [UInt8] {
+        let digits = Array(String(number).utf8)
+        return digits.count >= width ? digits : Array(repeating: UInt8(ascii: "0"), count: width - digits.count) + digits
+    }
+
+    /// `stream.count N [WIDTH]`: the decimal numbers 1 to N, one a message, in order (a server
+    /// stream); with WIDTH, each zero-padded to that many bytes (`stream.count 1000000 64`: a
+    /// million 64-byte messages).
     public static func streams() -> ServiceHandlers {
         var handlers = ServiceHandlers()
         handlers.registerServerStream("stream.count") { payload, _, writer in
-            let text = String(decoding: payload, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let count = Int(text), (0...maxCount).contains(count) else {
-                throw ServiceError(code: 400, message: "stream.count takes a whole number from 0 to \(maxCount), not \"\(text.prefix(40))\"")
+            let words = String(decoding: payload, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+            guard (1...2).contains(words.count), let count = Int(words[0]), (0...maxCount).contains(count),
+                  let width = words.count == 2 ? Int(words[1]) : 0, (0...maxWidth).contains(width) else {
+                throw ServiceError(code: 400, message: "stream.count takes N (0 to \(maxCount)) and an optional width (0 to \(maxWidth)), not \"\(String(decoding: payload.prefix(40), as: UTF8.self))\"")
             }
-            if count > 0 {
-                for number in 1...count { try await writer.write(Array(String(number).utf8)) }
-            }
+            guard count > 0 else { return }
+            for number in 1...count { try await writer.write(padded(number, to: width)) }
         }
         return handlers
     }

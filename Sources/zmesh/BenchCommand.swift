@@ -15,6 +15,13 @@ struct BenchCommand: AsyncParsableCommand {
             warm-up), checks every reply against its request, and prints calls/s, p50, p99 and
             p99.9 in microseconds, errors by kind, and this process's RSS at start and end.
             Compare with the raw-libzmq baseline measured in the same run (scripts/bench.sh).
+            With --stream, reads one server stream of --requests messages (of --size bytes) from
+            NAME (stream.count) instead, checks they come in order, and prints messages/s and this
+            process's peak RSS; --slow-rate and --slow-seconds read slowly first, to see flow
+            control hold the sender back.
+            Examples:
+              zmesh bench echo --config topologies/brokerless.yaml --requests 100000 --concurrency 128
+              zmesh bench stream.count --stream --requests 1000000 --size 64 --config topologies/brokered.yaml
             """)
 
     @Argument(help: "The name to call, such as echo.")
@@ -43,6 +50,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Where the calling tasks run: loop (on the client's event loop, no thread hand-off) or pool (the global concurrent executor).")
     var callers: BenchRunner.Callers = .loop
 
+    @Flag(name: .long, help: "Read one server stream (such as stream.count) of --requests messages instead of making calls.")
+    var stream = false
+
+    @Option(name: .long, help: "With --stream: the stream's window (messages the sender may send ahead of the reader).")
+    var window: Int = 64
+
+    @Option(name: .long, help: "With --stream: read this many messages a second at first (0: as fast as they come).")
+    var slowRate: Int = 0
+
+    @Option(name: .long, help: "With --stream and --slow-rate: for this many seconds, then as fast as they come.")
+    var slowSeconds: Double = 5
+
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
@@ -57,12 +76,19 @@ struct BenchCommand: AsyncParsableCommand {
         }
         try checkSeconds(timeout, "--timeout")
         try checkSeconds(maxSeconds, "--max-seconds")
+        if stream {
+            guard window >= 2, window <= Int(UInt16.max), slowRate >= 0 else {
+                throw ValidationError("--window must be from 2 to 65535 and --slow-rate at least 0")
+            }
+            try checkSeconds(slowSeconds, "--slow-seconds")
+        }
     }
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "zmesh.bench", defaultLevel: .warning)
         if clientMetrics { _ = MeshPrometheus.bootstrap() }
         let client = try mesh.makeClient(logger: logger, metrics: clientMetrics)
+        if stream { return try await runStream(client) }
         let report = try await BenchRunner(
             client: client, service: service, requests: requests, concurrency: concurrency, size: size,
             warmup: warmup, timeout: .milliseconds(Int64(timeout * 1000)), maxSeconds: maxSeconds,
@@ -71,5 +97,29 @@ struct BenchCommand: AsyncParsableCommand {
         await client.shutdown()
         print(json ? report.json : report.text)
         if report.completed == 0 { throw ExitCode(4) }
+    }
+
+    private func runStream(_ client: MeshClient) async throws {
+        let bench = StreamBench(client: client, name: service, messages: requests, size: size, window: window,
+                                slowRate: slowRate, slowSeconds: slowSeconds, timeout: .milliseconds(Int64(maxSeconds * 1000)))
+        let report = await bench.run()
+        await client.shutdown()
+        let slow = slowRate > 0 ? min(report.received, Int(Double(slowRate) * slowSeconds)) : 0
+        let rate = report.rate(after: slow)
+        if json {
+            let fields: [String: Any] = [
+                "mode": "stream", "service": service, "messages": report.received, "size": size, "window": window,
+                "in_order": report.inOrder, "seconds": report.seconds, "messages_per_second": rate.rounded(),
+                "rss_start_kib": report.rssStartKiB, "rss_peak_kib": report.rssPeakKiB, "rss_end_kib": report.rssEndKiB,
+                "error": report.error ?? NSNull(),
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print("\(service) stream: \(report.received) of \(requests) messages of \(size) B, \(report.inOrder ? "in order" : "OUT OF ORDER")"
+                  + " in \(String(format: "%.2f", report.seconds)) s (\(Int(rate)) messages/s\(slow > 0 ? " after \(slow) slow" : ""))")
+            print("  RSS \(report.rssStartKiB) KiB at start, \(report.rssPeakKiB) KiB at most, \(report.rssEndKiB) KiB at end")
+            if let error = report.error { print("  ended with: \(error)") }
+        }
+        if report.received != requests || !report.inOrder { throw ExitCode(4) }
     }
 }

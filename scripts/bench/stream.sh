@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Server streams (scripts/bench.sh --stream): one-way streams of 64-byte messages, beside a
+# raw libzmq PUSH/PULL stream (scripts/bench/zstream.c) in the same rounds, and the
+# flow-control case of issue 15: 1,000,000 messages to a reader that takes 1,000 a second
+# for 5 s, then reads fast, with the RSS of the producer, the broker and the reader.
+#
+#   scripts/bench/stream.sh [--rounds R] [--messages N] [--smoke]
+#
+# Rows per round: raw (PUSH -> PULL), zmesh broker-less (zmesh bench stream.count --stream
+# against scripts/bench/brokerless.yaml) and zmesh brokered (scripts/bench/brokered.yaml).
+# Results: bench-results/stream-<time>.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/lib/setup.sh
+ensure_libzmq
+
+rounds=3
+messages=1000000
+smoke=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --messages) messages=$2; shift 2 ;;
+    --smoke) smoke=1; rounds=1; messages=2000; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "stream.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
+  esac
+done
+slow_rate=1000
+slow_seconds=5
+[ $smoke = 1 ] && slow_seconds=1
+if [ -z "${ZMESH_BIN:-}" ]; then
+  if [ $smoke = 1 ]; then
+    swift build --product zmesh 2>&1 | grep -v "prohibited flag" | tail -1
+    export ZMESH_BIN=$PWD/.build/debug/zmesh
+  else
+    echo "==> building zmesh (release)"
+    swift build -c release --product zmesh 2>&1 | grep -v "prohibited flag" | tail -1
+    export ZMESH_BIN=$PWD/.build/release/zmesh
+  fi
+fi
+mkdir -p .build/baseline bench-results
+cc -O2 -Wall -o .build/baseline/zstream scripts/bench/zstream.c $(pkg-config --cflags --libs libzmq)
+out="bench-results/stream-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+: >"$out"
+export MESH_RUN_DIR=${MESH_RUN_DIR:-.mesh/bench-stream}
+pull_pid=
+cleanup() {
+  [ -n "$pull_pid" ] && kill "$pull_pid" 2>/dev/null || true
+  scripts/mesh-down.sh >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+record() {  # round row json
+  python3 -c 'import json,sys; d=json.loads(sys.argv[3]); d["round"]=int(sys.argv[1]); d["row"]=sys.argv[2]; print(json.dumps(d))' \
+    "$1" "$2" "$3" >>"$out"
+}
+
+raw_round() {
+  local port line
+  port=$(free_port)
+  .build/baseline/zstream pull "tcp://127.0.0.1:$port" "$messages" >"$MESH_RUN_DIR.raw" &
+  pull_pid=$!
+  .build/baseline/zstream push "tcp://127.0.0.1:$port" "$messages" 64
+  wait "$pull_pid"
+  pull_pid=
+  record "$1" raw "$(cat "$MESH_RUN_DIR.raw")"
+}
+
+mesh_round() {  # round file row
+  scripts/mesh-up.sh "$2" >/dev/null
+  local line
+  line=$("$ZMESH_BIN" bench stream.count --stream --requests "$messages" --size 64 --config "$2" --json)
+  record "$1" "$3" "$line"
+  scripts/mesh-down.sh >/dev/null
+}
+
+echo "==> one-way streams of $messages 64-byte messages, $rounds rounds (results in $out)"
+mkdir -p "$(dirname "$MESH_RUN_DIR")"
+for round in $(seq "$rounds"); do
+  raw_round "$round"
+  mesh_round "$round" scripts/bench/brokerless.yaml zmesh-brokerless
+  mesh_round "$round" scripts/bench/brokered.yaml zmesh-brokered
+done
+
+echo "==> flow control: $messages messages through a broker to a reader taking $slow_rate/s for ${slow_seconds}s"
+scripts/mesh-up.sh scripts/bench/brokered.yaml >/dev/null
+producer=$(cat "$MESH_RUN_DIR/echo-1.pid")
+broker=$(cat "$MESH_RUN_DIR/broker-1.pid")
+producer_start=$(rss_kib "$producer")
+broker_start=$(rss_kib "$broker")
+"$ZMESH_BIN" bench stream.count --stream --requests "$messages" --size 64 --slow-rate "$slow_rate" \
+  --slow-seconds "$slow_seconds" --config scripts/bench/brokered.yaml --json >"$MESH_RUN_DIR.flow" &
+reader=$!
+producer_peak=$producer_start
+broker_peak=$broker_start
+while kill -0 "$reader" 2>/dev/null; do   # ends with the reader (its own deadline bounds it)
+  producer_peak=$(( $(rss_kib "$producer") > producer_peak ? $(rss_kib "$producer") : producer_peak ))
+  broker_peak=$(( $(rss_kib "$broker") > broker_peak ? $(rss_kib "$broker") : broker_peak ))
+  sleep 0.2
+done
+wait "$reader" || true
+flow=$(cat "$MESH_RUN_DIR.flow")
+record 1 flow-control "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(producer_rss_start_kib=int(sys.argv[2]), producer_rss_peak_kib=int(sys.argv[3]), broker_rss_start_kib=int(sys.argv[4]), broker_rss_peak_kib=int(sys.argv[5])); print(json.dumps(d))' \
+  "$flow" "$producer_start" "$producer_peak" "$broker_start" "$broker_peak")"
+scripts/mesh-down.sh >/dev/null
+
+python3 - "$out" <<'PY'
+import json, statistics, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+raw = {r["round"]: r["messages_per_second"] for r in rows if r["row"] == "raw"}
+print(f"{'row':<18} {'messages/s (median)':>20} {'x raw (median of rounds)':>25} {'rounds':>30}")
+for name in ("raw", "zmesh-brokerless", "zmesh-brokered"):
+    group = [r for r in rows if r["row"] == name]
+    rates = [r["messages_per_second"] for r in group]
+    ratios = [r["messages_per_second"] / raw[r["round"]] for r in group if raw.get(r["round"])]
+    ok = all(r.get("in_order", True) and r.get("error") is None for r in group)
+    print(f"{name:<18} {statistics.median(rates):>20,.0f} {statistics.median(ratios):>24.3f}x "
+          f"{', '.join(f'{v:,.0f}' for v in rates):>30}{'' if ok else '  NOT IN ORDER'}")
+flow = next(r for r in rows if r["row"] == "flow-control")
+print()
+print(f"flow control: {flow['messages']:,} messages, {'in order' if flow['in_order'] else 'OUT OF ORDER'}, "
+      f"{flow['seconds']:.1f} s, error: {flow['error']}")
+print(f"  producer RSS {flow['producer_rss_start_kib']:,} -> peak {flow['producer_rss_peak_kib']:,} KiB; "
+      f"broker {flow['broker_rss_start_kib']:,} -> peak {flow['broker_rss_peak_kib']:,} KiB; "
+      f"reader {flow['rss_start_kib']:,} -> peak {flow['rss_peak_kib']:,} KiB")
+PY
