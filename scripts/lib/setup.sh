@@ -67,6 +67,18 @@ ensure_prometheus() { install_server_package prometheus prometheus; }
 # etcd 3.4 (Debian's etcd-server), for the etcd registry's tests and topologies/etcd.yaml.
 ensure_etcd() { install_server_package etcd-server etcd; }
 
+# NATS, for the NATS rows of scripts/bench.sh: Debian's nats-server 2.9 (the script starts its
+# own on a free port; the package's service is kept from starting) and libnats-dev, the NATS
+# C client that scripts/bench/nats_echo.c is built with.
+ensure_nats() {
+    install_server_package nats-server nats-server || return 1
+    if pkg-config --exists libnats 2>/dev/null; then return 0; fi
+    echo "==> installing libnats-dev"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libnats-dev pkg-config >/dev/null
+    pkg-config --exists libnats || { echo "libnats-dev did not install" >&2; return 1; }
+}
+
 # iproute2 (`ip`), for the test that runs a mesh over three hosts made as network namespaces
 # (scripts/netns-hosts.sh). The test itself runs only where `ip netns add` is permitted (root).
 ensure_iproute2() {
