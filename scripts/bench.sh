@@ -37,13 +37,18 @@
 # (Tests/Peers/majortomo_client.py). Each runs through the broker to the Swift echo, straight
 # to a raw C echo that answers every dialect (scripts/bench/mdp_echo.c), and through
 # scripts/bench/zproxy.c (a logic-free C zmq_proxy: the floor for any broker) to that echo;
-# the criterion is the broker within 1.2x of the floor. Results: bench-results/bench-<time>.json.
+# the criterion is the broker within 1.2x of the floor. Each round also runs NATS, which is
+# brokered too, on the sequential and throughput cases: Debian's nats-server 2.9 on a free
+# port, a C responder in queue group `q` replying at once (send-asap) and a C client
+# (scripts/bench/nats_echo.c, libnats), each row against the same round's raw baseline, beside
+# the brokered mesh. Results: bench-results/bench-<time>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
 ensure_libzmq
 ensure_pyzmq
 ensure_majortomo
+ensure_nats
 
 rounds=3
 pin=0
@@ -66,7 +71,7 @@ while [ $# -gt 0 ]; do
       compare=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
       [ -x "$compare" ] || { echo "bench.sh: --compare $2: no executable there" >&2; exit 64; }
       shift 2 ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n "2,$(( $(grep -n '^set -euo pipefail' "$0" | cut -d: -f1) - 1 ))p" "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -93,6 +98,7 @@ for program in zecho_server zecho_client; do
 done
 cc -O2 -Wall -o .build/baseline/zproxy scripts/bench/zproxy.c $(pkg-config --cflags --libs libzmq)
 cc -O2 -Wall -o .build/baseline/mdp_echo scripts/bench/mdp_echo.c $(pkg-config --cflags --libs libzmq)
+cc -O2 -Wall -o .build/baseline/nats_echo scripts/bench/nats_echo.c $(pkg-config --cflags --libs libnats)
 echo "    from $baseline_src"
 
 out_dir=bench-results
@@ -105,11 +111,15 @@ baseline_pid=
 proxy_pid=
 mdp_echo_pid=
 mdp_proxy_pid=
+nats_server_pid=
+nats_echo_pid=
+nats_dir=$(mktemp -d "${TMPDIR:-/tmp}/zmesh-bench-nats.XXXXXX")
 cleanup() {
-  for pid in "$baseline_pid" "$proxy_pid" "$mdp_echo_pid" "$mdp_proxy_pid"; do
+  for pid in "$baseline_pid" "$proxy_pid" "$mdp_echo_pid" "$mdp_proxy_pid" "$nats_echo_pid" "$nats_server_pid"; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   done
   scripts/mesh-down.sh >/dev/null 2>&1 || true
+  rm -rf "$nats_dir"
 }
 trap cleanup EXIT
 
@@ -185,6 +195,60 @@ baseline_case() {  # round case topology
   fi
 }
 
+# NATS, started for each round's brokered cases and stopped after them: a nats-server of its
+# own (no config file) on a free port, then the echo responder, which creates its ready file
+# once the server has its queue subscription.
+nats_up() {
+  local port deadline
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  nats_url=nats://127.0.0.1:$port
+  nats-server -a 127.0.0.1 -p "$port" >"$nats_dir/nats-server.log" 2>&1 </dev/null &
+  nats_server_pid=$!
+  server_cpu $nats_server_pid
+  deadline=$((SECONDS + 15))
+  until (: <>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if ! kill -0 "$nats_server_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      echo "bench.sh: nats-server did not start on 127.0.0.1:$port; last lines of its log:" >&2
+      tail -n 20 "$nats_dir/nats-server.log" | sed 's/^/  | /' >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+  rm -f "$nats_dir/ready"
+  .build/baseline/nats_echo respond "$nats_url" 3600 "$nats_dir/ready" >"$nats_dir/nats_echo.log" 2>&1 </dev/null &
+  nats_echo_pid=$!
+  server_cpu $nats_echo_pid
+  deadline=$((SECONDS + 15))
+  until [ -e "$nats_dir/ready" ]; do
+    if ! kill -0 "$nats_echo_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      echo "bench.sh: the NATS echo responder did not subscribe at $nats_url; its log:" >&2
+      tail -n 20 "$nats_dir/nats_echo.log" | sed 's/^/  | /' >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+}
+
+nats_down() {  # the responder, then the server, each by its PID
+  local pid
+  for pid in "$nats_echo_pid" "$nats_server_pid"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true   # nats-server exits 1 on SIGTERM
+  done
+  nats_echo_pid= nats_server_pid=
+}
+
+nats_case() {  # round case
+  local round=$1 case=$2 line
+  case $case in
+    seq64) line=$(client .build/baseline/nats_echo lat "$nats_url" $seq_n 64) ;;
+    tput64) line=$(client .build/baseline/nats_echo tput "$nats_url" $tput_n 64 128) ;;
+    tput1k) line=$(client .build/baseline/nats_echo tput "$nats_url" $tput1k_n 1024 128) ;;
+    *) return 0 ;;
+  esac
+  record "$round" nats "$case" "$line"
+}
+
 mesh_case() {  # round topology file case [extra zmesh bench arguments]
   local round=$1 topology=$2 file=$3 case=$4 extra=${5:-} line pid before after
   pid=$(cat "$MESH_RUN_DIR/echo-1.pid")
@@ -226,6 +290,10 @@ for round in $(seq 1 "$rounds"); do
     cases="seq64 tput64 tput1k"
     if [ $topology = brokered ]; then cases="$cases mdp64 mdp64-rfc7 mdp64-majortomo"; fi
     if [ $majordomo = 1 ]; then cases="mdp64 mdp64-rfc7 mdp64-majortomo"; fi
+    # NATS in the brokered rounds (not with --majordomo): each case's NATS run follows its
+    # baseline run, before the mesh's.
+    nats=0
+    if [ $topology = brokered ] && [ $majordomo = 0 ]; then nats=1; nats_up; fi
     first=1
     for build in $builds; do
       file=scripts/bench/$topology.yaml extra= label=$topology zmesh=$current
@@ -238,12 +306,16 @@ for round in $(seq 1 "$rounds"); do
       echo "==> round $round/$rounds: $topology$([ "$builds" != current ] && echo " ($build)")"
       up "$file"
       for case in $cases; do
-        if [ $first = 1 ]; then baseline_case "$round" "$case" "$topology"; fi
+        if [ $first = 1 ]; then
+          baseline_case "$round" "$case" "$topology"
+          if [ $nats = 1 ]; then nats_case "$round" "$case"; fi
+        fi
         mesh_case "$round" "$label" "$file" "$case" "$extra"
       done
       first=0
       scripts/mesh-down.sh >/dev/null
     done
+    if [ $nats = 1 ]; then nats_down; fi
   done
   export ZMESH_TRACER=none
 done
