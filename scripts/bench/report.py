@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Summarises a scripts/bench.sh run: medians per case and mesh/baseline ratios.
+"""Summarises a scripts/bench.sh run: medians per case and mesh/baseline ratios (and NATS's).
 
 usage: report.py RAW.jsonl SUMMARY.json [key=value ...]
 Each round ran the baseline and the mesh back to back, so the ratio of each round is taken
@@ -52,12 +52,14 @@ def fmt(number, unit):
 
 
 summary = {"meta": meta, "cases": [], "memory": None}
-lines = [f"ZMesh beside raw libzmq: same machine, same run, {meta.get('rounds', '?')} round(s) interleaved"
+lines = [f"ZMesh (and NATS) beside raw libzmq: same machine, same run, {meta.get('rounds', '?')} round(s) interleaved"
          + (", pinned (servers CPU 0, clients CPU 1)" if meta.get("pin") == "1" else ""),
          "",
-         f"{'topology':<11} {'case':<35} {'baseline':>13} {'mesh':>13} {'ratio':>7} {'target':>8}  met",
+         f"{'topology':<11} {'case':<35} {'baseline':>13} {'measured':>13} {'ratio':>7} {'target':>8}  met",
          "-" * 97]
-for topology in ("brokerless", "brokered"):
+# "nats": the same cases with NATS (nats-server, C client and queue-group responder), brokered
+# too; its rows are to the same round's baseline, like the mesh's.
+for topology in ("brokerless", "brokered", "nats"):
     for case, (label, field, unit, better) in CASES.items():
         ratios, meshes, bases, extras = [], [], [], []
         for round_ in rounds_of(topology, case):
@@ -84,7 +86,7 @@ for topology in ("brokerless", "brokered"):
             "ratio_median": ratio, "ratios": ratios, "target": target and f"{target[0]} {target[1]}x",
             "met": met, "rounds": extras,
         })
-        lines.append(f"{topology:<11} {label:<35} {fmt(statistics.median(bases), unit):>13} "
+        lines.append(f"{'NATS' if topology == 'nats' else topology:<11} {label:<35} {fmt(statistics.median(bases), unit):>13} "
                      f"{fmt(statistics.median(meshes), unit):>13} {ratio:>6.2f}x "
                      f"{(target[0] + ' ' + str(target[1]) + 'x') if target else '':>8}  "
                      f"{'' if met is None else ('yes' if met else 'no')}")
@@ -123,6 +125,35 @@ if floor_lines:
               f"{'topology':<11} {'case':<35} {'proxy':>13} {'/ baseline':>10} {'mesh':>13} {'mesh / proxy':>13} "
               f"{'target':>8}  met",
               "-" * 117] + floor_lines
+
+# NATS beside the brokered mesh: both brokered, both against the same round's baseline. The
+# last column is the mesh over NATS per round (latency: below 1 is faster; calls/s: above 1).
+nats_lines = []
+summary["nats"] = []
+for case, (label, field, unit, better) in CASES.items():
+    nats_ratios, mesh_ratios, mesh_over_nats, nats_values = [], [], [], []
+    for round_ in rounds_of("nats", case):
+        nats, base, mesh = (value(t, case, round_, field) for t in ("nats", "baseline", "brokered"))
+        if nats and base and mesh:
+            nats_values.append(nats)
+            nats_ratios.append(nats / base)
+            mesh_ratios.append(mesh / base)
+            mesh_over_nats.append(mesh / nats)
+    if not nats_values:
+        continue
+    summary["nats"].append({"case": case, "label": label, "nats_median": statistics.median(nats_values),
+                            "nats_over_baseline": statistics.median(nats_ratios),
+                            "brokered_over_baseline": statistics.median(mesh_ratios),
+                            "brokered_over_nats": statistics.median(mesh_over_nats),
+                            "brokered_over_nats_by_round": mesh_over_nats})
+    nats_lines.append(f"brokered    {label:<35} {fmt(statistics.median(nats_values), unit):>13} "
+                      f"{statistics.median(nats_ratios):>9.2f}x {statistics.median(mesh_ratios):>10.2f}x "
+                      f"{statistics.median(mesh_over_nats):>12.2f}x")
+if nats_lines:
+    lines += ["",
+              "NATS beside the brokered mesh: nats-server 2.9, C client, queue-group responder replying at once; same rounds",
+              f"{'topology':<11} {'case':<35} {'NATS':>13} {'/ baseline':>10} {'mesh / base':>11} {'mesh / NATS':>12}",
+              "-" * 97] + nats_lines
 
 # --compare: every mesh case also with another build, in the same rounds. Each build's ratio
 # is to the baseline of its round; the last column is this build's over the compared one's.
