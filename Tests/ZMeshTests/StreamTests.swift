@@ -146,3 +146,43 @@ struct StreamTests {
         await node.stop()
     }
 }
+
+/// The service side's credit book-keeping, alone (waiters are plain numbers here).
+@Suite("Server stream credit")
+struct ServerStreamsTests {
+    @Test func creditComesOnlyFromTheStreamsOwnCallerAndIsCapped() {
+        var streams = ServerStreams<Int>()
+        let id = RequestID(client: 1, sequence: 1)
+        let caller: [[UInt8]] = [[1, 2, 3]]
+        streams.open(id, route: caller, credit: 1)
+        guard case .send(let route) = streams.write(id, payload: [1], continuation: 1) else {
+            Issue.record("the first write did not go at once")
+            return
+        }
+        #expect(route == caller)
+        guard case .wait = streams.write(id, payload: [2], continuation: 2) else {
+            Issue.record("the second write did not wait for credit")
+            return
+        }
+        // Someone else's CREDIT for this id changes nothing; the caller's lets the write go.
+        #expect(streams.grant(id, 5, from: [[9, 9]]) == nil)
+        let ready = streams.grant(id, 1, from: caller)
+        #expect(ready?.payload == [2] && ready?.continuation == 2)
+        // However much is granted, the credit stays bounded: no overflow.
+        _ = streams.grant(id, Int.max / 2, from: caller)
+        _ = streams.grant(id, Int.max / 2, from: caller)
+        for index in 0..<3 {
+            guard case .send = streams.write(id, payload: [UInt8(index)], continuation: 10 + index) else {
+                Issue.record("a write with credit left did not go")
+                return
+            }
+        }
+        // Stopped: later writes are refused; closing says it sent.
+        #expect(streams.stop(id) == nil)
+        guard case .stopped = streams.write(id, payload: [9], continuation: 99) else {
+            Issue.record("a write after stop was taken")
+            return
+        }
+        #expect(streams.close(id).sentAny)
+    }
+}

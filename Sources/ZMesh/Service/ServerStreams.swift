@@ -1,14 +1,17 @@
-/// The server streams a service node is sending, by request id: where each goes, the credit
-/// its caller has granted, and the write waiting for more. Loop-confined (``ServiceCore``);
-/// one entry per running streaming handler, so bounded by the node's handler limit.
-struct ServerStreams {
+/// A stream's credit limits.
+enum StreamCredit {
     /// The credit a stream starts with when its request names none.
-    static let defaultCredit: UInt16 = 64
+    static let initial: UInt16 = 64
     /// Most credit a stream may hold, however much a caller grants (bounds what one caller
     /// could make a handler send at once, and keeps the sum from overflowing).
-    static let maxCredit = 1 << 20
+    static let most = 1 << 20
+}
 
-    typealias Waiter = CheckedContinuation<Void, any Error>
+/// The server streams a service node is sending, by request id: where each goes, the credit
+/// its caller has granted, and the write waiting for more (`Waiter`: the writer's
+/// continuation in a node). Loop-confined (``ServiceCore``); one entry per running streaming
+/// handler, so bounded by the node's handler limit. Pure: tested alone.
+struct ServerStreams<Waiter> {
 
     private struct Stream {
         let route: [[UInt8]]
@@ -30,10 +33,8 @@ struct ServerStreams {
         case stopped
     }
 
-    var count: Int { streams.count }
-
     mutating func open(_ id: RequestID, route: [[UInt8]], credit: Int) {
-        streams[id] = Stream(route: route, credit: min(max(0, credit), Self.maxCredit))
+        streams[id] = Stream(route: route, credit: min(max(0, credit), StreamCredit.most))
     }
 
     /// A write of `payload` by stream `id`'s handler.
@@ -50,10 +51,11 @@ struct ServerStreams {
         return .wait
     }
 
-    /// The caller granted `count` more; returns the write that may now go, if one waited.
-    mutating func grant(_ id: RequestID, _ count: Int) -> (route: [[UInt8]], payload: [UInt8], continuation: Waiter)? {
-        guard var stream = streams[id], !stream.stopped else { return nil }
-        stream.credit = min(stream.credit + max(0, count), Self.maxCredit)
+    /// The caller, at `route`, granted `count` more; returns the write that may now go, if one
+    /// waited. A CREDIT from anywhere but the stream's own caller changes nothing.
+    mutating func grant(_ id: RequestID, _ count: Int, from route: [[UInt8]]) -> (route: [[UInt8]], payload: [UInt8], continuation: Waiter)? {
+        guard var stream = streams[id], !stream.stopped, stream.route == route else { return nil }
+        stream.credit = min(stream.credit + max(0, count), StreamCredit.most)
         var ready: (route: [[UInt8]], payload: [UInt8], continuation: Waiter)?
         if let waiting = stream.waiting, stream.credit > 0 {
             stream.credit -= 1

@@ -283,7 +283,7 @@ struct ServiceAdmission<Job> {
         var launch = ServiceLaunch(id: id, onLoop: onLoop, request: MeshRequest(payload: payload, metadata: header.metadata), handler: handler,
                                    context: context(header, method: method, deadline: deadline), deadline: deadline)
         if header.flags.contains(.acceptsPartials), let route = inProgress[id]?.client {
-            launch.stream = (route, Int(header.status == 0 ? ServerStreams.defaultCredit : header.status))
+            launch.stream = (route, Int(header.status == 0 ? StreamCredit.initial : header.status))
         }
         inProgress[id]?.job = output.start(launch)
         if deadline != nil { output.armSweep() }

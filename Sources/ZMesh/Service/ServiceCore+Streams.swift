@@ -1,3 +1,6 @@
+/// A streaming handler's write, waiting for credit.
+typealias StreamWriteWaiter = CheckedContinuation<Void, any Error>
+
 /// A service node's server streams: each partial REPLY goes out only with the caller's
 /// credit; a write without credit waits here until a CREDIT comes, and throws once the
 /// stream is over (CANCEL, the deadline, the caller gone, the handler done).
@@ -9,7 +12,7 @@ extension ServiceCore {
         let core = WeakServiceCore(self)
         return MeshStreamWriter { payload in
             try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: ServerStreams.Waiter) in
+                try await withCheckedThrowingContinuation { (continuation: StreamWriteWaiter) in
                     transport.execute {
                         guard let node = core.node else { return continuation.resume(throwing: CancellationError()) }
                         node.assumeIsolated { $0.streamWrite(id, payload, continuation) }
@@ -21,7 +24,7 @@ extension ServiceCore {
         }
     }
 
-    private func streamWrite(_ id: RequestID, _ payload: [UInt8], _ continuation: ServerStreams.Waiter) {
+    private func streamWrite(_ id: RequestID, _ payload: [UInt8], _ continuation: StreamWriteWaiter) {
         switch streams.write(id, payload: payload, continuation: continuation) {
         case .send(let route): send(id, payload, along: route, resuming: continuation)
         case .wait: break
@@ -29,9 +32,9 @@ extension ServiceCore {
         }
     }
 
-    /// A CREDIT from the caller of stream `id`.
-    func grantCredit(_ id: RequestID, _ count: Int) {
-        guard let ready = streams.grant(id, count) else { return }
+    /// A CREDIT from the caller of stream `id`, at `route`.
+    func grantCredit(_ id: RequestID, _ count: Int, from route: [[UInt8]]) {
+        guard let ready = streams.grant(id, count, from: route) else { return }
         send(id, ready.payload, along: ready.route, resuming: ready.continuation)
     }
 
@@ -48,7 +51,7 @@ extension ServiceCore {
     }
 
     /// One message of stream `id`: a partial REPLY. A caller that is gone stops the stream.
-    private func send(_ id: RequestID, _ payload: [UInt8], along route: [[UInt8]], resuming continuation: ServerStreams.Waiter) {
+    private func send(_ id: RequestID, _ payload: [UInt8], along route: [[UInt8]], resuming continuation: StreamWriteWaiter) {
         var header = Header(command: .reply, requestID: id)
         header.flags = [.partial]
         let sent = header.withEncoded { bytes in

@@ -36,7 +36,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
     /// When the node started, for its health's uptime.
     private var startedAt: MonotonicTime
     /// Server streams being sent: credit and waiting writes (ServiceCore+Streams.swift).
-    var streams = ServerStreams()
+    var streams = ServerStreams<StreamWriteWaiter>()
 
     init(transport: Transport, configuration: ServiceNode.Configuration, handlers: ServiceHandlers, logger: Logger) {
         self.transport = transport
@@ -202,7 +202,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
         case .request:
             admission.request(envelope.header, payload: envelope.payload, from: envelope.routing, now: transport.now(), output: &output)
         case .credit:
-            grantCredit(envelope.header.requestID, Int(envelope.header.status))
+            grantCredit(envelope.header.requestID, Int(envelope.header.status), from: envelope.routing)
         case .cancel:
             stopStream(envelope.header.requestID)
             admission.cancel(envelope.header.requestID, output: &output)

@@ -47,7 +47,7 @@ extension BrokerRouter {
         // ``streamPartForMajordomo(_:output:)``).
         if flight.majordomo != nil && instance.kind == .service {
             header.flags.insert(.acceptsPartials)
-            header.status = ServerStreams.defaultCredit
+            header.status = StreamCredit.initial
         }
         if let deadline = flight.deadline {
             header.budgetMilliseconds = UInt32(clamping: (now.nanoseconds(until: deadline) + 999_999) / 1_000_000)
