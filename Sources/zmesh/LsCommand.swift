@@ -17,22 +17,11 @@ struct LsCommand: AsyncParsableCommand {
               zmesh ls --config topologies/brokered.yaml --json
             """)
 
-    /// `--config`.
-    @OptionGroup var topologyFile: TopologyFileOptions
-
-    @Flag(name: .long, help: "Print every instance's description as JSON.")
-    var json = false
-
-    @Option(name: .long, help: "With CURVE on: the client key pair to use ($ZMESH_CLIENT_KEY; default: the file's first client).")
-    var key: String?
-
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var options: InventoryOptions
 
     func run() async throws {
-        let topology = try topologyFile.loadTopology()
-        let logger = try logging.makeLogger(label: "zmesh.ls", defaultLevel: .error)
-        let inventory = try await MeshInventory.load(topology: topology, curve: try clientCurve(topology, key: key), logger: logger)
-        if json {
+        let inventory = try await options.load(label: "zmesh.ls")
+        if options.json {
             printJSON(inventory.entries.compactMap(\.description))
         } else {
             var table = [["SERVICE", "METHOD", "KIND", "REQUEST", "REPLY", "NODES"]]
@@ -60,28 +49,17 @@ struct DescribeCommand: AsyncParsableCommand {
     @Argument(help: "The service, such as greeter or kv.")
     var service: String
 
-    /// `--config`.
-    @OptionGroup var topologyFile: TopologyFileOptions
-
-    @Flag(name: .long, help: "Print the descriptions of the service's instances as JSON.")
-    var json = false
-
-    @Option(name: .long, help: "With CURVE on: the client key pair to use ($ZMESH_CLIENT_KEY; default: the file's first client).")
-    var key: String?
-
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var options: InventoryOptions
 
     func run() async throws {
-        let topology = try topologyFile.loadTopology()
-        let logger = try logging.makeLogger(label: "zmesh.describe", defaultLevel: .error)
-        let inventory = try await MeshInventory.load(topology: topology, curve: try clientCurve(topology, key: key), logger: logger)
+        let inventory = try await options.load(label: "zmesh.describe")
         let serving = inventory.entries.filter { $0.instance.services.contains(service) }
         guard !serving.isEmpty else {
             let known = Set(inventory.entries.flatMap(\.instance.services)).sorted()
             printError("zmesh: no live instance serves \(service) (live services: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
             throw ExitCode(4)
         }
-        if json {
+        if options.json {
             printJSON(serving.compactMap(\.description))
         } else {
             print("\(service): \(serving.count) live instance\(serving.count == 1 ? "" : "s") (\(serving.map(\.instance.node).joined(separator: ", ")))")
@@ -96,13 +74,31 @@ struct DescribeCommand: AsyncParsableCommand {
     }
 }
 
-/// The client key pair for a file with CURVE on; exit 78 naming the problem.
-private func clientCurve(_ topology: Topology, key: String?) throws -> CurveSettings? {
-    do {
-        return try topology.curveSettings(forClient: key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"])
-    } catch {
-        printError("zmesh: \(error)")
-        throw ExitCode(ExitCodes.configuration)
+/// What `ls` and `describe` take: the file, the client key with CURVE on, JSON or text, logging.
+struct InventoryOptions: ParsableArguments {
+    /// `--config`.
+    @OptionGroup var topologyFile: TopologyFileOptions
+
+    @Flag(name: .long, help: "Print the nodes' descriptions as JSON.")
+    var json = false
+
+    @Option(name: .long, help: "With CURVE on: the client key pair to use ($ZMESH_CLIENT_KEY; default: the file's first client).")
+    var key: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    /// The mesh's live instances and their descriptions; exit 78 naming a bad file or key.
+    func load(label: String) async throws -> MeshInventory {
+        let topology = try topologyFile.loadTopology()
+        let logger = try logging.makeLogger(label: label, defaultLevel: .error)
+        let curve: CurveSettings?
+        do {
+            curve = try topology.curveSettings(forClient: key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"])
+        } catch {
+            printError("zmesh: \(error)")
+            throw ExitCode(ExitCodes.configuration)
+        }
+        return try await MeshInventory.load(topology: topology, curve: curve, logger: logger)
     }
 }
 

@@ -15,7 +15,7 @@ import Foundation
 /// // A caller:
 /// let reply = try await client.call(Greeter.hello, HelloRequest(name: "Ada"))
 /// ```
-public struct MeshMethod<Request: Codable & Sendable, Reply: Codable & Sendable>: Sendable {
+public struct MeshMethod<Request: Codable & Sendable, Reply: Codable & Sendable>: MeshMethodDeclaration {
     /// The name callers call, such as `greeter.hello`.
     public let name: String
     /// How request and reply bodies are written.
@@ -25,19 +25,41 @@ public struct MeshMethod<Request: Codable & Sendable, Reply: Codable & Sendable>
     ///
     /// - Precondition: `name` is 1 to 255 bytes of UTF-8 without control characters.
     public init(_ name: String, codec: some MeshCodec = JSONMeshCodec()) {
-        precondition(Header.isValidName(name), "method name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
-        self.name = name
+        self.name = checkedMethodName(name)
         self.codec = codec
     }
 
     /// One request, one reply.
     public var kind: MethodKind { .unary }
+}
 
+/// What every declared method (``MeshMethod``, ``MeshServerStreamingMethod``) has: a name, a
+/// codec, a kind, and request and reply types.
+public protocol MeshMethodDeclaration: Sendable {
+    /// The request's type.
+    associatedtype Request: Codable & Sendable
+    /// The reply's type (each message's, for a stream).
+    associatedtype Reply: Codable & Sendable
+    /// The name callers call.
+    var name: String { get }
+    /// How bodies are written.
+    var codec: any MeshCodec { get }
+    /// How many messages each side sends.
+    var kind: MethodKind { get }
+}
+
+extension MeshMethodDeclaration {
     /// What `mesh.describe` says of it.
     public var description: MethodDescription {
         MethodDescription(name: name, kind: kind, request: MethodDescription.typeName(Request.self),
                           reply: MethodDescription.typeName(Reply.self))
     }
+}
+
+/// `name`, checked to be a name callers can call.
+func checkedMethodName(_ name: String) -> String {
+    precondition(Header.isValidName(name), "method name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
+    return name
 }
 
 /// How many messages each side of a call sends.

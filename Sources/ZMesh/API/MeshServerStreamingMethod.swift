@@ -10,7 +10,7 @@
 /// }
 /// for try await tick in client.stream(Greeter.countdown, CountdownRequest(from: 3)) { print(tick.left) }
 /// ```
-public struct MeshServerStreamingMethod<Request: Codable & Sendable, Reply: Codable & Sendable>: Sendable {
+public struct MeshServerStreamingMethod<Request: Codable & Sendable, Reply: Codable & Sendable>: MeshMethodDeclaration {
     /// The name callers call.
     public let name: String
     /// How the request and each message are written.
@@ -20,19 +20,12 @@ public struct MeshServerStreamingMethod<Request: Codable & Sendable, Reply: Coda
     ///
     /// - Precondition: `name` is 1 to 255 bytes of UTF-8 without control characters.
     public init(_ name: String, codec: some MeshCodec = JSONMeshCodec()) {
-        precondition(Header.isValidName(name), "method name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
-        self.name = name
+        self.name = checkedMethodName(name)
         self.codec = codec
     }
 
     /// One request, a stream of replies.
     public var kind: MethodKind { .serverStreaming }
-
-    /// What `mesh.describe` says of it.
-    public var description: MethodDescription {
-        MethodDescription(name: name, kind: kind, request: MethodDescription.typeName(Request.self),
-                          reply: MethodDescription.typeName(Reply.self))
-    }
 }
 
 /// Writes the typed messages of a stream (a ``MeshServerStreamingMethod``'s handler gets one).
