@@ -16,6 +16,9 @@ struct StreamTests {
         let cancelled = Atomic<Bool>(false)
     }
 
+    /// Long enough that only what a test checks ends its streams, however loaded the machine.
+    private let patient = CallOptions(timeout: .seconds(60))
+
     private func numbers(_ messages: [[UInt8]]) -> [Int] {
         messages.compactMap { Int(String(decoding: $0, as: UTF8.self)) }
     }
@@ -45,7 +48,7 @@ struct StreamTests {
         let (node, endpoint) = try await startNode()
         let client = try makeClient([endpoint])
         var received: [[UInt8]] = []
-        for try await message in client.stream("stream.count", Array("10000".utf8), window: 16) { received.append(message) }
+        for try await message in client.stream("stream.count", Array("10000".utf8), options: patient, window: 16) { received.append(message) }
         #expect(numbers(received) == Array(1...10_000))
         #expect(await client.stats().streamMessages == 10_000)
         // Zero numbers: a stream that ends at once.
@@ -60,12 +63,14 @@ struct StreamTests {
         let progress = Progress()
         let (node, endpoint) = try await startNode(progress, limit: 1_000)
         let client = try makeClient([endpoint])
-        var iterator = client.stream("watched.count", [], window: 8).makeAsyncIterator()
+        var iterator = client.stream("watched.count", [], options: patient, window: 8).makeAsyncIterator()
         var received: [[UInt8]] = []
         for _ in 0..<10 { received.append(try #require(try await iterator.next())) }
         // Read 10 of a window of 8: credit came back twice (after 4 and 8), so the writer may
         // have sent 8 + 8 = 16 and is waiting in its 17th write.
-        #expect(await eventually { progress.attempted.load(ordering: .relaxed) == 17 && progress.written.load(ordering: .relaxed) == 16 })
+        #expect(await eventually(timeout: .seconds(30)) {
+            progress.attempted.load(ordering: .relaxed) == 17 && progress.written.load(ordering: .relaxed) == 16
+        })
         #expect(await client.stats().streamMessages == 16)
         #expect(progress.written.load(ordering: .relaxed) == 16)
         while let message = try await iterator.next() { received.append(message) }
@@ -80,14 +85,14 @@ struct StreamTests {
         let client = try makeClient([endpoint])
         let task = Task {
             var read = 0
-            for try await _ in client.stream("watched.count", [], window: 8) {
+            for try await _ in client.stream("watched.count", [], options: patient, window: 8) {
                 read += 1
                 if read == 5 { break }
             }
             return read
         }
         #expect(try await task.value == 5)
-        #expect(await eventually { progress.cancelled.load(ordering: .relaxed) })
+        #expect(await eventually(timeout: .seconds(30)) { progress.cancelled.load(ordering: .relaxed) })
         #expect(progress.written.load(ordering: .relaxed) < 1_000_000)
         await client.shutdown()
         await node.stop()
@@ -98,7 +103,7 @@ struct StreamTests {
         let client = try makeClient([endpoint])
         var received: [[UInt8]] = []
         do {
-            for try await message in client.stream("watched.count", []) { received.append(message) }
+            for try await message in client.stream("watched.count", [], options: patient) { received.append(message) }
             Issue.record("the stream ended without the handler's error")
         } catch let error as MeshError {
             #expect(error.code == .application && error.applicationCode == 409 && error.message == "three is enough")
@@ -114,7 +119,8 @@ struct StreamTests {
         let client = try makeClient([endpoint])
         var received = 0
         do {
-            for try await _ in client.stream("watched.count", [], options: CallOptions(timeout: .milliseconds(300))) { received += 1 }
+            // Long enough for the two messages on a loaded machine; the handler then waits a minute.
+            for try await _ in client.stream("watched.count", [], options: CallOptions(timeout: .seconds(3))) { received += 1 }
             Issue.record("the stream outlived its deadline")
         } catch let error as MeshError {
             #expect(error.code == .timeout)

@@ -28,7 +28,7 @@ struct ReadCoalescingTests {
     @Test func aBusySocketsMessagesWaitForTheWindowAndAllArrive() async throws {
         let server = try EventLoop(name: "t-coalesce-s")
         let client = try EventLoop(name: "t-coalesce-c")
-        let busy = try await pair(server: server, client: client, coalescing: .seconds(1))
+        let busy = try await pair(server: server, client: client, coalescing: .seconds(2))
         let control = try await pair(server: server, client: client, coalescing: .zero)
 
         // Two reads in a row: the socket counts as busy, so its next read waits for the window.
