@@ -37,6 +37,19 @@ func failure(_ error: MeshError) -> ExitCode {
     return ExitCode(ExitCodes.code(for: error.code))
 }
 
+extension Topology {
+    /// The client key pair `key` names (else `$ZMESH_CLIENT_KEY`, else the file's first
+    /// client) with CURVE on, nil with it off; a bad one prints why and exits 78.
+    func commandLineCurve(key: String?) throws -> CurveSettings? {
+        do {
+            return try curveSettings(forClient: key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"])
+        } catch {
+            printError("zmesh: \(error)")
+            throw ExitCode(ExitCodes.configuration)
+        }
+    }
+}
+
 func printError(_ line: String) {
     var stderr = StandardError()
     print(line, to: &stderr)

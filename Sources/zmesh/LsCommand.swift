@@ -91,14 +91,7 @@ struct InventoryOptions: ParsableArguments {
     func load(label: String) async throws -> MeshInventory {
         let topology = try topologyFile.loadTopology()
         let logger = try logging.makeLogger(label: label, defaultLevel: .error)
-        let curve: CurveSettings?
-        do {
-            curve = try topology.curveSettings(forClient: key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"])
-        } catch {
-            printError("zmesh: \(error)")
-            throw ExitCode(ExitCodes.configuration)
-        }
-        return try await MeshInventory.load(topology: topology, curve: curve, logger: logger)
+        return try await MeshInventory.load(topology: topology, curve: try topology.commandLineCurve(key: key), logger: logger)
     }
 }
 

@@ -63,12 +63,7 @@ struct PingCommand: AsyncParsableCommand {
                 throw ExitCode(ExitCodes.configuration)
             }
             configuration.discovery = .endpoints([Endpoint.connectable(Self.bind(of: found))])
-            do {
-                configuration.curve = try topology.curveSettings(forClient: key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"])
-            } catch {
-                printError("zmesh: \(error)")
-                throw ExitCode(ExitCodes.configuration)
-            }
+            configuration.curve = try topology.commandLineCurve(key: key)
         } else if let endpoint {
             configuration.discovery = .endpoints([endpoint])
         }

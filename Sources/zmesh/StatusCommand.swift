@@ -33,13 +33,7 @@ struct StatusCommand: AsyncParsableCommand {
         let topology = try topologyFile.loadTopology()
         let logger = try logging.makeLogger(label: "zmesh.status", defaultLevel: .error)
         // Registries know every instance, whatever the topology; brokers are asked separately.
-        let curve: CurveSettings?
-        do {
-            curve = try topology.curveSettings(forClient: key ?? ProcessInfo.processInfo.environment["ZMESH_CLIENT_KEY"])
-        } catch {
-            printError("zmesh: \(error)")
-            throw ExitCode(ExitCodes.configuration)
-        }
+        let curve = try topology.commandLineCurve(key: key)
         var registryConfiguration = MeshClient.Configuration(discovery: .registries(topology.registryAddresses))
         registryConfiguration.curve = curve
         let client = try MeshClient(configuration: registryConfiguration, logger: logger)
