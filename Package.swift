@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "ZMesh", targets: ["ZMesh"]),
         .library(name: "ZMeshPrometheus", targets: ["ZMeshPrometheus"]),
+        .library(name: "ZMeshNodeProgram", targets: ["ZMeshNodeProgram"]),
         .executable(name: "zmesh", targets: ["zmesh"]),
         .executable(name: "GreeterService", targets: ["GreeterService"]),
         .executable(name: "GreeterClient", targets: ["GreeterClient"]),
@@ -77,6 +78,20 @@ let package = Package(
             dependencies: ["ZMesh"],
             swiftSettings: strictSettings
         ),
+        // A node program of one's own with the flags, environment, signals and drain of
+        // `zmesh node`: NodeOptions (swift-argument-parser), NodeProgram.run. A target of its
+        // own, so the core never depends on swift-argument-parser.
+        .target(
+            name: "ZMeshNodeProgram",
+            dependencies: [
+                "ZMesh",
+                "ZMeshBuiltins",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Prometheus scraping of a node: the mesh's swift-metrics through swift-prometheus,
         // served at GET /metrics by a small SwiftNIO HTTP/1 server. A target of its own, so
         // programs that do not scrape never build NIO.
@@ -115,6 +130,7 @@ let package = Package(
                 "ZMeshBuiltins",
                 "ZMeshPrometheus",
                 "ZMeshEtcd",
+                "ZMeshNodeProgram",
                 "ZeroMQ",
                 "MeshClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -135,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "GreeterService",
             dependencies: [
-                "ZMesh", "ZMeshBuiltins", "GreeterAPI",
+                "ZMesh", "ZMeshBuiltins", "ZMeshNodeProgram", "GreeterAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -169,6 +185,11 @@ let package = Package(
         .testTarget(
             name: "ZeroMQTests",
             dependencies: ["ZeroMQ", "MeshClock", "ZMeshTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ZMeshNodeProgramTests",
+            dependencies: ["ZMeshNodeProgram", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -3,6 +3,7 @@ import Foundation
 import Histogram
 import Synchronization
 import ZMesh
+import ZMeshNodeProgram
 import ZMeshPrometheus
 
 /// `zmesh bench`: a closed-loop load generator with HdrHistogram percentiles.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ZMesh
+import ZMeshNodeProgram
 
 /// `zmesh call`: one call, the reply body on stdout.
 struct CallCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZMesh
+import ZMeshNodeProgram
 
 /// `zmesh load`: a mixed closed-loop load by name for a fixed time, every reply checked.
 struct LoadCommand: AsyncParsableCommand {

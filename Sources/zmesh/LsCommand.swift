@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZMesh
+import ZMeshNodeProgram
 
 /// `zmesh ls --config FILE`: every service of a mesh, its methods, their kinds and types.
 struct LsCommand: AsyncParsableCommand {

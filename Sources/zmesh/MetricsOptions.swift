@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import ZMesh
+import ZMeshNodeProgram
 import ZMeshPrometheus
 
 /// `--metrics HOST:PORT` for `zmesh node` and `zmesh serve`: serve `GET /metrics` for
@@ -41,14 +42,8 @@ struct MetricsOptions: ParsableArguments {
     /// address.
     static func run(_ node: any Service, with endpoint: MetricsEndpoint?, logger: Logger) async throws {
         // A group stops its services in reverse order: the node first.
-        let services = (endpoint.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
-            + [.init(service: node)]
-        let group = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
         do {
-            try await group.run()
+            try await NodeProgram.runUntilShutdown((endpoint.map { [$0] } ?? []) + [node], logger: logger)
         } catch let error as MetricsEndpointError {
             printError("zmesh: \(error)")
             throw ExitCode(ExitCodes.configuration)

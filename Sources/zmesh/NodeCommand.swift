@@ -4,6 +4,7 @@ import ServiceLifecycle
 import ZMesh
 import ZMeshBuiltins
 import ZMeshEtcd
+import ZMeshNodeProgram
 
 /// `zmesh node NAME --config FILE`: run one node of a topology file.
 struct NodeCommand: AsyncParsableCommand {
@@ -16,33 +17,36 @@ struct NodeCommand: AsyncParsableCommand {
             finishes those it holds (up to its grace period) and exits 0.
             With metrics: HOST:PORT on the node's entry in the file (or --metrics), it also
             serves GET /metrics there for Prometheus.
-            scripts/mesh-up.sh starts every node of a file this way.
+            scripts/mesh-up.sh starts every node of a file this way. Programs of your own get
+            the same flags from ZMeshNodeProgram's NodeOptions (docs/DEPLOYMENT.md).
             """)
 
-    @Argument(help: "The node's name in the file, such as echo-1.")
-    var name: String
-
-    /// `--config`.
-    @OptionGroup var topologyFile: TopologyFileOptions
+    /// The node's name, `--config`, `--log-level`, `--log-format`: what every node program
+    /// shares.
+    @OptionGroup var node: NodeOptions
 
     /// `--metrics`.
     @OptionGroup var metricsOptions: MetricsOptions
 
-    @OptionGroup var logging: LoggingOptions
-
     func run() async throws {
-        let topology = try topologyFile.loadTopology()
-        var logger = try logging.makeLogger(label: "zmesh.node", defaultLevel: .info)
-        logger[metadataKey: "zmesh.node"] = "\(name)"
-        let node: any Service
+        let name = node.nodeName
+        let topology: Topology
+        do {
+            topology = try node.loadTopology()
+        } catch let error as TopologyError {
+            printError("zmesh: \(error)")
+            throw ExitCode(ExitCodes.configuration)
+        }
+        let logger = try node.makeLogger(label: "zmesh.node")
+        let service: any Service
         let metrics = try metricsOptions.makeEndpoint(fallback: topology.node(named: name)?.metrics, logger: logger)
         do {
             let handlers = try BuiltinServices.handlers(forNode: name, in: topology)
-            node = try MeshNode.make(named: name, in: topology, handlers: handlers, logger: logger,
-                                     onListening: ReadyFile.announce,
-                                     interceptors: try CommandObservability.serverInterceptors(metrics: metrics != nil),
-                                     tracer: try CommandObservability.tracer(),
-                                     directory: topology.etcdDirectory())
+            service = try MeshNode.make(named: name, in: topology, handlers: handlers, logger: logger,
+                                        onListening: ReadyFile.announce,
+                                        interceptors: try CommandObservability.serverInterceptors(metrics: metrics != nil),
+                                        tracer: try CommandObservability.tracer(),
+                                        directory: topology.etcdDirectory())
         } catch let error as ConfigurationError {
             printError("zmesh: node \(name): \(error)")
             throw ExitCode(ExitCodes.configuration)
@@ -50,7 +54,7 @@ struct NodeCommand: AsyncParsableCommand {
             printError("zmesh: node \(name): \(error)")
             throw ExitCode(ExitCodes.configuration)
         }
-        try await MetricsOptions.run(node, with: metrics, logger: logger)
+        try await MetricsOptions.run(service, with: metrics, logger: logger)
         logger.info("node stopped")
     }
 }

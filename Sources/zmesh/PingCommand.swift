@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ZMesh
+import ZMeshNodeProgram
 
 /// `zmesh ping`: asks one node `mesh.health`; the exit code says live, draining or why not.
 struct PingCommand: AsyncParsableCommand {

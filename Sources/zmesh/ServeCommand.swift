@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import ZMesh
+import ZMeshNodeProgram
 import ZMeshBuiltins
 
 /// `zmesh serve`: host built-in services at an endpoint until SIGTERM or SIGINT.

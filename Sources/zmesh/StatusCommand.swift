@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ZMesh
+import ZMeshNodeProgram
 import ZMeshEtcd
 
 /// `zmesh status --config FILE`: every service, its instances, health, load, last heartbeat.

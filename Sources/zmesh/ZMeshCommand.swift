@@ -1,8 +1,6 @@
 import ArgumentParser
 import ZMesh
-#if canImport(Glibc)
-import Glibc
-#endif
+import ZMeshNodeProgram
 
 @main
 struct ZMeshCommand: AsyncParsableCommand {
@@ -21,11 +19,7 @@ struct ZMeshCommand: AsyncParsableCommand {
     /// Swift concurrency thread does) would otherwise make the graceful shutdown unreachable:
     /// the node would sit out every SIGTERM until a SIGKILL.
     static func main() async {
-        var shutdownSignals = sigset_t()
-        sigemptyset(&shutdownSignals)
-        sigaddset(&shutdownSignals, SIGTERM)
-        sigaddset(&shutdownSignals, SIGINT)
-        pthread_sigmask(SIG_UNBLOCK, &shutdownSignals, nil)
+        ShutdownSignals.unblock()
         await main(nil)
     }
 }

@@ -6,6 +6,11 @@ extension MeshNode {
     /// let arguments = try MeshNode.Arguments(CommandLine.arguments)
     /// let topology = try Topology.load(path: arguments.config)
     /// ```
+    ///
+    /// Deprecated: it ignores what it does not know and has no logging flags. Module
+    /// ZMeshNodeProgram's `NodeOptions` takes the same command line as `zmesh node` (an
+    /// unknown flag is an error naming it), and `NodeProgram.run` drains on SIGTERM and SIGINT.
+    @available(*, deprecated, message: "use NodeOptions (module ZMeshNodeProgram), or NodeProgram.run, which parses it")
     public struct Arguments: Sendable {
         /// The node's name in the file.
         public let node: String

@@ -1,27 +1,42 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
-import Logging
+public import Logging
 import ZMeshBuiltins
 
-/// `--log-level` and `--log-format`, also read from `ZMESH_LOG_LEVEL` and `ZMESH_LOG_FORMAT`.
-/// Logging is bootstrapped once, here.
-struct LoggingOptions: ParsableArguments {
+/// `--log-level` and `--log-format`, also read from `ZMESH_LOG_LEVEL` and `ZMESH_LOG_FORMAT`:
+/// the logging flags of every `zmesh` command and of ``NodeOptions``.
+///
+/// Logging is bootstrapped once, by ``makeLogger(label:defaultLevel:)``: text (one readable
+/// line per record, on standard error) or JSON (ZMeshBuiltins' `JSONLogHandler`, one object
+/// per line).
+public struct LoggingOptions: ParsableArguments {
+    /// `--log-level`: trace ... critical; `$ZMESH_LOG_LEVEL` when not given.
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: $ZMESH_LOG_LEVEL, else info for nodes, warning for calls).")
-    var logLevel: String?
+    public var logLevel: String?
 
+    /// `--log-format`: text or json; `$ZMESH_LOG_FORMAT` when not given.
     @Option(name: .long, help: "text (one readable line per record) or json (one JSON object per line, for log collectors) (default: $ZMESH_LOG_FORMAT, else text).")
-    var logFormat: String?
+    public var logFormat: String?
 
     /// How records are written.
-    enum Format: String {
-        case text, json
+    public enum Format: String, Sendable {
+        /// One readable line per record.
+        case text
+        /// One JSON object per line.
+        case json
     }
 
-    func makeLogger(label: String, defaultLevel: Logger.Level) throws -> Logger {
+    /// Options with neither flag given (the environment then decides).
+    public init() {}
+
+    /// Bootstraps logging (once per process) at the level and in the format the flags, else
+    /// the environment, say, and returns a logger labelled `label` at that level.
+    ///
+    /// - Throws: `ValidationError` naming an unknown level or format (a usage error, 64).
+    public func makeLogger(label: String, defaultLevel: Logger.Level) throws -> Logger {
         let environment = ProcessInfo.processInfo.environment
-        let text = logLevel ?? environment["ZMESH_LOG_LEVEL"]
         var level = defaultLevel
-        if let text {
+        if let text = logLevel ?? environment["ZMESH_LOG_LEVEL"] {
             guard let parsed = Logger.Level(rawValue: text.lowercased()) else {
                 throw ValidationError("unknown log level \"\(text)\": use trace, debug, info, notice, warning, error or critical")
             }
