@@ -75,11 +75,22 @@ final class MeshUnderTest: @unchecked Sendable {
         return status.split(separator: " ").dropFirst(2).first == "Z"
     }
 
-    /// Starts `node` again as mesh-up.sh does (`zmesh node NAME --config FILE`).
-    func restart(_ node: String) throws {
-        let process = try ChildProcess(name: node, executable: try Repository.zmeshBinary(),
-                                       arguments: ["node", node, "--config", file], environment: environment)
+    /// Starts `node` again as mesh-up.sh does: `zmesh node NAME --config FILE`, or, for a
+    /// service entry with `executable:` (a product of this package), `EXECUTABLE ARGS...
+    /// --node NAME --config FILE`. Returns the new process (stopped by ``down()``).
+    @discardableResult
+    func restart(_ node: String) throws -> ChildProcess {
+        let zmesh = try Repository.zmeshBinary()
+        var executable = zmesh
+        var arguments = ["node", node, "--config", file]
+        if case .service(let service)? = topology.node(named: node), let program = service.executable {
+            executable = program.hasPrefix("/") ? program
+                : URL(fileURLWithPath: zmesh).deletingLastPathComponent().appendingPathComponent(program).path
+            arguments = service.arguments + ["--node", node, "--config", file]
+        }
+        let process = try ChildProcess(name: node, executable: executable, arguments: arguments, environment: environment)
         restarted.append(process)
+        return process
     }
 
     func log(of node: String) -> String {
