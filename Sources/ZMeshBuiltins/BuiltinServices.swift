@@ -8,7 +8,7 @@ public import ZMesh
 /// | `echo` | `echo`, `echo.async`, `echo.whoami`, `echo.count` | replies with the payload (`echo.async` as a task per request); `whoami` with the node's name; `count KEY` with how many times this instance ran it for KEY |
 /// | `kv` | `kv.put`, `kv.get`, `kv.delete` | an in-memory store: `put` takes `key=value`, the others `key` |
 /// | `sleep` | `sleep` | waits the payload's milliseconds (default 100), then replies with it |
-/// | `stream` | `stream.count` | a server stream: the decimal numbers 1 to N (the payload `N [WIDTH]`), one a message, in order, zero-padded to WIDTH bytes if given |
+/// | `stream` | `stream.count`, `stream.sum`, `stream.echo` | `count`, a server stream: the decimal numbers 1 to N (the payload `N [WIDTH]`), one a message, in order, zero-padded to WIDTH bytes if given; `sum`, a client stream: replies with the sum of the decimal numbers sent and how many there were (`5050 100`); `echo`, a bidirectional stream: sends each message back as it comes |
 public enum BuiltinServices {
     /// Names of the services this enum can provide.
     public static let names = ["echo", "kv", "sleep", "stream"]
@@ -63,7 +63,8 @@ public enum BuiltinServices {
 
     /// `stream.count N [WIDTH]`: the decimal numbers 1 to N, one a message, in order (a server
     /// stream); with WIDTH, each zero-padded to that many bytes (`stream.count 1000000 64`: a
-    /// million 64-byte messages).
+    /// million 64-byte messages). `stream.sum`: a client stream of decimal integers, answered
+    /// with their sum and count. `stream.echo`: a bidirectional stream, each message sent back.
     public static func streams() -> ServiceHandlers {
         var handlers = ServiceHandlers()
         handlers.registerServerStream("stream.count") { payload, _, writer in
@@ -74,6 +75,22 @@ public enum BuiltinServices {
             }
             guard count > 0 else { return }
             for number in 1...count { try await writer.write(padded(number, to: width)) }
+        }
+        handlers.registerClientStream("stream.sum") { requests, _ in
+            var total = 0
+            var count = 0
+            for try await message in requests {
+                let text = String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                guard let number = Int(text) else {
+                    throw ServiceError(code: 400, message: "stream.sum takes decimal integers, one a message; message \(count + 1) is \"\(text.prefix(40))\"")
+                }
+                total &+= number
+                count += 1
+            }
+            return Array("\(total) \(count)".utf8)
+        }
+        handlers.registerBidirectionalStream("stream.echo") { requests, _, writer in
+            for try await message in requests { try await writer.write(message) }
         }
         return handlers
     }

@@ -71,6 +71,15 @@ public struct MethodKind: Hashable, Sendable, Codable, CustomStringConvertible {
     public static let unary = MethodKind(rawValue: "unary")
     /// One request, then a stream of replies (``ServiceHandlers/registerServerStream(_:_:)``).
     public static let serverStreaming = MethodKind(rawValue: "server-streaming")
+    /// A stream of requests, then one reply (``ServiceHandlers/registerClientStream(_:_:)``).
+    public static let clientStreaming = MethodKind(rawValue: "client-streaming")
+    /// A stream each way (``ServiceHandlers/registerBidirectionalStream(_:_:)``).
+    public static let bidirectionalStreaming = MethodKind(rawValue: "bidirectional-streaming")
+
+    /// Whether its handler reads a stream of requests.
+    var readsRequestStream: Bool { self == .clientStreaming || self == .bidirectionalStreaming }
+    /// Whether its caller reads a stream of replies.
+    var sendsReplyStream: Bool { self == .serverStreaming || self == .bidirectionalStreaming }
 
     public var description: String { rawValue }
 

@@ -1,16 +1,19 @@
-/// Sends the messages of a server stream, in order (see
-/// ``ServiceHandlers/registerServerStream(_:_:)``).
+/// Sends the messages of a stream, in order: a handler's replies (see
+/// ``ServiceHandlers/registerServerStream(_:_:)``), or a caller's requests (see
+/// ``MeshClient/clientStream(_:options:requests:)``).
 ///
-/// ``write(_:)`` waits while the caller has not granted credit for more (it reads slower than
-/// the handler writes), so a handler never outruns its reader and nothing buffers without
-/// bound. It throws `CancellationError` once the stream is over for the caller (it stopped
-/// reading, the deadline passed, or it went away): return then.
+/// ``write(_:)`` waits while the reader has not granted credit for more (it reads slower than
+/// the writer writes), so a writer never outruns its reader and nothing buffers without
+/// bound. A handler's write throws `CancellationError` once the stream is over for the caller
+/// (it stopped reading, the deadline passed, or it went away); a caller's throws the call's
+/// ``MeshError`` once the call has ended: return then.
 public struct MeshStreamWriter: Sendable {
     let send: @Sendable ([UInt8]) async throws -> Void
 
     /// Sends one message; returns once it is handed to the socket.
     ///
-    /// - Throws: `CancellationError` if the caller is gone or stopped the stream.
+    /// - Throws: `CancellationError` (a handler's) or ``MeshError`` (a caller's) once the
+    ///   stream is over.
     public func write(_ payload: [UInt8]) async throws {
         try Task.checkCancellation()
         try await send(payload)

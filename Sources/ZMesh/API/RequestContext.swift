@@ -17,6 +17,8 @@ public struct RequestContext: Sendable {
     public internal(set) var metadata: Metadata
     /// For a request that takes a stream: where its messages go. Nil for a call.
     var streamWriter: MeshStreamWriter?
+    /// For a client or bidirectional stream: the caller's messages. Nil otherwise.
+    var requestStream: MeshStream?
     private let deadlineTime: MonotonicTime?
     private let baseLogger: Logger
 

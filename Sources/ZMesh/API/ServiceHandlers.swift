@@ -18,11 +18,6 @@ public struct ServiceHandlers: Sendable {
     /// A synchronous handler that runs on the node's I/O thread (see ``registerInline(_:_:)``).
     public typealias InlineHandler = @Sendable (_ payload: [UInt8], _ context: RequestContext) throws -> [UInt8]
 
-    /// A server-streaming handler: it writes the stream's messages through `writer`, and the
-    /// stream ends when it returns (see ``registerServerStream(_:_:)``).
-    public typealias ServerStreamHandler = @Sendable (_ payload: [UInt8], _ context: RequestContext,
-                                                      _ writer: MeshStreamWriter) async throws -> Void
-
     /// A handler that reads the request's metadata from its argument and sets the reply's
     /// trailing metadata (see ``registerWithMetadata(_:_:)``).
     public typealias FullHandler = @Sendable (_ request: MeshRequest, _ context: RequestContext) async throws -> MeshReply
@@ -38,7 +33,7 @@ public struct ServiceHandlers: Sendable {
         case loopTask(FullHandler)
     }
 
-    private(set) var handlers: [String: Handler] = [:]
+    var handlers: [String: Handler] = [:]
     /// What `mesh.describe` says of each name: its kind and, for typed handlers, its types.
     private var descriptions: [String: MethodDescription] = [:]
 
@@ -67,29 +62,6 @@ public struct ServiceHandlers: Sendable {
         precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
         handlers[name] = .concurrent(handler)
         descriptions[name] = MethodDescription(name: name, kind: .unary)
-    }
-
-    /// Registers a server-streaming handler: one request, then the messages it writes, in
-    /// order, until it returns (the end of the stream) or throws (the caller's sequence throws
-    /// that error, after the messages written before). Callers use
-    /// ``MeshClient/stream(_:_:options:window:)`` or `zmesh call NAME --stream`; a plain call
-    /// is refused with ``MeshError/Code/badRequest``. Each stream runs as its own task.
-    ///
-    /// ```swift
-    /// handlers.registerServerStream("stream.count") { payload, context, writer in
-    ///     for number in 1...10 { try await writer.write(Array("\(number)".utf8)) }
-    /// }
-    /// ```
-    public mutating func registerServerStream(_ name: String, _ handler: @escaping ServerStreamHandler) {
-        precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")
-        handlers[name] = .concurrent { request, context in
-            guard let writer = context.streamWriter else {
-                throw BadRequest(message: "\(name) is a server-streaming method: call it as a stream (MeshClient.stream, zmesh call --stream)")
-            }
-            try await handler(request.payload, context, writer)
-            return MeshReply(payload: [])
-        }
-        descriptions[name] = MethodDescription(name: name, kind: .serverStreaming)
     }
 
     /// Registers a synchronous handler that runs on the node's I/O thread as soon as its
@@ -140,6 +112,9 @@ public struct ServiceHandlers: Sendable {
     ) {
         register(method.name, codec: method.codec, handler)
     }
+
+    /// The kind of the handler registered as `method` (a name ``handler(for:)`` returned).
+    func kind(ofRegistered method: String) -> MethodKind { descriptions[method]?.kind ?? .unary }
 
     /// Sets what `mesh.describe` says of a registered name.
     mutating func describe(_ description: MethodDescription) {

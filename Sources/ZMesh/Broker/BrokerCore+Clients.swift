@@ -36,6 +36,10 @@ extension BrokerCore {
             var output = Output(core: self)
             router.credit(envelope.header, from: envelope.routing, now: transport.now(), output: &output)
             carryOut(output)
+        case .part:
+            var output = Output(core: self)
+            router.part(envelope.header, body: envelope.body, from: envelope.routing, now: transport.now(), output: &output)
+            carryOut(output)
         case .cancel:
             if !hopSpans.isEmpty { endHop(envelope.header.requestID, outcome: "cancelled") }
             var output = Output(core: self)

@@ -21,7 +21,7 @@ extension BrokerCore {
             if case .failure(let reason) = decoded { drop(reason, peer: frames.frameArray(0)) }
             return
         }
-        guard header.command == .reply || header.command == .error else {
+        guard header.command == .reply || header.command == .error || header.command == .credit else {
             drop(.unexpectedCommand, peer: frames.frameArray(0))
             return
         }
@@ -33,6 +33,11 @@ extension BrokerCore {
             return
         }
         var output = Output(core: self)
+        if header.command == .credit {
+            router.requestCredit(header, of: flight, output: &output)
+            carryOut(output)
+            return
+        }
         if header.command == .reply && header.flags.contains(.partial) {
             // A part of a Majordomo worker's answer, from the broker it is on: passed on as a
             // PARTIAL; the flight stays until the last part.

@@ -59,7 +59,7 @@ extension BrokerCore {
 
         /// A mesh REPLY or ERROR through the front end.
         func reply(to route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool {
-            if tracesHops, !header.flags.contains(.partial) { core.assumeIsolated { $0.endHop(header) } }
+            if tracesHops, header.command != .credit, !header.flags.contains(.partial) { core.assumeIsolated { $0.endHop(header) } }
             let result = frontend?.assumeIsolated { $0.transmit(Envelope.frames(routing: route, header: header, body: body)) }
             return result?.accepted ?? false
         }

@@ -86,6 +86,10 @@ extension CallTable {
                 fail(seq, MeshError(.unavailable, service: call.name,
                                     message: "the connection to \(connection.endpoint) was lost after \(call.delivered) messages of the stream; a stream that has delivered messages is not re-sent",
                                     mayHaveRun: true), output: &output)
+            } else if call.sentParts > 0 {
+                fail(seq, MeshError(.unavailable, service: call.name,
+                                    message: "the connection to \(connection.endpoint) was lost after \(call.sentParts) messages of the request stream were sent; such a stream is not re-sent",
+                                    mayHaveRun: true), output: &output)
             } else if call.idempotent {
                 stats.retries += 1
                 dispatch(seq, output: &output)

@@ -159,6 +159,10 @@ struct CallTable<Link> {
             header.flags.insert(.acceptsPartials)
             header.status = UInt16(clamping: call.request.streamWindow)
         }
+        if call.request.sendsRequests {
+            header.flags.insert(.partial)
+            call.sendCredit = 0   // credit is the instance's: the new one grants its own
+        }
         guard output.send(header, payload: call.payload, via: connection.link) else {
             call.failedOn.append(connection.id)
             return dispatch(seq, output: &output)
@@ -246,6 +250,10 @@ struct CallTable<Link> {
             connection.outstanding = max(0, connection.outstanding - 1)
         }
         if call.parked { parked.remove(seq) }
+        if let waiting = call.waitingWrite {
+            call.waitingWrite = nil
+            waiting.continuation.resume(throwing: requestStreamOver(call, result))
+        }
         finish(call, result, output: &output)
     }
 

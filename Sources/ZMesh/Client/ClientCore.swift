@@ -123,6 +123,10 @@ actor ClientCore<Transport: MeshTransport> {
             return
         }
         let header = envelope.header
+        if header.command == .credit {
+            var output = Output(core: self)
+            return table.requestCredit(header, from: id, output: &output)
+        }
         guard header.command == .reply || header.command == .error else {
             drop(.unexpectedCommand, from: id)
             return

@@ -14,6 +14,8 @@ public struct ClientStats: Sendable, Equatable {
     public var malformed: [String: UInt64] = [:]
     /// Messages streams delivered (``MeshClient/stream(_:_:options:)``).
     public var streamMessages: UInt64 = 0
+    /// Messages request streams sent (``MeshClient/clientStream(_:options:requests:)``).
+    public var streamMessagesSent: UInt64 = 0
     /// Calls in flight now.
     public var inFlight: Int = 0
 

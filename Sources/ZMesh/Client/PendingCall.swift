@@ -32,6 +32,9 @@ struct CallRequest: Sendable {
     /// A stream's initial credit: the messages its sender may send before the caller grants more.
     var streamWindow: Int { if case .stream = completion { window } else { 0 } }
     private var window = 0
+    /// A client or bidirectional stream: the request's messages follow as PARTs, each sent
+    /// with the service's credit (``MeshClient/clientStream(_:options:requests:)``).
+    var sendsRequests = false
 
     /// - Parameter now: when the call starts: its deadline is `now + timeout`.
     init(completion: Completion, name: String, service: String = "", payload: [UInt8], timeout: Duration,
@@ -56,6 +59,9 @@ struct CallRequest: Sendable {
     }
 }
 
+/// A caller's write of a request message, waiting to be sent.
+typealias RequestWriteWaiter = CheckedContinuation<Void, any Error>
+
 /// One call in flight, kept until it ends so it can be re-sent on failover. A class, so the
 /// client's table updates it in place; it never leaves the client's loop thread.
 final class PendingCall {
@@ -74,6 +80,13 @@ final class PendingCall {
     var refreshedBeforeFailing = false
     /// A stream's messages delivered so far: once one is, the stream is never re-sent.
     var delivered = 0
+    /// A request stream's messages the service has granted and the caller not yet sent
+    /// (from the instance the latest try went to).
+    var sendCredit = 0
+    /// A request stream's messages sent so far: once one is, the stream is never re-sent.
+    var sentParts = 0
+    /// The caller's write waiting for credit.
+    var waitingWrite: (payload: [UInt8], continuation: RequestWriteWaiter)?
 
     init(_ request: CallRequest) { self.request = request }
 

@@ -12,7 +12,12 @@ enum Command: UInt8, Sendable, CaseIterable {
     case heartbeat = 0x05
     /// Service -> registry: I am leaving now (graceful shutdown). Body: the node's announcement.
     case disconnect = 0x06
-    /// Client -> service, on a stream: send this many more messages. Header status: the number.
-    /// No body.
+    /// On a stream, to whoever sends its messages: send this many more. Header status: the
+    /// number. No body. Client -> service for the replies of a stream; service -> client for
+    /// the requests of a client or bidirectional stream.
     case credit = 0x07
+    /// Client -> service, on a client or bidirectional stream: one of its request messages
+    /// (flag `partial`), or, without the flag, the end of them (a body, if any, is a last
+    /// message). Sent only with the service's credit.
+    case part = 0x08
 }

@@ -7,7 +7,8 @@
 ///  3     1    command
 ///  4     1    flags: bit 0 idempotent, bit 1 trace id present, bit 2 may-have-run (ERROR),
 ///                    bit 3 retry-elsewhere (ERROR), bit 4 accepts-partials (REQUEST),
-///                    bit 5 partial (REPLY), bit 6 metadata present
+///                    bit 5 partial (REPLY, PART; REQUEST: its messages follow as PARTs),
+///                    bit 6 metadata present
 ///  5     1    attempt (0 = first try)
 ///  6     2    status (ERROR), else 0; big-endian
 ///  8     8    request id: client, big-endian
@@ -41,8 +42,10 @@ struct Header: Sendable, Equatable {
         /// forwarding an MDP client's request to another broker, so a Majordomo worker's
         /// PARTIALs stream through.
         static let acceptsPartials = Flags(rawValue: 1 << 4)
-        /// REPLY only: one part of the answer; more follow, the last one without this flag.
-        /// Sent only to a requester that set `acceptsPartials`.
+        /// REPLY: one part of the answer; more follow, the last one without this flag. Sent
+        /// only to a requester that set `acceptsPartials`. PART: one request message; the
+        /// last PART comes without it. REQUEST: the request is a stream: its messages follow
+        /// as PARTs (a client or bidirectional stream).
         static let partial = Flags(rawValue: 1 << 5)
         /// Any command: a metadata block follows the name (and trace id).
         static let hasMetadata = Flags(rawValue: 1 << 6)

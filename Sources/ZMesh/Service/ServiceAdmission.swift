@@ -31,6 +31,9 @@ struct ServiceLaunch: Sendable {
     /// A stream (the caller takes partial replies): where its messages go, and how many it
     /// may be sent before the caller grants more. Nil for a call.
     var stream: (route: [[UInt8]], credit: Int)?
+    /// A client or bidirectional stream: the caller its request messages come from. Nil when
+    /// the request is one message.
+    var requestStream: [[UInt8]]?
 }
 
 /// A service node's admission as a pure state machine, as ``RegistryTable`` is for a
@@ -116,7 +119,7 @@ struct ServiceAdmission<Job> {
             return
         }
         if !inProgress.isEmpty, inProgress[id] != nil {
-            if header.flags.contains(.acceptsPartials) {
+            if header.flags.contains(.acceptsPartials) || header.flags.contains(.partial) {
                 // A stream's messages went to the route it came from: a retry that joined it
                 // would get its end without them.
                 return refuse(header, route: route, status: .unavailable, flags: [.mayHaveRun], output: &output,
@@ -142,6 +145,12 @@ struct ServiceAdmission<Job> {
         if !header.metadata.isEmpty, let problem = header.metadata.problem(under: limits.metadata) {
             return refuse(header, route: route, status: .badRequest, output: &output,
                           message: "\(problem) at \(limits.nodeName); the request did not run")
+        }
+        let kind = handlers.kind(ofRegistered: method)
+        if header.flags.contains(.partial) != kind.readsRequestStream {
+            return refuse(header, route: route, status: .badRequest, output: &output,
+                          message: "\(header.name) is a \(kind) method: " + (kind.readsRequestStream
+                              ? "call it with a stream of requests" : "call it with one request") + "; the request did not run")
         }
         let deadline: MonotonicTime? = header.budgetMilliseconds == Header.noBudget
             ? nil : now.advanced(by: .milliseconds(Int64(header.budgetMilliseconds)))
@@ -285,6 +294,7 @@ struct ServiceAdmission<Job> {
         if header.flags.contains(.acceptsPartials), let route = inProgress[id]?.client {
             launch.stream = (route, Int(header.status == 0 ? StreamCredit.initial : header.status))
         }
+        if header.flags.contains(.partial), let route = inProgress[id]?.client { launch.requestStream = route }
         inProgress[id]?.job = output.start(launch)
         if deadline != nil { output.armSweep() }
     }

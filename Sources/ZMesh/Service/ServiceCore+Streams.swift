@@ -67,7 +67,7 @@ extension ServiceCore {
 }
 
 /// A weak reference to a service node's core that closures may share across threads.
-private final class WeakServiceCore<Transport: MeshTransport>: Sendable {
+final class WeakServiceCore<Transport: MeshTransport>: Sendable {
     weak let node: ServiceCore<Transport>?
     init(_ node: ServiceCore<Transport>) { self.node = node }
 }

@@ -37,6 +37,10 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
     private var startedAt: MonotonicTime
     /// Server streams being sent: credit and waiting writes (ServiceCore+Streams.swift).
     var streams = ServerStreams<StreamWriteWaiter>()
+    /// Client and bidirectional streams being read (ServiceCore+RequestStreams.swift).
+    var requestStreams = RequestStreams<RequestStreamSink>()
+    /// Their drops, merged into ``snapshot()``.
+    var requestStreamStats = ServiceStats()
 
     init(transport: Transport, configuration: ServiceNode.Configuration, handlers: ServiceHandlers, logger: Logger) {
         self.transport = transport
@@ -177,6 +181,8 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
         copy.malformed = drops.snapshot
         copy.running = admission.runningCount
         copy.queued = admission.queuedCount
+        copy.streamPartsDropped = requestStreamStats.streamPartsDropped
+        copy.streamOverruns = requestStreamStats.streamOverruns
         return copy
     }
 
@@ -203,8 +209,11 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
             admission.request(envelope.header, payload: envelope.payload, from: envelope.routing, now: transport.now(), output: &output)
         case .credit:
             grantCredit(envelope.header.requestID, Int(envelope.header.status), from: envelope.routing)
+        case .part:
+            receivePart(envelope.header, payload: envelope.payload, from: envelope.routing)
         case .cancel:
             stopStream(envelope.header.requestID)
+            closeRequestStream(envelope.header.requestID, cancelled: true)
             admission.cancel(envelope.header.requestID, output: &output)
             resumeDrainWaitersIfDrained()
         default: drop(.unexpectedCommand, peer: envelope.routing.first ?? [])
@@ -244,6 +253,7 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
     /// A handler's outcome, back on the loop.
     private func finish(_ id: RequestID, _ outcome: HandlerOutcome) {
         let streamed = closeStream(id)
+        closeRequestStream(id, cancelled: false)
         var output = Output(core: self)
         admission.finish(id, outcome, now: transport.now(), streamed: streamed, output: &output)
         resumeDrainWaitersIfDrained()
@@ -294,6 +304,9 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
             if let stream = launch.stream {
                 core.assumeIsolated { $0.streams.open(launch.id, route: stream.route, credit: stream.credit) }
                 streaming.context.streamWriter = core.streamWriter(for: launch.id)
+            }
+            if let route = launch.requestStream {
+                streaming.context.requestStream = core.assumeIsolated { $0.openRequestStream(launch.id, route: route) }
             }
             let launch = streaming
             let run: @Sendable () async -> Void = { [core] in

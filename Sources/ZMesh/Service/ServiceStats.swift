@@ -26,6 +26,11 @@ public struct ServiceStats: Sendable, Equatable {
     public var unroutableReplies: UInt64 = 0
     /// Peers refused at the CURVE handshake (key not allowed, or not a CURVE client).
     public var refusedPeers: UInt64 = 0
+    /// Request-stream messages (PART) dropped: their stream was over, never started, or
+    /// belongs to another peer.
+    public var streamPartsDropped: UInt64 = 0
+    /// Request streams ended because the caller sent more than the credit it was granted.
+    public var streamOverruns: UInt64 = 0
     /// Messages dropped as malformed, by reason.
     public var malformed: [String: UInt64] = [:]
     /// Handlers running now.

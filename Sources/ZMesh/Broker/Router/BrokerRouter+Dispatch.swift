@@ -28,10 +28,13 @@ extension BrokerRouter {
             return
         }
         // A request from another broker never goes on to a third.
-        let allowed = flight.route.count > 1 ? candidates.filter { instances[$0]?.kind != .broker } : candidates
+        var allowed = flight.route.count > 1 ? candidates.filter { instances[$0]?.kind != .broker } : candidates
+        // A stream of requests needs credit, which Majordomo workers never grant.
+        if flight.header.flags.contains(.partial) { allowed.removeAll { instances[$0]?.kind == .worker } }
         guard !allowed.isEmpty else {
             finishWithError(key, status: .unavailable, mayHaveRun: flight.sent > 0, output: &output,
-                            message: "no live instance of \(flight.service)")
+                            message: "no live instance of \(flight.service)"
+                                + (flight.header.flags.contains(.partial) ? " takes a stream of requests (Majordomo workers do not)" : ""))
             return
         }
         guard let chosen = choose(allowed, avoiding: flight.triedOn), let instance = instances[chosen] else {

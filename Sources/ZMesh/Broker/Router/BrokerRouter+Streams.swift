@@ -23,6 +23,35 @@ extension BrokerRouter {
         _ = send(credit, body: [], route: flight.route, to: instance, now: now, output: &output)
     }
 
+    /// A PART of a client's request stream: passed on to the instance that holds it, which
+    /// granted the client room for it. Dropped (and counted) for a request not held, held
+    /// for another client, or queued (no instance has granted anything yet).
+    mutating func part(_ header: Header, body: [[UInt8]], from route: [[UInt8]], now: MonotonicTime,
+                       output: inout some BrokerRouterOutput) {
+        guard let flight = flights[header.requestID], flight.route == route, flight.header.flags.contains(.partial),
+              let id = flight.instance, let instance = instances[id], instance.kind != .worker else {
+            stats.dropped += 1
+            return
+        }
+        var part = Header(command: .part, requestID: header.requestID)
+        part.attempt = flight.header.attempt
+        part.flags = header.flags.intersection(.partial)
+        _ = send(part, body: body.isEmpty ? [[]] : body, route: flight.route, to: instance, now: now, output: &output)
+    }
+
+    /// A CREDIT for a client's request stream from the instance holding it: passed on to the
+    /// client. From then on the client may send messages, so the request is never re-sent.
+    mutating func requestCredit(_ header: Header, of flight: Flight, output: inout some BrokerRouterOutput) {
+        guard flight.header.flags.contains(.partial) else {
+            stats.dropped += 1
+            return
+        }
+        flight.delivered += 1
+        var credit = Header(command: .credit, requestID: flight.header.requestID)
+        credit.status = header.status
+        if !output.reply(to: flight.route, header: credit, body: [[]]) { stats.dropped += 1 }
+    }
+
     /// One message of stream `flight`, to its client.
     mutating func streamMessage(_ body: [[UInt8]], of flight: Flight, output: inout some BrokerRouterOutput) {
         var header = Header(command: .reply, requestID: flight.header.requestID)

@@ -1,0 +1,128 @@
+import Synchronization
+
+/// Client and bidirectional streams: the caller sends a stream of messages (docs/PROTOCOL.md,
+/// "Streams").
+extension MeshClient {
+    /// Calls a client-streaming method: `requests` writes any number of messages, in order,
+    /// and the call returns the handler's one reply. Each `write` returns once the message is
+    /// sent, and waits while the service has not granted room for it (flow control: at most
+    /// a window of messages ahead of what the handler has read). The stream of requests ends
+    /// when `requests` returns.
+    ///
+    /// If `requests` throws, the call is cancelled (the handler's task too) and this throws
+    /// that error. If the handler answers before reading everything, a pending `write` throws
+    /// and the reply is returned. ``CallOptions/timeout`` covers the whole call. A call that
+    /// has sent no message fails over like any call (per ``CallOptions/idempotent``); one that
+    /// has is never re-sent: it throws `unavailable`.
+    ///
+    /// ```swift
+    /// let total = try await client.clientStream("stream.sum") { writer in
+    ///     for number in 1...100 { try await writer.write(Array("\(number)".utf8)) }
+    /// }
+    /// print(String(decoding: total.payload, as: UTF8.self))   // 5050
+    /// ```
+    public func clientStream(_ name: String, options: CallOptions? = nil,
+                             requests: @escaping @Sendable (MeshStreamWriter) async throws -> Void) async throws -> MeshReply {
+        let options = options ?? defaultOptions
+        try core.checkStart(name, metadata: options.metadata)
+        let seq = nextSequence()
+        let core = self.core
+        let (outcomes, outcome) = AsyncStream<Result<MeshReply, MeshError>>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        core.startRequestStream(name, metadata: options.metadata, options: options, sequence: seq,
+                                completion: .client { result in outcome.yield(result); outcome.finish() }, window: 0)
+        return try await withThrowingTaskGroup(of: (any Error)?.self) { group in
+            group.addTask { await Self.produce(requests, of: seq, on: core) }
+            var iterator = outcomes.makeAsyncIterator()
+            let result = await withTaskCancellationHandler {
+                await iterator.next()
+            } onCancel: {
+                core.abandon(seq)
+            } ?? .failure(MeshError(.cancelled, service: name, message: "the calling task was cancelled"))
+            if case .success(let reply) = result {
+                group.cancelAll()
+                return reply
+            }
+            let producerError = (try? await group.next()) ?? nil
+            throw Self.streamError(result, producerError: producerError)
+        }
+    }
+
+    /// Calls a bidirectional-streaming method: `requests` writes messages to the handler while
+    /// `replies` reads the handler's, each way in order and under its own flow control; returns
+    /// what `replies` returns. The requests end when `requests` returns; the replies when the
+    /// handler returns (the sequence ends) or throws (the sequence throws).
+    ///
+    /// If `requests` throws, the call is cancelled and this throws that error; if `replies`
+    /// returns or throws before the end, the call is cancelled (the handler's task too) and
+    /// `requests` is cancelled. Deadline and failover as ``clientStream(_:options:requests:)``.
+    ///
+    /// ```swift
+    /// let echoed = try await client.bidirectionalStream("stream.echo") { writer in
+    ///     for word in ["a", "b", "c"] { try await writer.write(Array(word.utf8)) }
+    /// } replies: { replies in
+    ///     try await replies.reduce(into: []) { $0.append(String(decoding: $1, as: UTF8.self)) }
+    /// }
+    /// ```
+    ///
+    /// - Parameter window: the replies the service may send before the caller reads any (at
+    ///   least 2), as for ``stream(_:_:options:window:)``.
+    public func bidirectionalStream<Result: Sendable>(
+        _ name: String, options: CallOptions? = nil, window: Int = 64,
+        requests: @escaping @Sendable (MeshStreamWriter) async throws -> Void,
+        replies: (MeshStream) async throws -> Result
+    ) async throws -> Result {
+        let options = options ?? defaultOptions
+        try core.checkStart(name, metadata: options.metadata)
+        let window = min(max(2, window), Int(UInt16.max))
+        let seq = nextSequence()
+        let core = self.core
+        let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { core.abandon(seq) }
+        }
+        core.startRequestStream(name, metadata: options.metadata, options: options, sequence: seq,
+                                completion: .stream(continuation), window: window)
+        let stream = MeshStream(messages: messages, window: window) { count in core.grant(seq, count) }
+        return try await withThrowingTaskGroup(of: (any Error)?.self) { group in
+            group.addTask { await Self.produce(requests, of: seq, on: core) }
+            let consumed: Swift.Result<Result, any Error>
+            do {
+                consumed = .success(try await replies(stream))
+            } catch {
+                consumed = .failure(error)
+            }
+            core.abandon(seq)   // ends the call if the replies stopped early; nothing if it is over
+            group.cancelAll()
+            let producerError = (try? await group.next()) ?? nil
+            switch consumed {
+            case .success(let result): return result
+            case .failure(let error):
+                if let producerError, !(producerError is MeshError), !(producerError is CancellationError) { throw producerError }
+                throw error
+            }
+        }
+    }
+
+    /// Runs the caller's writer of call `seq`'s requests, then ends them; on its own error,
+    /// cancels the call and returns the error.
+    private static func produce(_ requests: @Sendable (MeshStreamWriter) async throws -> Void, of seq: UInt64,
+                                on core: ClientCore<ZMQTransport>) async -> (any Error)? {
+        let writer = MeshStreamWriter { payload in try await core.writePart(seq, payload) }
+        do {
+            try await requests(writer)
+            core.endRequests(seq)
+            return nil
+        } catch {
+            core.abandon(seq)
+            return error
+        }
+    }
+
+    /// What a stream whose call failed throws: the caller's own error if its writer threw one
+    /// (the call was cancelled for it), else the call's.
+    private static func streamError(_ result: Swift.Result<MeshReply, MeshError>, producerError: (any Error)?) -> any Error {
+        guard case .failure(let error) = result else { return MeshError(.cancelled, service: "", message: "the stream ended") }
+        if let producerError, !(producerError is MeshError), !(producerError is CancellationError) { return producerError }
+        return error
+    }
+}
