@@ -20,8 +20,13 @@ struct CallCommand: AsyncParsableCommand {
               zmesh call kv.get color --metadata tenant=acme --config topologies/brokered.yaml
               zmesh call echo hi --traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 --config ...
               zmesh call stream.count 100 --stream --config topologies/brokerless.yaml
+              seq 1 100 | zmesh call stream.sum --client-stream --config topologies/brokered.yaml
+              (echo a; echo b) | zmesh call stream.echo --client-stream --stream --config ...
             With --stream, the call is a server stream: each message is printed as a line, as
-            it comes; the timeout covers the whole stream (default 1 hour).
+            it comes; the timeout covers the whole stream (default 1 hour). With
+            --client-stream, each line of standard input is one message of a client stream
+            (read as the service takes them), and the reply is printed; with both, a
+            bidirectional stream.
             """)
 
     @Argument(help: "The name to call, such as echo or kv.get.")
@@ -37,6 +42,9 @@ struct CallCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Call a server-streaming method: print each message of the stream as a line.")
     var stream = false
+
+    @Flag(name: .long, help: "Call a client-streaming method: send each line of standard input as a message (with --stream: a bidirectional stream).")
+    var clientStream = false
 
     @Flag(name: .long, help: "Do not re-send the call to another instance if its instance dies.")
     var notIdempotent = false
@@ -54,11 +62,14 @@ struct CallCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let timeout { try checkSeconds(timeout, "--timeout") }
+        if clientStream, payload != nil {
+            throw ValidationError("--client-stream reads its messages from standard input, one a line: give no payload argument")
+        }
         _ = try requestMetadata()
     }
 
     /// `--metadata` and `--traceparent` as metadata, or a usage error naming the bad one.
-    private func requestMetadata() throws -> Metadata {
+    func requestMetadata() throws -> Metadata {
         var result = Metadata()
         for entry in metadata {
             guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
@@ -81,6 +92,7 @@ struct CallCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "zmesh.call", defaultLevel: .warning)
+        if clientStream { return try await runRequestStream(logger: logger) }
         let body = try readPayload()
         let client = try mesh.makeClient(logger: logger)
         let seconds = timeout ?? (stream ? 3600 : 5)
@@ -103,7 +115,7 @@ struct CallCommand: AsyncParsableCommand {
 
     /// Each message as a line, written in chunks; a failure after some messages still exits
     /// with its error's code.
-    private func printStream(_ messages: MeshStream, client: MeshClient) async throws {
+    func printStream(_ messages: MeshStream, client: MeshClient) async throws {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
         do {
@@ -125,7 +137,7 @@ struct CallCommand: AsyncParsableCommand {
         }
     }
 
-    private func printMetadata(_ metadata: Metadata) {
+    func printMetadata(_ metadata: Metadata) {
         for entry in metadata {
             printError("\(entry.key): \(entry.stringValue ?? entry.value.map { String(format: "%02x", $0) }.joined())")
         }

@@ -109,8 +109,9 @@ final class MeshUnderTest: @unchecked Sendable {
     }
 
     /// Runs `zmesh ARGS --config FILE` against this mesh.
-    func zmesh(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        try await runCommand(try Repository.zmeshBinary(), arguments + ["--config", file], environment: environment)
+    /// `input`, if given, is its standard input.
+    func zmesh(_ arguments: [String], input: URL? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await runCommand(try Repository.zmeshBinary(), arguments + ["--config", file], environment: environment, input: input)
     }
 
     /// scripts/mesh-down.sh, then any process this test restarted.

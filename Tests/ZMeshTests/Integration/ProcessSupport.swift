@@ -82,8 +82,9 @@ final class ChildProcess: @unchecked Sendable {
 ///
 /// Output goes through temporary files, not pipes: a command that leaves daemons behind
 /// (scripts/mesh-up.sh) must not keep the test waiting for an end-of-file that never comes.
+/// `input`, if given, is the command's standard input (else /dev/null).
 func runCommand(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
+                timeout: Duration = .seconds(60), input: URL? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
     let directory = FileManager.default.temporaryDirectory
     let outURL = directory.appendingPathComponent("zmesh-run-\(UUID().uuidString).out")
     let errURL = directory.appendingPathComponent("zmesh-run-\(UUID().uuidString).err")
@@ -99,7 +100,7 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     process.standardOutput = try FileHandle(forWritingTo: outURL)
     process.standardError = try FileHandle(forWritingTo: errURL)
-    process.standardInput = FileHandle.nullDevice
+    process.standardInput = try input.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
     try process.run()
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while process.isRunning && ContinuousClock.now < deadline {
