@@ -13,6 +13,8 @@ struct TypedMethodTests {
     enum Calculator {
         static let add = MeshMethod<Sum, Total>("calc.add")
         static let runningTotals = MeshServerStreamingMethod<Sum, Total>("calc.running")
+        static let sumAll = MeshClientStreamingMethod<Sum, Total>("calc.sum-all")
+        static let doubles = MeshBidirectionalStreamingMethod<Total, Total>("calc.doubles")
     }
 
     private struct PassThrough: ServerInterceptor {
@@ -32,6 +34,12 @@ struct TypedMethodTests {
                 try await writer.write(Total(total: total))
             }
         }
+        handlers.register(Calculator.sumAll) { requests, _ in
+            try await requests.reduce(into: Total(total: 0)) { $0 = Total(total: $0.total + $1.numbers.reduce(0, +)) }
+        }
+        handlers.register(Calculator.doubles) { requests, _, writer in
+            for try await request in requests { try await writer.write(Total(total: request.total * 2)) }
+        }
         handlers.register("echo") { payload, _ in payload }
         return handlers
     }
@@ -43,14 +51,18 @@ struct TypedMethodTests {
         let running = MethodDescription(name: "calc.running", kind: .serverStreaming, request: "\(typeScope).Sum",
                                         reply: "\(typeScope).Total")
         let echo = MethodDescription(name: "echo", kind: .unary)
-        #expect(handlers.methods == [add, running, echo])
+        let doubles = MethodDescription(name: "calc.doubles", kind: .bidirectionalStreaming, request: "\(typeScope).Total",
+                                        reply: "\(typeScope).Total")
+        let sumAll = MethodDescription(name: "calc.sum-all", kind: .clientStreaming, request: "\(typeScope).Sum",
+                                       reply: "\(typeScope).Total")
+        #expect(handlers.methods == [add, doubles, running, sumAll, echo])
         #expect(Calculator.add.description == add)
         #expect(Calculator.runningTotals.description == running)
         // Interceptors and merges keep them.
-        #expect(handlers.intercepted(by: [PassThrough()]).methods == [add, running, echo])
+        #expect(handlers.intercepted(by: [PassThrough()]).methods == [add, doubles, running, sumAll, echo])
         var merged = ServiceHandlers()
         merged.merge(handlers)
-        #expect(merged.methods == [add, running, echo])
+        #expect(merged.methods == [add, doubles, running, sumAll, echo])
     }
 
     @Test func aDeclaredMethodPairsItsHandlerAndItsCallersOverRealSockets() async throws {
@@ -61,6 +73,16 @@ struct TypedMethodTests {
         var totals: [Int] = []
         for try await running in client.stream(Calculator.runningTotals, Sum(numbers: [1, 2, 39])) { totals.append(running.total) }
         #expect(totals == [1, 3, 42])
+        let sum = try await client.clientStream(Calculator.sumAll) { writer in
+            for numbers in [[1, 2], [3], [36]] { try await writer.write(Sum(numbers: numbers)) }
+        }
+        #expect(sum.total == 42)
+        let doubled = try await client.bidirectionalStream(Calculator.doubles) { writer in
+            for total in 1...3 { try await writer.write(Total(total: total)) }
+        } replies: { replies in
+            try await replies.reduce(into: [Int]()) { $0.append($1.total) }
+        }
+        #expect(doubled == [2, 4, 6])
         // The node says what it serves, types and all.
         let description = try await client.describeNode()
         #expect(description.role == "service")

@@ -28,12 +28,13 @@ public struct MeshServerStreamingMethod<Request: Codable & Sendable, Reply: Coda
     public var kind: MethodKind { .serverStreaming }
 }
 
-/// Writes the typed messages of a stream (a ``MeshServerStreamingMethod``'s handler gets one).
+/// Writes the typed messages of a stream: a streaming method's handler gets one for its
+/// replies, a caller of a client or bidirectional one for its requests.
 public struct MeshMessageWriter<Message: Encodable & Sendable>: Sendable {
     let writer: MeshStreamWriter
     let codec: any MeshCodec
 
-    /// Sends one message, waiting for the caller's credit as ``MeshStreamWriter/write(_:)`` does.
+    /// Sends one message, waiting for the reader's credit as ``MeshStreamWriter/write(_:)`` does.
     public func write(_ message: Message) async throws {
         try await writer.write(try codec.encode(message))
     }
