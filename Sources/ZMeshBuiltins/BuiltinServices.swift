@@ -55,10 +55,24 @@ public enum BuiltinServices {
     /// Widest `stream.count` pads its numbers to.
     public static let maxWidth = 65_536
 
-    /// `number` in decimal, with leading zeros up to `width` bytes.
-    private static func padded(_ number: Int, to width: Int) -> [UInt8] {
-        let digits = Array(String(number).utf8)
-        return digits.count >= width ? digits : Array(repeating: UInt8(ascii: "0"), count: width - digits.count) + digits
+    /// `number` (not negative) in decimal, with leading zeros up to `width` bytes: one
+    /// allocation, as a stream's producer writes millions of them.
+    static func padded(_ number: Int, to width: Int) -> [UInt8] {
+        var digits = 1
+        var rest = number / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: max(width, digits))
+        var value = number
+        var index = bytes.count - 1
+        repeat {
+            bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+            index -= 1
+        } while value > 0
+        return bytes
     }
 
     /// `stream.count N [WIDTH]`: the decimal numbers 1 to N, one a message, in order (a server

@@ -27,6 +27,18 @@ struct StreamBench {
         func rate(after slow: Int) -> Double { fastSeconds > 0 ? Double(received - slow) / fastSeconds : 0 }
     }
 
+    /// A message of decimal digits as a number (leading zeros allowed); nil for anything else.
+    static func decimal(_ message: [UInt8]) -> Int? {
+        let digits = message.drop { $0 == UInt8(ascii: "0") }
+        guard !message.isEmpty, digits.count <= 18 else { return nil }
+        var value = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
     /// `stream.count`'s payload for this run: the count and, for messages of `size` bytes, the width.
     var payload: [UInt8] { Array((size > 0 ? "\(messages) \(size)" : "\(messages)").utf8) }
 
@@ -44,7 +56,7 @@ struct StreamBench {
             for try await message in client.stream(name, payload, options: CallOptions(timeout: timeout), window: window) {
                 received += 1
                 // stream.count's numbers: each one more than the last (leading zeros allowed).
-                if inOrder, Int(String(decoding: message.drop { $0 == UInt8(ascii: "0") }, as: UTF8.self)) != received { inOrder = false }
+                if inOrder, Self.decimal(message) != received { inOrder = false }
                 if received <= slowCount {
                     // The slow phase: a reader that takes slowRate messages a second.
                     try await clock.sleep(until: started.advanced(by: .seconds(Double(received) / Double(slowRate))))

@@ -153,42 +153,57 @@ struct StreamTests {
     }
 }
 
-/// The service side's credit book-keeping, alone (waiters are plain numbers here).
+/// The service side's credit book-keeping and outbox, alone (waiters are plain numbers here).
 @Suite("Server stream credit")
 struct ServerStreamsTests {
-    @Test func creditComesOnlyFromTheStreamsOwnCallerAndIsCapped() {
+    @Test func writesQueueWithinCreditAndWaitBeyondIt() {
+        let outbox = StreamOutbox<Int>(credit: 2)
+        // The first write asks for a flush; the next, before the flush, does not.
+        #expect(outbox.offer([1]) == .queued(askFlush: true))
+        #expect(outbox.offer([2]) == .queued(askFlush: false))
+        #expect(outbox.offer([3]) == .noCredit)
+        #expect(outbox.wait([3], 3) == .noCredit)
+        // A second writer while one waits is refused (writes do not overlap).
+        #expect(outbox.offer([4]) == .stopped)
+        #expect(outbox.take() == [[1], [2]])
+        // Credit hands back the waiter, its message queued.
+        #expect(outbox.grant(1) == 3)
+        #expect(outbox.take() == [[3]])
+        #expect(outbox.offer([5]) == .noCredit)
+        // However much is granted, the credit stays bounded: no overflow.
+        _ = outbox.grant(Int.max / 2)
+        _ = outbox.grant(Int.max / 2)
+        for index in 0..<3 { #expect(outbox.offer([UInt8(index)]) != .noCredit) }
+        // Stopped: queued messages are dropped, later writes refused.
+        #expect(outbox.stop() == nil)
+        #expect(outbox.take().isEmpty)
+        #expect(outbox.offer([9]) == .stopped)
+        #expect(outbox.sent == 6)
+    }
+
+    @Test func creditComesOnlyFromTheStreamsOwnCaller() {
         var streams = ServerStreams<Int>()
         let id = RequestID(client: 1, sequence: 1)
         let caller: [[UInt8]] = [[1, 2, 3]]
-        streams.open(id, route: caller, credit: 1)
-        guard case .send(let route) = streams.write(id, payload: [1], continuation: 1) else {
-            Issue.record("the first write did not go at once")
-            return
-        }
-        #expect(route == caller)
-        guard case .wait = streams.write(id, payload: [2], continuation: 2) else {
-            Issue.record("the second write did not wait for credit")
-            return
-        }
+        let outbox = streams.open(id, route: caller, credit: 0, batches: true)
+        #expect(outbox.offer([1]) == .noCredit)
+        #expect(outbox.wait([1], 1) == .noCredit)
         // Someone else's CREDIT for this id changes nothing; the caller's lets the write go.
         #expect(streams.grant(id, 5, from: [[9, 9]]) == nil)
-        let ready = streams.grant(id, 1, from: caller)
-        #expect(ready?.payload == [2] && ready?.continuation == 2)
-        // However much is granted, the credit stays bounded: no overflow.
-        _ = streams.grant(id, Int.max / 2, from: caller)
-        _ = streams.grant(id, Int.max / 2, from: caller)
-        for index in 0..<3 {
-            guard case .send = streams.write(id, payload: [UInt8(index)], continuation: 10 + index) else {
-                Issue.record("a write with credit left did not go")
-                return
-            }
-        }
-        // Stopped: later writes are refused; closing says it sent.
-        #expect(streams.stop(id) == nil)
-        guard case .stopped = streams.write(id, payload: [9], continuation: 99) else {
-            Issue.record("a write after stop was taken")
-            return
-        }
-        #expect(streams.close(id).sentAny)
+        #expect(streams.grant(id, 1, from: caller)?.waiter == 1)
+        #expect(streams.close(id)?.outbox.take() == [[1]])
+        #expect(streams[id] == nil)
+    }
+
+    @Test func aBatchCarriesEveryMessageAndRefusesBadLengths() {
+        let messages: [[UInt8]] = [[], [1], Array(repeating: 7, count: 300)]
+        let frames = StreamBatch.frames(messages)
+        #expect(frames.count == 1)
+        #expect(StreamBatch.messages(frames[0]) == messages)
+        // Past the frame size, a new frame starts; a message larger than that goes alone.
+        let big = (0..<3).map { _ in [UInt8](repeating: 1, count: StreamBatch.frameBytes) }
+        #expect(StreamBatch.frames(big).count == 3)
+        #expect(StreamBatch.messages([0, 0, 0, 5, 1]) == nil)
+        #expect(StreamBatch.messages([0, 0]) == nil)
     }
 }

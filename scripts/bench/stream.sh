@@ -4,10 +4,12 @@
 # flow-control case of issue 15: 1,000,000 messages to a reader that takes 1,000 a second
 # for 5 s, then reads fast, with the RSS of the producer, the broker and the reader.
 #
-#   scripts/bench/stream.sh [--rounds R] [--messages N] [--smoke]
+#   scripts/bench/stream.sh [--rounds R] [--messages N] [--window W] [--smoke]
 #
 # Rows per round: raw (PUSH -> PULL), zmesh broker-less (zmesh bench stream.count --stream
-# against scripts/bench/brokerless.yaml) and zmesh brokered (scripts/bench/brokered.yaml).
+# --window W against scripts/bench/brokerless.yaml) and zmesh brokered (brokered.yaml).
+# W is the reader's window (default 1024 messages, 64 KiB of 64-byte messages; the client
+# API's default is 64). The flow-control case uses the default window.
 # Results: bench-results/stream-<time>.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,13 +18,15 @@ ensure_libzmq
 
 rounds=3
 messages=1000000
+window=1024
 smoke=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --messages) messages=$2; shift 2 ;;
+    --window) window=$2; shift 2 ;;
     --smoke) smoke=1; rounds=1; messages=2000; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "stream.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -71,7 +75,7 @@ raw_round() {
 mesh_round() {  # round file row
   scripts/mesh-up.sh "$2" >/dev/null
   local line
-  line=$("$ZMESH_BIN" bench stream.count --stream --requests "$messages" --size 64 --config "$2" --json)
+  line=$("$ZMESH_BIN" bench stream.count --stream --requests "$messages" --size 64 --window "$window" --config "$2" --json)
   record "$1" "$3" "$line"
   scripts/mesh-down.sh >/dev/null
 }
@@ -110,6 +114,7 @@ python3 - "$out" <<'PY'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 raw = {r["round"]: r["messages_per_second"] for r in rows if r["row"] == "raw"}
+print(f"window: {next((r.get('window') for r in rows if r['row'] != 'raw'), '?')} messages")
 print(f"{'row':<18} {'messages/s (median)':>20} {'x raw (median of rounds)':>25} {'rounds':>30}")
 for name in ("raw", "zmesh-brokerless", "zmesh-brokered"):
     group = [r for r in rows if r["row"] == name]

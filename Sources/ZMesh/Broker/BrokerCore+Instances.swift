@@ -42,7 +42,7 @@ extension BrokerCore {
             // A part of a Majordomo worker's answer, from the broker it is on: passed on as a
             // PARTIAL; the flight stays until the last part.
             let body = ((delimiter + 2)..<frames.frameCount).map { frames.frameArray($0) }
-            router.partialAnswer(body, of: key, flight, relaysToBrokers: false, output: &output)
+            router.partialAnswer(body, of: key, flight, relaysToBrokers: false, batch: header.flags.contains(.batch), output: &output)
             carryOut(output)
             return
         }

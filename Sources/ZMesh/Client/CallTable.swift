@@ -156,7 +156,7 @@ struct CallTable<Link> {
         header.name = call.name
         header.metadata = call.request.metadata
         if call.request.streamWindow > 0 {
-            header.flags.insert(.acceptsPartials)
+            header.flags.formUnion([.acceptsPartials, .batch])
             header.status = UInt16(clamping: call.request.streamWindow)
         }
         if call.request.sendsRequests {

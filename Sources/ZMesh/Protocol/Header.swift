@@ -8,7 +8,8 @@
 ///  4     1    flags: bit 0 idempotent, bit 1 trace id present, bit 2 may-have-run (ERROR),
 ///                    bit 3 retry-elsewhere (ERROR), bit 4 accepts-partials (REQUEST),
 ///                    bit 5 partial (REPLY, PART; REQUEST: its messages follow as PARTs),
-///                    bit 6 metadata present
+///                    bit 6 metadata present, bit 7 batch (REQUEST: takes batched
+///                    stream messages; partial REPLY: its body is a batch)
 ///  5     1    attempt (0 = first try)
 ///  6     2    status (ERROR), else 0; big-endian
 ///  8     8    request id: client, big-endian
@@ -49,6 +50,9 @@ struct Header: Sendable, Equatable {
         static let partial = Flags(rawValue: 1 << 5)
         /// Any command: a metadata block follows the name (and trace id).
         static let hasMetadata = Flags(rawValue: 1 << 6)
+        /// REQUEST: the sender of a stream takes its messages in batches. Partial REPLY: the
+        /// body is one frame of several messages (``StreamBatch``).
+        static let batch = Flags(rawValue: 1 << 7)
     }
 
     var command: Command

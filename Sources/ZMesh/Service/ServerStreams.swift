@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A stream's credit limits.
 enum StreamCredit {
     /// The credit a stream starts with when its request names none.
@@ -7,81 +9,138 @@ enum StreamCredit {
     static let most = 1 << 20
 }
 
-/// The server streams a service node is sending, by request id: where each goes, the credit
-/// its caller has granted, and the write waiting for more (`Waiter`: the writer's
-/// continuation in a node). Loop-confined (``ServiceCore``); one entry per running streaming
-/// handler, so bounded by the node's handler limit. Pure: tested alone.
-struct ServerStreams<Waiter> {
-
-    private struct Stream {
-        let route: [[UInt8]]
+/// One server stream's messages on their way out, shared by its handler's writer (any
+/// thread) and the node's loop: a write within the caller's credit is queued here and
+/// returns at once, without a hop to the loop; the loop takes what is queued and sends it,
+/// several messages to a frame when the caller takes batches. A write without credit waits
+/// here (`Waiter`: the writer's continuation in a node) until a CREDIT comes. Holds at most
+/// the credit in messages. Tested alone.
+final class StreamOutbox<Waiter: Sendable>: Sendable {
+    private struct State {
         var credit: Int
-        var waiting: (payload: [UInt8], continuation: Waiter)?
+        var queued: [[UInt8]] = []
+        var waiting: (payload: [UInt8], waiter: Waiter)?
         var stopped = false
+        /// A flush is asked of the loop and has not taken the queue yet.
+        var flushAsked = false
         var sent = 0
+    }
+
+    private let state: Mutex<State>
+
+    init(credit: Int) { state = Mutex(State(credit: min(max(0, credit), StreamCredit.most))) }
+
+    /// What became of a write.
+    enum WriteOutcome: Equatable {
+        /// Queued within credit; `askFlush`: the loop must be asked to flush (the first
+        /// message since its last flush).
+        case queued(askFlush: Bool)
+        /// No credit: the writer must wait (``wait(_:_:)``).
+        case noCredit
+        /// The stream is over: the writer throws.
+        case stopped
+    }
+
+    /// A write, without waiting.
+    func offer(_ payload: [UInt8]) -> WriteOutcome {
+        state.withLock { state in
+            guard !state.stopped, state.waiting == nil else { return .stopped }
+            guard state.credit > 0 else { return .noCredit }
+            return Self.queue(payload, &state)
+        }
+    }
+
+    /// A write that found no credit, now waiting with `waiter`: `.noCredit` if it waits
+    /// (a grant will hand the waiter back), or what became of it if credit came meanwhile
+    /// (then the caller resumes the waiter itself).
+    func wait(_ payload: [UInt8], _ waiter: Waiter) -> WriteOutcome {
+        state.withLock { state in
+            guard !state.stopped, state.waiting == nil else { return .stopped }
+            guard state.credit > 0 else {
+                state.waiting = (payload, waiter)
+                return .noCredit
+            }
+            return Self.queue(payload, &state)
+        }
+    }
+
+    private static func queue(_ payload: [UInt8], _ state: inout State) -> WriteOutcome {
+        state.credit -= 1
+        state.sent += 1
+        state.queued.append(payload)
+        let ask = !state.flushAsked
+        state.flushAsked = true
+        return .queued(askFlush: ask)
+    }
+
+    /// The loop's flush: every queued message, in order.
+    func take() -> [[UInt8]] {
+        state.withLock { state in
+            state.flushAsked = false
+            defer { state.queued.removeAll(keepingCapacity: true) }
+            return state.queued
+        }
+    }
+
+    /// The caller granted `count` more. Returns the writer that waited, its message now
+    /// queued (resume it; the loop then flushes).
+    func grant(_ count: Int) -> Waiter? {
+        state.withLock { state in
+            guard !state.stopped else { return nil }
+            state.credit = min(state.credit + max(0, count), StreamCredit.most)
+            guard let waiting = state.waiting, state.credit > 0 else { return nil }
+            state.waiting = nil
+            _ = Self.queue(waiting.payload, &state)
+            return waiting.waiter
+        }
+    }
+
+    /// The stream is over for its writer: later writes throw, nothing queued is sent.
+    /// Returns the writer that waited, to resume with `CancellationError`.
+    func stop() -> Waiter? {
+        state.withLock { state in
+            state.stopped = true
+            state.queued.removeAll()
+            defer { state.waiting = nil }
+            return state.waiting?.waiter
+        }
+    }
+
+    /// Messages written so far (queued ones included).
+    var sent: Int { state.withLock { $0.sent } }
+}
+
+/// The server streams a service node is sending, by request id: where each goes and its
+/// outbox. Loop-confined (``ServiceCore``); one entry per running streaming handler, so
+/// bounded by the node's handler limit.
+struct ServerStreams<Waiter: Sendable> {
+    struct Stream {
+        let route: [[UInt8]]
+        let outbox: StreamOutbox<Waiter>
+        /// The caller takes several messages to a frame (REQUEST flag batch).
+        let batches: Bool
     }
 
     private var streams: [RequestID: Stream] = [:]
 
-    /// What to do with a write.
-    enum WriteAction {
-        /// Send it now along `route`, then resume the writer.
-        case send(route: [[UInt8]])
-        /// Wait for credit (kept here).
-        case wait
-        /// The stream is over: resume the writer with `CancellationError`.
-        case stopped
+    /// Starts stream `id` to `route` with `credit`; returns its outbox, for the writer.
+    mutating func open(_ id: RequestID, route: [[UInt8]], credit: Int, batches: Bool) -> StreamOutbox<Waiter> {
+        let outbox = StreamOutbox<Waiter>(credit: credit)
+        streams[id] = Stream(route: route, outbox: outbox, batches: batches)
+        return outbox
     }
 
-    mutating func open(_ id: RequestID, route: [[UInt8]], credit: Int) {
-        streams[id] = Stream(route: route, credit: min(max(0, credit), StreamCredit.most))
+    subscript(id: RequestID) -> Stream? { streams[id] }
+
+    /// The caller, at `route`, granted `count` more: the stream, if the CREDIT came from its
+    /// own caller (from anywhere else it changes nothing), and the writer that waited, if any.
+    func grant(_ id: RequestID, _ count: Int, from route: [[UInt8]]) -> (stream: Stream, waiter: Waiter?)? {
+        guard let stream = streams[id], stream.route == route else { return nil }
+        return (stream, stream.outbox.grant(count))
     }
 
-    /// A write of `payload` by stream `id`'s handler.
-    mutating func write(_ id: RequestID, payload: [UInt8], continuation: Waiter) -> WriteAction {
-        guard var stream = streams[id], !stream.stopped, stream.waiting == nil else { return .stopped }
-        if stream.credit > 0 {
-            stream.credit -= 1
-            stream.sent += 1
-            streams[id] = stream
-            return .send(route: stream.route)
-        }
-        stream.waiting = (payload, continuation)
-        streams[id] = stream
-        return .wait
-    }
-
-    /// The caller, at `route`, granted `count` more; returns the write that may now go, if one
-    /// waited. A CREDIT from anywhere but the stream's own caller changes nothing.
-    mutating func grant(_ id: RequestID, _ count: Int, from route: [[UInt8]]) -> (route: [[UInt8]], payload: [UInt8], continuation: Waiter)? {
-        guard var stream = streams[id], !stream.stopped, stream.route == route else { return nil }
-        stream.credit = min(stream.credit + max(0, count), StreamCredit.most)
-        var ready: (route: [[UInt8]], payload: [UInt8], continuation: Waiter)?
-        if let waiting = stream.waiting, stream.credit > 0 {
-            stream.credit -= 1
-            stream.sent += 1
-            stream.waiting = nil
-            ready = (stream.route, waiting.payload, waiting.continuation)
-        }
-        streams[id] = stream
-        return ready
-    }
-
-    /// The stream is over for its writer (cancelled, or the handler ended): later writes
-    /// throw; returns the write that waited, to resume with `CancellationError`.
-    mutating func stop(_ id: RequestID) -> Waiter? {
-        guard var stream = streams[id] else { return nil }
-        stream.stopped = true
-        let waiter = stream.waiting?.continuation
-        stream.waiting = nil
-        streams[id] = stream
-        return waiter
-    }
-
-    /// Forgets stream `id` (its handler ended); returns a write that waited, if any, and
-    /// whether it sent any message.
-    mutating func close(_ id: RequestID) -> (waiter: Waiter?, sentAny: Bool) {
-        guard let stream = streams.removeValue(forKey: id) else { return (nil, false) }
-        return (stream.waiting?.continuation, stream.sent > 0)
+    /// Forgets stream `id` (its handler ended); returns it, to flush and stop.
+    mutating func close(_ id: RequestID) -> Stream? {
+        streams.removeValue(forKey: id)
     }
 }

@@ -30,7 +30,7 @@ struct ServiceLaunch: Sendable {
     let deadline: MonotonicTime?
     /// A stream (the caller takes partial replies): where its messages go, and how many it
     /// may be sent before the caller grants more. Nil for a call.
-    var stream: (route: [[UInt8]], credit: Int)?
+    var stream: (route: [[UInt8]], credit: Int, batches: Bool)?
     /// A client or bidirectional stream: the caller its request messages come from. Nil when
     /// the request is one message.
     var requestStream: [[UInt8]]?
@@ -292,7 +292,7 @@ struct ServiceAdmission<Job> {
         var launch = ServiceLaunch(id: id, onLoop: onLoop, request: MeshRequest(payload: payload, metadata: header.metadata), handler: handler,
                                    context: context(header, method: method, deadline: deadline), deadline: deadline)
         if header.flags.contains(.acceptsPartials), let route = inProgress[id]?.client {
-            launch.stream = (route, Int(header.status == 0 ? StreamCredit.initial : header.status))
+            launch.stream = (route, Int(header.status == 0 ? StreamCredit.initial : header.status), header.flags.contains(.batch))
         }
         if header.flags.contains(.partial), let route = inProgress[id]?.client { launch.requestStream = route }
         inProgress[id]?.job = output.start(launch)

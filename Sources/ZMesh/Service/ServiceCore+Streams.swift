@@ -1,67 +1,89 @@
 /// A streaming handler's write, waiting for credit.
 typealias StreamWriteWaiter = CheckedContinuation<Void, any Error>
 
-/// A service node's server streams: each partial REPLY goes out only with the caller's
-/// credit; a write without credit waits here until a CREDIT comes, and throws once the
-/// stream is over (CANCEL, the deadline, the caller gone, the handler done).
+/// A service node's server streams: a write within the caller's credit is queued in the
+/// stream's ``StreamOutbox`` and returns at once; the loop sends what is queued as partial
+/// REPLYs (several messages to a frame for a caller that takes batches). A write without
+/// credit waits until a CREDIT comes, and throws once the stream is over (CANCEL, the
+/// deadline, the caller gone, the handler done).
 extension ServiceCore {
-    /// The writer a streaming handler of request `id` gets.
-    nonisolated func streamWriter(for id: RequestID) -> MeshStreamWriter {
+    /// Opens stream `id` to `route` and returns the writer its handler gets.
+    func openStream(_ id: RequestID, route: [[UInt8]], credit: Int, batches: Bool) -> MeshStreamWriter {
+        let outbox = streams.open(id, route: route, credit: credit, batches: batches)
         let transport = self.transport
         // Weakly: a writer kept past its handler must not keep the node alive.
         let core = WeakServiceCore(self)
-        return MeshStreamWriter { payload in
-            try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: StreamWriteWaiter) in
-                    transport.execute {
-                        guard let node = core.node else { return continuation.resume(throwing: CancellationError()) }
-                        node.assumeIsolated { $0.streamWrite(id, payload, continuation) }
-                    }
-                }
-            } onCancel: {
-                transport.execute { core.node?.assumeIsolated { $0.stopStream(id) } }
-            }
+        let askFlush: @Sendable () -> Void = {
+            transport.execute { core.node?.assumeIsolated { $0.flushStream(id) } }
         }
-    }
-
-    private func streamWrite(_ id: RequestID, _ payload: [UInt8], _ continuation: StreamWriteWaiter) {
-        switch streams.write(id, payload: payload, continuation: continuation) {
-        case .send(let route): send(id, payload, along: route, resuming: continuation)
-        case .wait: break
-        case .stopped: continuation.resume(throwing: CancellationError())
+        return MeshStreamWriter { payload in
+            switch outbox.offer(payload) {
+            case .queued(let ask):
+                if ask { askFlush() }
+            case .stopped:
+                throw CancellationError()
+            case .noCredit:
+                try await withTaskCancellationHandler {
+                    try await withCheckedThrowingContinuation { (continuation: StreamWriteWaiter) in
+                        switch outbox.wait(payload, continuation) {
+                        case .noCredit: break
+                        case .queued(let ask):
+                            if ask { askFlush() }
+                            continuation.resume()
+                        case .stopped: continuation.resume(throwing: CancellationError())
+                        }
+                    }
+                } onCancel: {
+                    transport.execute { core.node?.assumeIsolated { $0.stopStream(id) } }
+                }
+            }
         }
     }
 
     /// A CREDIT from the caller of stream `id`, at `route`.
     func grantCredit(_ id: RequestID, _ count: Int, from route: [[UInt8]]) {
-        guard let ready = streams.grant(id, count, from: route) else { return }
-        send(id, ready.payload, along: ready.route, resuming: ready.continuation)
+        guard let (stream, waiter) = streams.grant(id, count, from: route), let waiter else { return }
+        waiter.resume()
+        send(id, stream)
+    }
+
+    /// Sends what stream `id`'s writer queued.
+    private func flushStream(_ id: RequestID) {
+        guard let stream = streams[id] else { return }
+        send(id, stream)
     }
 
     /// The stream is over for its writer: a waiting write and any later one throw.
     func stopStream(_ id: RequestID) {
-        streams.stop(id)?.resume(throwing: CancellationError())
+        streams[id]?.outbox.stop()?.resume(throwing: CancellationError())
     }
 
-    /// The handler of stream `id` ended; true if it sent any message.
+    /// The handler of stream `id` ended: what it queued goes first; returns whether it sent
+    /// any message.
     func closeStream(_ id: RequestID) -> Bool {
-        let (waiter, sentAny) = streams.close(id)
-        waiter?.resume(throwing: CancellationError())
-        return sentAny
+        guard let stream = streams.close(id) else { return false }
+        send(id, stream)
+        stream.outbox.stop()?.resume(throwing: CancellationError())
+        return stream.outbox.sent > 0
     }
 
-    /// One message of stream `id`: a partial REPLY. A caller that is gone stops the stream.
-    private func send(_ id: RequestID, _ payload: [UInt8], along route: [[UInt8]], resuming continuation: StreamWriteWaiter) {
+    /// Sends what the writer of stream `id` queued: a partial REPLY per message, or per batch
+    /// frame. A caller that is gone stops the stream.
+    private func send(_ id: RequestID, _ stream: ServerStreams<StreamWriteWaiter>.Stream) {
+        let messages = stream.outbox.take()
+        guard !messages.isEmpty, let router else { return }
         var header = Header(command: .reply, requestID: id)
-        header.flags = [.partial]
-        let sent = header.withEncoded { bytes in
-            router?.assumeIsolated(passing: bytes) { router, bytes in router.transmit(routing: route, header: bytes, body: payload) }
-        }
-        if sent?.accepted == true {
-            continuation.resume()
-        } else {
-            _ = streams.stop(id)
-            continuation.resume(throwing: CancellationError())
+        header.flags = stream.batches ? [.partial, .batch] : [.partial]
+        let route = stream.route
+        let bodies = stream.batches ? StreamBatch.frames(messages) : messages
+        for body in bodies {
+            let sent = header.withEncoded { bytes in
+                router.assumeIsolated(passing: bytes) { router, bytes in router.transmit(routing: route, header: bytes, body: body) }
+            }
+            if !sent.accepted {
+                stopStream(id)
+                return
+            }
         }
     }
 }

@@ -302,8 +302,9 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
             let transport = core.transport
             var streaming = launch
             if let stream = launch.stream {
-                core.assumeIsolated { $0.streams.open(launch.id, route: stream.route, credit: stream.credit) }
-                streaming.context.streamWriter = core.streamWriter(for: launch.id)
+                streaming.context.streamWriter = core.assumeIsolated {
+                    $0.openStream(launch.id, route: stream.route, credit: stream.credit, batches: stream.batches)
+                }
             }
             if let route = launch.requestStream {
                 streaming.context.requestStream = core.assumeIsolated { $0.openRequestStream(launch.id, route: route) }

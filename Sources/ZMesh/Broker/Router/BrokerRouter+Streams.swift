@@ -52,11 +52,11 @@ extension BrokerRouter {
         if !output.reply(to: flight.route, header: credit, body: [[]]) { stats.dropped += 1 }
     }
 
-    /// One message of stream `flight`, to its client.
-    mutating func streamMessage(_ body: [[UInt8]], of flight: Flight, output: inout some BrokerRouterOutput) {
+    /// One message of stream `flight` (or with `batch`, one batch of them), to its client.
+    mutating func streamMessage(_ body: [[UInt8]], of flight: Flight, batch: Bool = false, output: inout some BrokerRouterOutput) {
         var header = Header(command: .reply, requestID: flight.header.requestID)
         header.attempt = flight.header.attempt
-        header.flags = [.partial]
+        header.flags = batch ? [.partial, .batch] : [.partial]
         flight.delivered += 1
         if !output.reply(to: flight.route, header: header, body: body.isEmpty ? [[]] : body) { stats.dropped += 1 }
     }

@@ -217,13 +217,14 @@ struct BrokerRouter {
     /// for parts gets them as partial REPLYs (`relaysToBrokers`, from workers only); anyone
     /// else (an MDP/0.1 client too: one REPLY per request) gets one reply at the end, so they
     /// are kept.
-    mutating func partialAnswer(_ body: [[UInt8]], of key: RequestID, _ flight: Flight, relaysToBrokers: Bool,
+    /// `batch`: the body is a batch of a stream's messages (``StreamBatch``), passed on as one.
+    mutating func partialAnswer(_ body: [[UInt8]], of key: RequestID, _ flight: Flight, relaysToBrokers: Bool, batch: Bool = false,
                                 output: inout some BrokerRouterOutput) {
         if flight.majordomo != nil { streamPartForMajordomo(flight, output: &output) }
         if let caller = flight.majordomo, caller.dialect.takesPartials, flight.route.count == 1 {
             if !output.replyMajordomo(.partial, to: flight.route, caller: caller, status: nil, body: body) { stats.dropped += 1 }
         } else if Self.isStream(flight.header) {
-            streamMessage(body, of: flight, output: &output)
+            streamMessage(body, of: flight, batch: batch && flight.header.flags.contains(.batch), output: &output)
         } else if relaysToBrokers, flight.header.flags.contains(.acceptsPartials) {
             var header = Header(command: .reply, requestID: flight.header.requestID)
             header.attempt = flight.header.attempt

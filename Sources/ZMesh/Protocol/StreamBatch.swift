@@ -1,0 +1,42 @@
+/// Several messages of a stream in one frame (a partial REPLY with flag batch): each a 4-byte
+/// big-endian length, then its bytes. docs/PROTOCOL.md, "Streams".
+enum StreamBatch {
+    /// Most bytes one batch frame carries before the next frame starts (a message larger than
+    /// this goes alone).
+    static let frameBytes = 64 * 1024
+
+    /// `messages[range]` as batch frames, in order, each at most ``frameBytes`` (or one message).
+    static func frames(_ messages: [[UInt8]]) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
+        var frame: [UInt8] = []
+        for message in messages {
+            if !frame.isEmpty, frame.count + 4 + message.count > frameBytes {
+                frames.append(frame)
+                frame = []
+            }
+            if frame.isEmpty { frame.reserveCapacity(min(frameBytes, 4 + message.count + 4096)) }
+            let length = UInt32(truncatingIfNeeded: message.count).bigEndian
+            withUnsafeBytes(of: length) { frame.append(contentsOf: $0) }
+            frame.append(contentsOf: message)
+        }
+        if !frame.isEmpty { frames.append(frame) }
+        return frames
+    }
+
+    /// The messages of a batch frame, or nil if its lengths do not fill it exactly.
+    static func messages(_ frame: [UInt8]) -> [[UInt8]]? {
+        frame.withUnsafeBytes { bytes -> [[UInt8]]? in
+            var messages: [[UInt8]] = []
+            var offset = 0
+            while offset < bytes.count {
+                guard bytes.count - offset >= 4 else { return nil }
+                let length = Int(bytes.loadBigEndian(UInt32.self, at: offset))
+                offset += 4
+                guard length <= bytes.count - offset else { return nil }
+                messages.append(Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)])))
+                offset += length
+            }
+            return messages
+        }
+    }
+}
