@@ -6,9 +6,12 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// Linux only: the event loop waits on libzmq's descriptors with epoll and is woken through an
+// eventfd (Sources/CZeroMQ/shim.h), both Linux system calls. So no `platforms:` entry claims
+// macOS or any other system. Built and tested with Swift 6.3.1 against libzmq 4.3 (Debian's
+// libzmq3-dev).
 let package = Package(
     name: "ZMesh",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "ZMesh", targets: ["ZMesh"]),
         .library(name: "ZMeshPrometheus", targets: ["ZMeshPrometheus"]),
@@ -32,7 +35,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
-        // libzmq from the system (Debian: libzmq3-dev), plus a tiny C shim for eventfd.
+        // libzmq from the system (Debian: libzmq3-dev), plus a tiny C shim for eventfd and
+        // epoll: the reason the package builds on Linux only.
         .systemLibrary(
             name: "CZeroMQ",
             pkgConfig: "libzmq",
