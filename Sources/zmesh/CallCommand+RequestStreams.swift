@@ -21,7 +21,7 @@ extension CallCommand {
                 }
             } catch let error as MeshError {
                 await client.shutdown()
-                throw failure(error)
+                throw failure(error, json: json)
             }
             return
         }
@@ -34,7 +34,7 @@ extension CallCommand {
         } catch let error as MeshError {
             await client.shutdown()
             if showMetadata { printMetadata(error.metadata) }
-            throw failure(error)
+            throw failure(error, json: json)
         }
     }
 }

@@ -10,30 +10,41 @@ struct CallCommand: AsyncParsableCommand {
         commandName: "call",
         abstract: "Call a service and print the reply body.",
         discussion: """
-            The reply body goes to stdout; a failure goes to stderr as one line, with an exit
-            code per kind of error (\(ExitCodes.table))
+            The request body is the PAYLOAD argument, or the contents of --file PATH (--file - \
+            reads standard input), or else standard input when it is not a terminal.
+
+            The reply body goes to stdout. A failure goes to stderr as one line (with --json, \
+            one JSON object: code, exit, message, service, mayHaveRun, and applicationCode for \
+            application errors), with an exit code per kind of error: \(ExitCodes.table)
+
+            With --stream, the call is a server stream: each message is printed as a line, as it \
+            comes (with --json, one JSON object a line); the timeout covers the whole stream \
+            (default 1 hour). With --client-stream, each line of standard input is one message of \
+            a client stream, read as the service takes them, and the reply is printed; with both \
+            flags, a bidirectional stream.
+
             Examples:
+
               zmesh call echo hello --config topologies/brokerless.yaml
               zmesh call kv.put color=blue --config topologies/brokerless.yaml
               zmesh call kv.get color --config topologies/brokerless.yaml
+              zmesh call echo --file request.bin --config topologies/brokerless.yaml
               zmesh call echo hello --endpoint tcp://127.0.0.1:5601
               zmesh call kv.get color --metadata tenant=acme --config topologies/brokered.yaml
-              zmesh call echo hi --traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 --config ...
+              zmesh call kv.get nothing --json --config topologies/brokerless.yaml
               zmesh call stream.count 100 --stream --config topologies/brokerless.yaml
               seq 1 100 | zmesh call stream.sum --client-stream --config topologies/brokered.yaml
               (echo a; echo b) | zmesh call stream.echo --client-stream --stream --config ...
-            With --stream, the call is a server stream: each message is printed as a line, as
-            it comes; the timeout covers the whole stream (default 1 hour). With
-            --client-stream, each line of standard input is one message of a client stream
-            (read as the service takes them), and the reply is printed; with both, a
-            bidirectional stream.
             """)
 
     @Argument(help: "The name to call, such as echo or kv.get.")
     var service: String
 
-    @Argument(help: "The request body (default: standard input when it is not a terminal, else empty).")
+    @Argument(help: "The request body (default: --file, else standard input when it is not a terminal, else empty).")
     var payload: String?
+
+    @Option(name: .long, help: ArgumentHelp("Read the request body from this file; - reads standard input.", valueName: "path"))
+    var file: String?
 
     @OptionGroup var mesh: MeshOptions
 
@@ -58,12 +69,21 @@ struct CallCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the reply's trailing metadata to stderr, one KEY: VALUE per line.")
     var showMetadata = false
 
+    @Flag(name: .long, help: "On failure, print the error to stderr as one JSON object (code, exit, message, service, mayHaveRun).")
+    var json = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if let timeout { try checkSeconds(timeout, "--timeout") }
-        if clientStream, payload != nil {
-            throw ValidationError("--client-stream reads its messages from standard input, one a line: give no payload argument")
+        if clientStream, payload != nil || file != nil {
+            throw ValidationError("--client-stream reads its messages from standard input, one a line: give no payload or --file")
+        }
+        if let file {
+            if payload != nil { throw ValidationError("give the request body either as PAYLOAD or with --file, not both") }
+            if file != "-" && !FileManager.default.isReadableFile(atPath: file) {
+                throw ValidationError("--file \(file): no such file, or not readable")
+            }
         }
         _ = try requestMetadata()
     }
@@ -109,18 +129,19 @@ struct CallCommand: AsyncParsableCommand {
         } catch {
             await client.shutdown()
             if showMetadata { printMetadata(error.metadata) }
-            throw failure(error)
+            throw failure(error, json: json)
         }
     }
 
-    /// Each message as a line, written in chunks; a failure after some messages still exits
+    /// Each message as a line (with --json, a JSON object: `message`, or `message_base64`
+    /// when it is not UTF-8), written in chunks; a failure after some messages still exits
     /// with its error's code.
     func printStream(_ messages: MeshStream, client: MeshClient) async throws {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
         do {
             for try await message in messages {
-                out.append(contentsOf: message)
+                if json { out.append(contentsOf: StreamLine.json(message)) } else { out.append(contentsOf: message) }
                 out.append(UInt8(ascii: "\n"))
                 if out.count >= 1 << 15 {
                     FileHandle.standardOutput.write(Data(out))
@@ -133,7 +154,7 @@ struct CallCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(out))
             await client.shutdown()
             guard let error = error as? MeshError else { throw error }
-            throw failure(error)
+            throw failure(error, json: json)
         }
     }
 
@@ -143,9 +164,12 @@ struct CallCommand: AsyncParsableCommand {
         }
     }
 
+    /// PAYLOAD, else `--file` (`-`: standard input), else standard input if it is not a
+    /// terminal, else nothing.
     private func readPayload() throws -> [UInt8] {
         if let payload { return Array(payload.utf8) }
-        if isatty(0) != 0 { return [] }
+        if let file, file != "-" { return Array(try Data(contentsOf: URL(fileURLWithPath: file))) }
+        if file == nil && isatty(0) != 0 { return [] }
         return Array(FileHandle.standardInput.readDataToEndOfFile())
     }
 }

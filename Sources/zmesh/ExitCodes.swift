@@ -31,9 +31,10 @@ enum ExitCodes {
     }
 }
 
-/// Prints a mesh error as one line on stderr and exits with its code.
-func failure(_ error: MeshError) -> ExitCode {
-    printError("zmesh: \(error)")
+/// Prints a mesh error as one line on stderr (as one JSON object with `json`, see
+/// ``ErrorReport``) and exits with its code.
+func failure(_ error: MeshError, json: Bool = false) -> ExitCode {
+    printError(json ? ErrorReport(error).line : "zmesh: \(error)")
     return ExitCode(ExitCodes.code(for: error.code))
 }
 

@@ -10,10 +10,12 @@ struct PingCommand: AsyncParsableCommand {
         commandName: "ping",
         abstract: "Ask one node whether it is live: a probe for systemd, Kubernetes or scripts.",
         discussion: """
-            Prints the node's health on one line (or as JSON with --json). Exit codes: 0 live,
-            \(ExitCodes.draining) draining (finishing what it holds, refusing new work),
-            3 no answer in time, 4 nothing answers at the endpoint, 12 refused (CURVE).
+            Prints the node's health on one line (or as JSON with --json). Exit codes: 0 live, \
+            \(ExitCodes.draining) draining (finishing what it holds, refusing new work), 3 no answer in \
+            time, 4 nothing answers at the endpoint, 12 refused (CURVE).
+
             Examples:
+
               zmesh ping echo-1 --config topologies/brokerless.yaml
               zmesh ping --endpoint tcp://127.0.0.1:5601
             """)
@@ -76,7 +78,7 @@ struct PingCommand: AsyncParsableCommand {
             await client.shutdown()
         } catch {
             await client.shutdown()
-            throw failure(error)
+            throw failure(error, json: json)
         }
         guard let health = try? JSONDecoder().decode(NodeHealth.self, from: Data(reply)) else {
             printError("zmesh: the answer to \(NodeHealth.name) is not a node's health: \(String(decoding: reply.prefix(200), as: UTF8.self))")
