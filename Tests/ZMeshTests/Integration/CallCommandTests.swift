@@ -88,11 +88,20 @@ struct CallCommandTests {
         #expect(text.stderr.hasPrefix("zmesh: application: kv.get:"))
         await stop(server)
 
-        // zmesh ping --json fails the same way.
-        let port = try freePorts(1)
+        // zmesh ping --json and zmesh status --json fail the same way.
+        let port = try freePorts(2)
         let ping = try await runCommand(zmesh, ["ping", "--endpoint", "tcp://127.0.0.1:\(port[0])", "--timeout", "0.5", "--json"])
         #expect(ping.status == 3 || ping.status == 4, "\(ping.stderr)")
         #expect(try jsonObject(ping.stderr)["service"] as? String == "mesh.health")
+        let file = temporaryFile("topology.yaml", contents: """
+            topology: brokerless
+            registries:
+              - { name: registry-1, bind: "tcp://127.0.0.1:\(port[0])", publish: "tcp://127.0.0.1:\(port[1])" }
+            """)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let status = try await runCommand(zmesh, ["status", "--json", "--config", file])
+        #expect(status.status == 3 || status.status == 4, "\(status.stderr)")
+        #expect(try jsonObject(status.stderr)["service"] as? String == "mesh.status")
     }
 }
 
