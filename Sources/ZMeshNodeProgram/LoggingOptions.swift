@@ -11,7 +11,7 @@ import ZMeshBuiltins
 /// per line).
 public struct LoggingOptions: ParsableArguments {
     /// `--log-level`: trace ... critical; `$ZMESH_LOG_LEVEL` when not given.
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: $ZMESH_LOG_LEVEL, else info for nodes, warning for calls).")
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: $ZMESH_LOG_LEVEL, else info for node and serve, warning for call, bench and load, error for status, ls, describe and ping).")
     public var logLevel: String?
 
     /// `--log-format`: text or json; `$ZMESH_LOG_FORMAT` when not given.

@@ -12,15 +12,18 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure calls/s and latency percentiles against a service.",
         discussion: """
-            Keeps --concurrency calls in flight until --requests calls are done (after an untimed
-            warm-up), checks every reply against its request, and prints calls/s, p50, p99 and
-            p99.9 in microseconds, errors by kind, and this process's RSS at start and end.
-            Compare with the raw-libzmq baseline measured in the same run (scripts/bench.sh).
-            With --stream, reads one server stream of --requests messages (of --size bytes) from
-            NAME (stream.count) instead, checks they come in order, and prints messages/s and this
-            process's peak RSS; --slow-rate and --slow-seconds read slowly first, to see flow
-            control hold the sender back.
+            Keeps --concurrency calls in flight until --requests calls are done (after an untimed \
+            warm-up), checks every reply against its request, and prints calls/s, p50, p99 and p99.9 in \
+            microseconds, errors by kind, and this process's RSS at start and end. Compare with the \
+            raw-libzmq baseline measured in the same run (scripts/bench.sh).
+
+            With --stream, reads one server stream of --requests messages (of --size bytes) from NAME \
+            (stream.count) instead, checks they come in order, and prints messages/s and this process's \
+            peak RSS; --slow-rate and --slow-seconds read slowly first, to see flow control hold the \
+            sender back.
+
             Examples:
+
               zmesh bench echo --config topologies/brokerless.yaml --requests 100000 --concurrency 128
               zmesh bench stream.count --stream --requests 1000000 --size 64 --config topologies/brokered.yaml
             """)

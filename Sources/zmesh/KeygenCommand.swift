@@ -9,9 +9,12 @@ struct KeygenCommand: ParsableCommand {
         commandName: "keygen",
         abstract: "Write CURVE key pairs (NAME.key with mode 0600, NAME.pub) for nodes and clients.",
         discussion: """
-            With --config, makes a key pair for every node and every client the file names, in the
-            file's security.keys directory, skipping those that exist. With names and --dir,
-            makes those. See docs/SECURITY.md.
+            With --config, makes a key pair for every node and every client the file names, in the \
+            file's security.keys directory, skipping those that exist. With names and --dir, makes \
+            those. See docs/SECURITY.md.
+
+            Examples:
+
               zmesh keygen --config topologies/secure.yaml
               zmesh keygen ops --dir topologies/keys
             """)

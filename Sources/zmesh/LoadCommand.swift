@@ -10,26 +10,21 @@ struct LoadCommand: AsyncParsableCommand {
         commandName: "load",
         abstract: "Run a mixed load by name for a fixed time, checking every reply (for soak tests).",
         discussion: """
-            Keeps --concurrency calls in flight for --seconds, each operation picked
-            from --mix:
+            Keeps --concurrency calls in flight for --seconds, each operation picked from --mix:
+
               echo     echo with a unique payload: the reply must be the payload
-              count    echo.count with a unique key: the reply must be "1"; a
-                       larger number means the call ran twice on one instance
-                       (ran_twice)
-              kv       kv.put KEY=VALUE ("OK"), kv.get KEY (VALUE), kv.delete KEY
-                       ("OK")
-              unknown  a made-up name, new each call: the answer must be the
-                       error unavailable or notFound (the client keeps nothing
-                       per name)
-            Every call is idempotent and has --timeout. Prints a progress line every
-            --report-every seconds, then a summary: calls, ok, errors by kind, wrong
-            replies (ran_twice among them), lost (every call that did not end in its
-            correct reply: errors plus wrong replies), latency percentiles of the
-            correct replies, and this process's RSS at start and end.
-            No operation starts after --seconds, or after --operations have started;
-            calls then in flight end within --timeout. Progress lines show this
-            process's RSS. Exits 0 if no call was lost and none ran twice, else 1.
-            scripts/soak.sh runs it while killing and restarting nodes.
+              count    echo.count with a unique key: the reply must be "1"; a larger number means the call ran twice on one instance (ran_twice)
+              kv       kv.put KEY=VALUE ("OK"), kv.get KEY (VALUE), kv.delete KEY ("OK")
+              unknown  a made-up name, new each call: the answer must be the error unavailable or notFound (the client keeps nothing per name)
+
+            Every call is idempotent and has --timeout. Prints a progress line every --report-every \
+            seconds, then a summary: calls, ok, errors by kind, wrong replies (ran_twice among them), \
+            lost (every call that did not end in its correct reply: errors plus wrong replies), latency \
+            percentiles of the correct replies, and this process's RSS at start and end.
+
+            No operation starts after --seconds, or after --operations have started; calls then in \
+            flight end within --timeout. Progress lines show this process's RSS. Exits 0 if no call was \
+            lost and none ran twice, else 1. scripts/soak.sh runs it while killing and restarting nodes.
             """)
 
     /// `--config` or `--endpoint`.

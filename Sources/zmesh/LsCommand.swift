@@ -9,11 +9,13 @@ struct LsCommand: AsyncParsableCommand {
         commandName: "ls",
         abstract: "List every service of a mesh, its methods, their kinds and types, and the nodes that serve them.",
         discussion: """
-            Asks the file's registries (or its etcd) for the live instances, then each instance for
-            its description (mesh.describe). A method whose types differ between instances (a
-            rolling upgrade half done) shows once per variant. Types are those of methods
-            registered typed (MeshMethod, or a Codable handler); "bytes" for raw handlers.
+            Asks the file's registries (or its etcd) for the live instances, then each instance for \
+            its description (mesh.describe). A method whose types differ between instances (a rolling \
+            upgrade half done) shows once per variant. Types are those of methods registered typed \
+            (MeshMethod, or a Codable handler); "bytes" for raw handlers.
+
             Examples:
+
               zmesh ls --config topologies/brokerless.yaml
               zmesh ls --config topologies/brokered.yaml --json
             """)
@@ -42,7 +44,10 @@ struct DescribeCommand: AsyncParsableCommand {
         commandName: "describe",
         abstract: "Show one service's methods, their kinds and types, and the nodes that serve each.",
         discussion: """
-            Exits 4 if no live instance serves the service. Examples:
+            Exits 4 if no live instance serves the service.
+
+            Examples:
+
               zmesh describe greeter --config topologies/greeter.yaml
               zmesh describe echo --config topologies/brokered.yaml --json
             """)

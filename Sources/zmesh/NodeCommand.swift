@@ -12,13 +12,15 @@ struct NodeCommand: AsyncParsableCommand {
         commandName: "node",
         abstract: "Run one node (registry, broker or service) of a topology file.",
         discussion: """
-            Service nodes host the built-in services the file lists for them. Runs until SIGTERM
-            or SIGINT: a service node then leaves the registries at once, stops taking calls,
-            finishes those it holds (up to its grace period) and exits 0.
-            With metrics: HOST:PORT on the node's entry in the file (or --metrics), it also
-            serves GET /metrics there for Prometheus.
-            scripts/mesh-up.sh starts every node of a file this way. Programs of your own get
-            the same flags from ZMeshNodeProgram's NodeOptions (docs/DEPLOYMENT.md).
+            Service nodes host the built-in services the file lists for them. Runs until SIGTERM or \
+            SIGINT: a service node then leaves the registries at once, stops taking calls, finishes \
+            those it holds (up to its grace period) and exits 0.
+
+            With metrics: HOST:PORT on the node's entry in the file (or --metrics), it also serves \
+            GET /metrics there for Prometheus.
+
+            scripts/mesh-up.sh starts every node of a file this way. Programs of your own get the \
+            same flags from ZMeshNodeProgram's NodeOptions (docs/DEPLOYMENT.md).
             """)
 
     /// The node's name, `--config`, `--log-level`, `--log-format`: what every node program

@@ -7,11 +7,14 @@ struct NodesCommand: ParsableCommand {
         commandName: "nodes",
         abstract: "List the nodes of a topology file in start order (for scripts).",
         discussion: """
-            One line per node, tab-separated: name, role, then the program to run for it if the
-            file names one (executable: and args:), else nothing. Registries come first, then
-            brokers, then services. Checks the file on the way: a bad one exits 78 naming the
-            line and key. With --etcd, the etcd client URLs of a file that keeps its instances in
-            etcd instead, one per line (nothing for one with registries).
+            One line per node, tab-separated: name, role, then the program to run for it if the file \
+            names one (executable: and args:), else nothing. Registries come first, then brokers, then \
+            services.
+
+            Checks the file on the way: a bad one exits 78 naming the line and key.
+
+            With --etcd, the etcd client URLs of a file that keeps its instances in etcd instead, one \
+            per line (nothing for one with registries).
             """)
 
     /// `--config`.

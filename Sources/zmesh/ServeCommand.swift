@@ -12,6 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Host built-in services (\(BuiltinServices.names.joined(separator: ", "))) at an endpoint.",
         discussion: """
             Runs until SIGTERM or SIGINT, then stops taking calls and finishes those it holds.
+
             With --metrics HOST:PORT it also serves GET /metrics there for Prometheus.
             """)
 

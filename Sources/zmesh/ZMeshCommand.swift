@@ -9,6 +9,8 @@ struct ZMeshCommand: AsyncParsableCommand {
         abstract: "Run ZMesh nodes and call services by name over ZeroMQ.",
         discussion: """
             Exit codes: 0 success; \(ExitCodes.table)
+
+            Shell completion: zmesh --generate-completion-script bash (or zsh, fish).
             """,
         version: ZMeshVersion.current,
         subcommands: [NodeCommand.self, CallCommand.self, StatusCommand.self, LsCommand.self, DescribeCommand.self, BenchCommand.self, LoadCommand.self, KeygenCommand.self, NodesCommand.self, ServeCommand.self, PingCommand.self]
