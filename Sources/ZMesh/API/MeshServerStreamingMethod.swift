@@ -64,7 +64,7 @@ extension ServiceHandlers {
 
 extension MeshClient {
     /// Calls a declared server-streaming method: its typed messages, in order, as they come
-    /// (see ``stream(_:_:options:window:)``). A message that does not decode ends the
+    /// (see ``stream(_:_:options:window:)-(String,_,_,_)``). A message that does not decode ends the
     /// sequence with ``MeshError/Code/badRequest``.
     public func stream<Request, Reply>(
         _ method: MeshServerStreamingMethod<Request, Reply>, _ request: Request, options: CallOptions? = nil, window: Int = 64

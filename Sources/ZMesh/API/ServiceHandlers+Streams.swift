@@ -20,7 +20,7 @@ extension ServiceHandlers {
     /// Registers a server-streaming handler: one request, then the messages it writes, in
     /// order, until it returns (the end of the stream) or throws (the caller's sequence throws
     /// that error, after the messages written before). Callers use
-    /// ``MeshClient/stream(_:_:options:window:)`` or `zmesh call NAME --stream`; a plain call
+    /// ``MeshClient/stream(_:_:options:window:)-(String,_,_,_)`` or `zmesh call NAME --stream`; a plain call
     /// is refused with ``MeshError/Code/badRequest``. Each stream runs as its own task.
     ///
     /// ```swift

@@ -69,7 +69,7 @@ public struct ServiceHandlers: Sendable {
     /// and `kv` use it).
     ///
     /// The handler must return quickly and never block: while it runs, the node receives,
-    /// replies and heartbeats nothing. Use ``register(_:_:)`` for anything that waits or
+    /// replies and heartbeats nothing. Use ``register(_:_:)-(String,_)`` for anything that waits or
     /// computes for more than a few microseconds.
     public mutating func registerInline(_ name: String, _ handler: @escaping InlineHandler) {
         precondition(Header.isValidName(name), "handler name must be 1 to 255 bytes of UTF-8 without control characters: \(name)")

@@ -12,7 +12,7 @@ public struct ClientStats: Sendable, Equatable {
     public var lateReplies: UInt64 = 0
     /// Messages dropped as malformed, by reason.
     public var malformed: [String: UInt64] = [:]
-    /// Messages streams delivered (``MeshClient/stream(_:_:options:)``).
+    /// Messages streams delivered (``MeshClient/stream(_:_:options:window:)-(String,_,_,_)``).
     public var streamMessages: UInt64 = 0
     /// Messages request streams sent (``MeshClient/clientStream(_:options:requests:)``).
     public var streamMessagesSent: UInt64 = 0

@@ -9,7 +9,7 @@ extension MeshClient {
     /// let reply = try await client.call(Greeter.hello, HelloRequest(name: "Ada"))
     /// ```
     ///
-    /// - Throws: ``MeshError`` as ``call(_:_:options:)`` does; ``MeshError/Code/badRequest``
+    /// - Throws: ``MeshError`` as ``call(_:_:options:)-(String,_,_)`` does; ``MeshError/Code/badRequest``
     ///   if the request does not encode or the reply does not decode.
     public func call<Request, Reply>(
         _ method: MeshMethod<Request, Reply>, _ request: Request, options: CallOptions? = nil

@@ -116,7 +116,7 @@ public final class MeshClient: Sendable {
     /// with its trailing metadata and the endpoint that answered. ``CallOptions/metadata`` is
     /// merged over the request's.
     ///
-    /// - Throws: ``MeshError`` as ``call(_:_:options:)`` does; its ``MeshError/metadata`` holds
+    /// - Throws: ``MeshError`` as ``call(_:_:options:)-(String,_,_)`` does; its ``MeshError/metadata`` holds
     ///   an error's trailing metadata.
     public func call(_ name: String, request: MeshRequest, options: CallOptions? = nil) async throws(MeshError) -> MeshReply {
         try await core.call(name, request: request, options: options ?? defaultOptions) {

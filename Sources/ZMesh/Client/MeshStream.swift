@@ -20,8 +20,13 @@ extension MeshClient {
     /// }
     /// ```
     ///
-    /// - Parameter window: messages the service may send before the caller reads any (at
-    ///   least 2; credit is granted back in halves of it).
+    /// - Parameters:
+    ///   - name: the server-streaming method to call, such as `stream.count`.
+    ///   - payload: the request body.
+    ///   - options: timeout (for the whole stream), metadata and failover; the client's
+    ///     ``MeshClient/Configuration/defaultOptions`` when nil.
+    ///   - window: messages the service may send before the caller reads any (at
+    ///     least 2; credit is granted back in halves of it).
     public func stream(_ name: String, _ payload: [UInt8], options: CallOptions? = nil, window: Int = 64) -> MeshStream {
         let options = options ?? defaultOptions
         let window = min(max(2, window), Int(UInt16.max))
@@ -36,7 +41,7 @@ extension MeshClient {
     }
 }
 
-/// The messages of a server stream (``MeshClient/stream(_:_:options:window:)``), in order.
+/// The messages of a server stream (``MeshClient/stream(_:_:options:window:)-(String,_,_,_)``), in order.
 /// Iterate it once. It throws a ``MeshError``.
 public struct MeshStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]

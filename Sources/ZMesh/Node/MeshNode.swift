@@ -17,6 +17,8 @@ public enum MeshNode {
     /// The node called `name` in `topology`.
     ///
     /// - Parameters:
+    ///   - name: the node's name in the file, such as `echo-1`.
+    ///   - topology: the loaded topology file (``Topology/load(path:environment:)``).
     ///   - handlers: for a service node, the handlers it hosts (the library has none of its
     ///     own: `BuiltinServices.handlers(forNode:in:)` in ZMeshBuiltins gives the demo ones);
     ///     a service the file lists for the node but `handlers` lacks is logged as a warning.
@@ -29,6 +31,7 @@ public enum MeshNode {
     ///     Others ignore it: give service nodes a ``ServerTracingInterceptor``.
     ///   - directory: where instances are kept when the file says `registry: { etcd: ... }`
     ///     (ZMeshEtcd's `topology.etcdDirectory()`); required then, ignored otherwise.
+    ///   - logger: the node's logger; its metadata goes on every line the node logs.
     /// - Throws: ``ConfigurationError`` if the file has no such node, or keeps its instances in
     ///   etcd and no directory is given; ``SecurityError`` if its keys are missing.
     public static func make(named name: String, in topology: Topology, handlers: ServiceHandlers,
