@@ -38,10 +38,8 @@ extension MeshClient {
             } onCancel: {
                 core.abandon(seq)
             } ?? .failure(MeshError(.cancelled, service: name, message: "the calling task was cancelled"))
-            if case .success(let reply) = result {
-                group.cancelAll()
-                return reply
-            }
+            group.cancelAll()   // a writer still waiting (for input, say) stops: the call is over
+            if case .success(let reply) = result { return reply }
             let producerError = (try? await group.next()) ?? nil
             throw Self.streamError(result, producerError: producerError)
         }
