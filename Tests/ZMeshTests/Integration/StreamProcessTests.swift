@@ -15,8 +15,13 @@ struct StreamProcessTests {
         #expect(run.status == 0, "\(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map(String.init)
         #expect(lines == (1...20_000).map(String.init))
+        // With --json, one JSON object a line.
+        let json = try await mesh.zmesh(["call", "stream.count", "3", "--stream", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(json.stdout == "{\"message\":\"1\"}\n{\"message\":\"2\"}\n{\"message\":\"3\"}\n")
         let listed = try await mesh.zmesh(["describe", "stream"])
         #expect(listed.stdout.contains("stream.count  server-streaming"), "\(listed.stdout)")
+        #expect(listed.stdout.contains("client-streaming") && listed.stdout.contains("bidirectional-streaming"), "\(listed.stdout)")
         await mesh.down()
     }
 
