@@ -67,12 +67,14 @@ struct StreamTests {
         var received: [[UInt8]] = []
         for _ in 0..<10 { received.append(try #require(try await iterator.next())) }
         // Read 10 of a window of 8: credit came back twice (after 4 and 8), so the writer may
-        // have sent 8 + 8 = 16 and is waiting in its 17th write.
+        // have written 8 + 8 = 16 and is waiting in its 17th write. A write returns once queued
+        // for the node's loop, so the 16th reaches the client a moment later.
         #expect(await eventually(timeout: .seconds(30)) {
             progress.attempted.load(ordering: .relaxed) == 17 && progress.written.load(ordering: .relaxed) == 16
         })
-        #expect(await client.stats().streamMessages == 16)
+        #expect(await eventually(timeout: .seconds(30)) { await client.stats().streamMessages == 16 })
         #expect(progress.written.load(ordering: .relaxed) == 16)
+        #expect(await client.stats().streamMessages == 16)
         while let message = try await iterator.next() { received.append(message) }
         #expect(numbers(received) == Array(1...1_000))
         await client.shutdown()

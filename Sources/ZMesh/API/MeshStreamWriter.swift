@@ -10,7 +10,8 @@
 public struct MeshStreamWriter: Sendable {
     let send: @Sendable ([UInt8]) async throws -> Void
 
-    /// Sends one message; returns once it is handed to the socket.
+    /// Sends one message; returns once it is on its way within the reader's credit (a
+    /// handler's is queued for the node's loop, which sends queued messages in batches).
     ///
     /// - Throws: `CancellationError` (a handler's) or ``MeshError`` (a caller's) once the
     ///   stream is over.
