@@ -65,7 +65,15 @@ public struct MeshStream: AsyncSequence, Sendable {
         ///
         /// - Throws: ``MeshError``.
         public mutating func next() async throws -> [UInt8]? {
-            guard let message = try await base.next() else { return nil }
+            try await next(isolation: nil)
+        }
+
+        /// The next message, read on the caller's actor (`for try await` passes it): no hop to
+        /// the global executor and back for each message of a stream read on the main actor.
+        ///
+        /// - Throws: ``MeshError``.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
+            guard let message = try await base.next(isolation: actor) else { return nil }
             read += 1
             if read >= grantEvery {
                 grant(read)
