@@ -45,6 +45,12 @@ run_topology() {
   $zmesh call kv.get shape --config "$file" 2>&1 | sed 's/^/  /'
   set -e
 
+  bold "$label: streams, each way under flow control"
+  say "\$ zmesh call stream.count 5 --stream --config $file    (a server stream)"
+  $zmesh call stream.count 5 --stream --config "$file" | tr '\n' ' ' | sed 's/^/  /'; echo
+  say "\$ seq 1 1000 | zmesh call stream.sum --client-stream --config $file    (a client stream: sum, count)"
+  say "$(seq 1 1000 | $zmesh call stream.sum --client-stream --config "$file")"
+
   bold "$label: failover: kill -9 echo-1 while 16 callers keep calling echo"
   $zmesh bench echo --config "$file" --concurrency 16 --requests 100000000 --max-seconds 3 --size 64 --warmup 100 \
     >"$MESH_RUN_DIR/bench.txt" 2>&1 &

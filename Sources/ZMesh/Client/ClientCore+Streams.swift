@@ -1,11 +1,12 @@
 extension ClientCore {
-    /// Refuses a name or metadata no call could send. From any thread.
-    nonisolated func checkStart(_ name: String, metadata: Metadata) throws(MeshError) {
+    /// Refuses a name or metadata no call could send (`what`: "call" or "stream", for the
+    /// message). From any thread.
+    nonisolated func checkStart(_ name: String, metadata: Metadata, what: String = "stream") throws(MeshError) {
         guard Header.isValidName(name) else {
             throw MeshError(.badRequest, service: name, message: "a name must be 1 to 255 bytes of UTF-8 without control characters")
         }
         if !metadata.isEmpty, let problem = metadata.problem(under: configuration.metadataLimits) {
-            throw MeshError(.badRequest, service: name, message: "\(problem); the stream was not started")
+            throw MeshError(.badRequest, service: name, message: "\(problem); the \(what) was not sent")
         }
     }
 
@@ -13,13 +14,10 @@ extension ClientCore {
     /// `messages`; `window` is the initial credit. From any thread.
     nonisolated func stream(_ name: String, _ payload: [UInt8], metadata: Metadata, options: CallOptions, window: Int,
                             sequence seq: UInt64, messages: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
-        guard Header.isValidName(name) else {
-            messages.finish(throwing: MeshError(.badRequest, service: name, message: "a name must be 1 to 255 bytes of UTF-8 without control characters"))
-            return
-        }
-        if !metadata.isEmpty, let problem = metadata.problem(under: configuration.metadataLimits) {
-            messages.finish(throwing: MeshError(.badRequest, service: name, message: "\(problem); the stream was not started"))
-            return
+        do {
+            try checkStart(name, metadata: metadata)
+        } catch {
+            return messages.finish(throwing: error)
         }
         let request = CallRequest(stream: messages, window: window, name: name, payload: payload, timeout: options.timeout,
                                   idempotent: options.idempotent, maxAttempts: options.maxAttempts, metadata: metadata,

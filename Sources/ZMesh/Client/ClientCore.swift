@@ -39,12 +39,7 @@ actor ClientCore<Transport: MeshTransport> {
     /// From any thread: the call starts on the executor, at once if the caller runs there.
     nonisolated func call(_ name: String, _ payload: [UInt8], metadata: Metadata, options: CallOptions,
                           sequence seq: UInt64) async throws(MeshError) -> MeshReply {
-        guard Header.isValidName(name) else {
-            throw MeshError(.badRequest, service: name, message: "a name must be 1 to 255 bytes of UTF-8 without control characters")
-        }
-        if !metadata.isEmpty, let problem = metadata.problem(under: configuration.metadataLimits) {
-            throw MeshError(.badRequest, service: name, message: "\(problem); the call was not sent")
-        }
+        try checkStart(name, metadata: metadata, what: "call")
         let result = await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: CallRequest.Continuation) in
                 if Task.isCancelled {

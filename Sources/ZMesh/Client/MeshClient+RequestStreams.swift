@@ -94,9 +94,7 @@ extension MeshClient {
             let producerError = (try? await group.next()) ?? nil
             switch consumed {
             case .success(let result): return result
-            case .failure(let error):
-                if let producerError, !(producerError is MeshError), !(producerError is CancellationError) { throw producerError }
-                throw error
+            case .failure(let error): throw Self.preferred(error, producerError: producerError)
             }
         }
     }
@@ -120,6 +118,11 @@ extension MeshClient {
     /// (the call was cancelled for it), else the call's.
     private static func streamError(_ result: Swift.Result<MeshReply, MeshError>, producerError: (any Error)?) -> any Error {
         guard case .failure(let error) = result else { return MeshError(.cancelled, service: "", message: "the stream ended") }
+        return preferred(error, producerError: producerError)
+    }
+
+    /// The writer's own error (not one a write threw because the call ended) before the call's.
+    private static func preferred(_ error: any Error, producerError: (any Error)?) -> any Error {
         if let producerError, !(producerError is MeshError), !(producerError is CancellationError) { return producerError }
         return error
     }
