@@ -18,45 +18,8 @@ struct GreeterNodeProgramTests {
             .appendingPathComponent("GreeterService").path
     }
 
-    /// Calls `greeter.hello` in a loop on `concurrency` tasks until stopped; remembers every failure.
-    final class GreeterLoad: @unchecked Sendable {
-        // @unchecked: `stop` and the counters are Locked; the task handle is set once in init.
-        let stop = Locked(false)
-        let succeeded = Locked(0)
-        let failures = Locked<[String]>([])
-        var task: Task<Void, Never>?
-
-        init(client: MeshClient, concurrency: Int) {
-            let stop = self.stop, succeeded = self.succeeded, failures = self.failures
-            task = Task {
-                await withTaskGroup(of: Void.self) { group in
-                    for worker in 0..<concurrency {
-                        group.addTask {
-                            var index = 0
-                            while !stop.value {
-                                index += 1
-                                let name = "w\(worker)-\(index)"
-                                do {
-                                    let reply: HelloReply = try await client.call("greeter.hello", HelloRequest(name: name),
-                                                                                  options: CallOptions(timeout: .seconds(15)))
-                                    if reply.message == "Hello, \(name)!" { succeeded.update { $0 += 1 } } else {
-                                        failures.update { $0.append("wrong reply \(reply.message) for \(name)") }
-                                    }
-                                } catch {
-                                    failures.update { $0.append("\(error)") }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        func finish() async {
-            stop.value = true
-            await task?.value
-        }
-    }
+    /// A greeting for someone else: counted with the failed calls.
+    struct WrongReply: Error, CustomStringConvertible { let description: String }
 
     @Test func restartingEachGreeterInTurnUnderLoadLosesNoCall() async throws {
         let mesh = try await MeshUnderTest("topologies/greeter.yaml")
@@ -66,7 +29,12 @@ struct GreeterNodeProgramTests {
         func listed(_ node: String) async -> Bool? {
             await (try? watcher.instances(of: "greeter"))?.contains { $0.node == node }
         }
-        let load = GreeterLoad(client: client, concurrency: 8)
+        let load = CallLoad(concurrency: 8) { worker, index in
+            let name = "w\(worker)-\(index)"
+            let reply: HelloReply = try await client.call("greeter.hello", HelloRequest(name: name), options: CallOptions(timeout: .seconds(15)))
+            guard reply.message == "Hello, \(name)!" else { throw WrongReply(description: "wrong reply \(reply.message) for \(name)") }
+            return true
+        }
         #expect(await eventually(timeout: .seconds(15)) { load.succeeded.value >= 300 })
 
         // mesh-up.sh's instances, one at a time: SIGTERM, gone from the registry, exited,

@@ -11,44 +11,6 @@ import Glibc
 /// echo instance in turn under load loses no call.
 @Suite("Rolling restart under load", .serialized, .oneMeshAtATime)
 struct RollingRestartTests {
-    /// Calls `echo.count` with fresh keys until stopped; remembers every failure.
-    final class BackgroundLoad: @unchecked Sendable {
-        // @unchecked: `stop` and the counters are Locked; the task handle is set once in init.
-        let stop = Locked(false)
-        let succeeded = Locked(0)
-        let failures = Locked<[String]>([])
-        let wrong = Locked(0)
-        var task: Task<Void, Never>?
-
-        init(client: MeshClient, concurrency: Int) {
-            let stop = self.stop, succeeded = self.succeeded, failures = self.failures, wrong = self.wrong
-            task = Task {
-                await withTaskGroup(of: Void.self) { group in
-                    for worker in 0..<concurrency {
-                        group.addTask {
-                            var index = 0
-                            while !stop.value {
-                                index += 1
-                                do {
-                                    let reply = try await client.call("echo.count", "w\(worker)-\(index)".bytes,
-                                                                      options: CallOptions(timeout: .seconds(15)))
-                                    if reply.text == "1" { succeeded.update { $0 += 1 } } else { wrong.update { $0 += 1 } }
-                                } catch {
-                                    failures.update { $0.append("\(error)") }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        func finish() async {
-            stop.value = true
-            await task?.value
-        }
-    }
-
     @Test(arguments: ["topologies/brokerless.yaml", "topologies/brokered.yaml"])
     func restartingEveryEchoInstanceInTurnLosesNoCall(file: String) async throws {
         let mesh = try await MeshUnderTest(file)
@@ -56,7 +18,10 @@ struct RollingRestartTests {
         let client = try mesh.client()
         let watcher = try MeshClient(configuration: .init(discovery: .registries(mesh.topology.registryAddresses)),
                                      logger: testLogger)
-        let load = BackgroundLoad(client: client, concurrency: 16)
+        // echo.count with fresh keys: a reply other than 1 means a call ran twice.
+        let load = CallLoad(concurrency: 16) { worker, index in
+            try await client.call("echo.count", "w\(worker)-\(index)".bytes, options: CallOptions(timeout: .seconds(15))).text == "1"
+        }
         #expect(await eventually { load.succeeded.value >= 500 })
 
         for node in ["echo-1", "echo-2"] {
