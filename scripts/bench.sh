@@ -124,7 +124,45 @@ cleanup() {
 trap cleanup EXIT
 
 server_cpu() { if [ $pin = 1 ]; then taskset -a -pc 0 "$1" >/dev/null; fi; }
-client() { if [ $pin = 1 ]; then taskset -c 1 "$@"; else "$@"; fi; }
+# Runs a client; its CPU (user and system seconds, every thread) goes to $client_cpu_file.
+client_cpu_file=$nats_dir/client-cpu
+client() {
+  local TIMEFORMAT='%3U %3S'
+  { time { if [ $pin = 1 ]; then taskset -c 1 "$@"; else "$@"; fi; } 2>&3; } 3>&2 2>"$client_cpu_file"
+}
+# CPU time in ns a process has used so far, every thread (0 for no PID).
+cpu_ns() {
+  [ -n "${1:-}" ] && [ -d "/proc/$1/task" ] || { echo 0; return; }
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ total += $1 } END { printf "%d", total }'
+}
+calls_of() {  # the calls a case makes
+  case $1 in seq64) echo $seq_n ;; tput64) echo $tput_n ;; tput1k) echo $tput1k_n ;; *) echo $mdp_n ;; esac
+}
+# Runs a client of CASE (the command after the PIDs) and prints its JSON line with CPU per call
+# added, in us: the client's (its own measure of the calls when it gives one, else the whole
+# process's), the server's and the broker's (every thread, over the client's run).
+measured() {  # case server_pid broker_pid command...
+  local calls server=$2 broker=$3 s0 b0 line
+  calls=$(calls_of "$1"); shift 3
+  s0=$(cpu_ns "$server"); b0=$(cpu_ns "$broker")
+  line=$(client "$@")
+  python3 - "$line" "$calls" "$(cat "$client_cpu_file")" "$s0" "$(cpu_ns "$server")" "$b0" "$(cpu_ns "$broker")" "$server" "$broker" <<'PY'
+import json, sys
+line, calls, client = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+s0, s1, b0, b1 = (int(v) for v in sys.argv[4:8])
+server, broker = sys.argv[8], sys.argv[9]
+d = json.loads(line)
+if "cpu_us_per_call" in d:
+    d["client_cpu_us"] = d.pop("cpu_us_per_call")
+elif len(client) == 2:
+    d["client_cpu_us"] = (float(client[0]) + float(client[1])) * 1e6 / calls
+if server:
+    d["server_cpu_us"] = (s1 - s0) / 1e3 / calls
+if broker:
+    d["broker_cpu_us"] = (b1 - b0) / 1e3 / calls
+print(json.dumps(d))
+PY
+}
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # A free port for the baseline server.
@@ -177,18 +215,18 @@ PY
 baseline_case() {  # round case topology
   local round=$1 case=$2 topology=$3 line
   case $case in
-    seq64) line=$(client .build/baseline/zecho_client "$base_ep" lat $seq_n 64) ;;
-    tput64) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput_n 64 128) ;;
-    tput1k) line=$(client .build/baseline/zecho_client "$base_ep" tput $tput1k_n 1024 128) ;;
+    seq64) line=$(measured $case "$baseline_pid" "" .build/baseline/zecho_client "$base_ep" lat $seq_n 64) ;;
+    tput64) line=$(measured $case "$baseline_pid" "" .build/baseline/zecho_client "$base_ep" tput $tput_n 64 128) ;;
+    tput1k) line=$(measured $case "$baseline_pid" "" .build/baseline/zecho_client "$base_ep" tput $tput1k_n 1024 128) ;;
     mdp64*) line=$(client python3 $(mdp_client $case) "$mdp_ep" echo --bench $mdp_n --size 64 $(mdp_raw $case)) ;;
   esac
   record "$round" baseline "$case" "$line"
   # Brokered rounds: the same client through the logic-free C proxy, the floor for a broker.
   if [ "$topology" = brokered ]; then
     case $case in
-      seq64) line=$(client .build/baseline/zecho_client "$proxy_ep" lat $seq_n 64) ;;
-      tput64) line=$(client .build/baseline/zecho_client "$proxy_ep" tput $tput_n 64 128) ;;
-      tput1k) line=$(client .build/baseline/zecho_client "$proxy_ep" tput $tput1k_n 1024 128) ;;
+      seq64) line=$(measured $case "$baseline_pid" "$proxy_pid" .build/baseline/zecho_client "$proxy_ep" lat $seq_n 64) ;;
+      tput64) line=$(measured $case "$baseline_pid" "$proxy_pid" .build/baseline/zecho_client "$proxy_ep" tput $tput_n 64 128) ;;
+      tput1k) line=$(measured $case "$baseline_pid" "$proxy_pid" .build/baseline/zecho_client "$proxy_ep" tput $tput1k_n 1024 128) ;;
       mdp64*) line=$(client python3 $(mdp_client $case) "$mdp_proxy_ep" echo --bench $mdp_n --size 64 $(mdp_raw $case)) ;;
     esac
     record "$round" floor "$case" "$line"
@@ -241,22 +279,23 @@ nats_down() {  # the responder, then the server, each by its PID
 nats_case() {  # round case
   local round=$1 case=$2 line
   case $case in
-    seq64) line=$(client .build/baseline/nats_echo lat "$nats_url" $seq_n 64) ;;
-    tput64) line=$(client .build/baseline/nats_echo tput "$nats_url" $tput_n 64 128) ;;
-    tput1k) line=$(client .build/baseline/nats_echo tput "$nats_url" $tput1k_n 1024 128) ;;
+    seq64) line=$(measured $case "$nats_echo_pid" "$nats_server_pid" .build/baseline/nats_echo lat "$nats_url" $seq_n 64) ;;
+    tput64) line=$(measured $case "$nats_echo_pid" "$nats_server_pid" .build/baseline/nats_echo tput "$nats_url" $tput_n 64 128) ;;
+    tput1k) line=$(measured $case "$nats_echo_pid" "$nats_server_pid" .build/baseline/nats_echo tput "$nats_url" $tput1k_n 1024 128) ;;
     *) return 0 ;;
   esac
   record "$round" nats "$case" "$line"
 }
 
 mesh_case() {  # round topology file case [extra zmesh bench arguments]
-  local round=$1 topology=$2 file=$3 case=$4 extra=${5:-} line pid before after
+  local round=$1 topology=$2 file=$3 case=$4 extra=${5:-} line pid before after broker_pid=
   pid=$(cat "$MESH_RUN_DIR/echo-1.pid")
+  if [ -f "$MESH_RUN_DIR/broker-1.pid" ]; then broker_pid=$(cat "$MESH_RUN_DIR/broker-1.pid"); fi
   before=$(rss_kib "$pid")
   case $case in
-    seq64) line=$(client "$zmesh" bench echo --config "$file" --requests $seq_n --concurrency 1 --size 64 --json $extra) ;;
-    tput64) line=$(client "$zmesh" bench echo --config "$file" --requests $tput_n --concurrency 128 --size 64 --json $extra) ;;
-    tput1k) line=$(client "$zmesh" bench echo --config "$file" --requests $tput1k_n --concurrency 128 --size 1024 --json $extra) ;;
+    seq64) line=$(measured $case "$pid" "$broker_pid" "$zmesh" bench echo --config "$file" --requests $seq_n --concurrency 1 --size 64 --json $extra) ;;
+    tput64) line=$(measured $case "$pid" "$broker_pid" "$zmesh" bench echo --config "$file" --requests $tput_n --concurrency 128 --size 64 --json $extra) ;;
+    tput1k) line=$(measured $case "$pid" "$broker_pid" "$zmesh" bench echo --config "$file" --requests $tput1k_n --concurrency 128 --size 1024 --json $extra) ;;
     mdp64*)
       broker_ep=$(sed -n 's/.*name: broker-1, bind: "\(tcp:[^"]*\)".*/\1/p' "$file")
       line=$(client python3 $(mdp_client $case) "$broker_ep" echo --bench $mdp_n --size 64) ;;

@@ -39,16 +39,21 @@ struct BenchRunner {
         let callers: String
         let rssStartKiB: Int
         let rssEndKiB: Int
+        /// CPU (user + system, every thread) this process used over the measured calls.
+        let cpuSeconds: Double
 
         var callsPerSecond: Double { elapsed > 0 ? Double(completed) / elapsed : 0 }
         func microseconds(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
+        /// CPU per completed call, in microseconds.
+        var cpuMicrosecondsPerCall: Double { completed > 0 ? cpuSeconds * 1e6 / Double(completed) : 0 }
 
         var text: String {
             var lines = [
                 "\(service): \(completed) calls in \(String(format: "%.3f", elapsed)) s, concurrency \(concurrency), \(size) B",
                 String(format: "  calls/s %.0f   p50 %.1f us   p99 %.1f us   p99.9 %.1f us   max %.1f us",
                        callsPerSecond, microseconds(50), microseconds(99), microseconds(99.9), Double(histogram.max) / 1000),
-                "  RSS \(rssStartKiB) KiB at start, \(rssEndKiB) KiB at end",
+                "  RSS \(rssStartKiB) KiB at start, \(rssEndKiB) KiB at end; "
+                    + String(format: "CPU %.2f us per call (user + system, all threads)", cpuMicrosecondsPerCall),
             ]
             lines.append(errors.isEmpty ? "  errors: none" : "  errors: " + errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             return lines.joined(separator: "\n")
@@ -58,10 +63,10 @@ struct BenchRunner {
             let errorText = errors.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
             return String(format: "{\"impl\":\"zmesh\",\"service\":\"%@\",\"requests\":%d,\"completed\":%d,\"concurrency\":%d,\"payload\":%d,"
                           + "\"elapsed_s\":%.3f,\"calls_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,"
-                          + "\"errors\":{%@},\"rss_start_kib\":%d,\"rss_end_kib\":%d,\"callers\":\"%@\"}",
+                          + "\"errors\":{%@},\"rss_start_kib\":%d,\"rss_end_kib\":%d,\"cpu_us_per_call\":%.3f,\"callers\":\"%@\"}",
                           service, requests, completed, concurrency, size, elapsed, callsPerSecond,
                           microseconds(50), microseconds(99), microseconds(99.9), Double(histogram.max) / 1000,
-                          errorText, rssStartKiB, rssEndKiB, callers)
+                          errorText, rssStartKiB, rssEndKiB, cpuMicrosecondsPerCall, callers)
         }
     }
 
@@ -88,6 +93,7 @@ struct BenchRunner {
             }
         }
         let rssStart = RunMeasures.residentKiB()
+        let cpuStart = RunMeasures.processCPUSeconds()
         let started = MonotonicTime.now()
         let deadline = started.advanced(by: .milliseconds(Int64(maxSeconds * 1000)))
 
@@ -141,11 +147,12 @@ struct BenchRunner {
             return (merged, errors, completed)
         }
         let elapsed = Double(started.nanoseconds(until: .now())) / 1e9
+        let cpuSeconds = RunMeasures.processCPUSeconds() - cpuStart
         progress?.cancel()
         if showProgress { FileHandleOutput.write("\r\u{1B}[K", to: 2) }
         return Report(service: service, requests: requests, completed: results.2, concurrency: concurrency, size: size,
                       elapsed: elapsed, histogram: results.0, errors: results.1, callers: callers.rawValue,
-                      rssStartKiB: rssStart, rssEndKiB: RunMeasures.residentKiB())
+                      rssStartKiB: rssStart, rssEndKiB: RunMeasures.residentKiB(), cpuSeconds: cpuSeconds)
     }
 }
 

@@ -21,17 +21,21 @@ CASES = {
     "mdp64-rfc7": ("MDP/0.1 RFC 7 REQ client, seq 64 B", "p50_us", "us", "lower"),
     "mdp64-majortomo": ("majortomo client, seq, 64 B", "p50_us", "us", "lower"),
 }
+# Issue 16's targets (the brokered sequential one is to the zmq_proxy floor: FLOOR_TARGETS).
 TARGETS = {
-    ("brokerless", "seq64"): ("<=", 1.3),
-    ("brokerless", "tput64"): (">=", 0.5),
-    ("brokerless", "tput1k"): (">=", 0.5),
-    ("brokered", "seq64"): ("<=", 2.5),
-    ("brokered", "tput64"): (">=", 0.3),
+    ("brokerless", "seq64"): ("<=", 1.15),
+    ("brokerless", "tput64"): (">=", 0.4),
+    ("brokerless", "tput1k"): (">=", 0.6),
+    ("brokered", "tput64"): (">=", 0.2),
 }
 # Majordomo clients: through the broker within 1.2x of the same client through the
 # logic-free zmq_proxy floor, same round (issue 14; the 1.5x of the direct round trip was
 # below what any broker in a process of its own can do here).
-FLOOR_TARGETS = {"mdp64": 1.2, "mdp64-rfc7": 1.2, "mdp64-majortomo": 1.2}
+FLOOR_TARGETS = {"seq64": 1.15, "mdp64": 1.2, "mdp64-rfc7": 1.2, "mdp64-majortomo": 1.2}
+# The brokered mesh over NATS in the same round (calls/s: at least).
+NATS_TARGETS = {"tput64": 2.0}
+# CPU per call, us (user + system, every thread, libzmq's included), 128 in flight, 64 B.
+CPU_TARGETS = {"client_cpu_us": 2.5, "server_cpu_us": 2.5, "broker_cpu_us": 4.0}
 
 
 def rounds_of(topology, case):
@@ -146,14 +150,48 @@ for case, (label, field, unit, better) in CASES.items():
                             "brokered_over_baseline": statistics.median(mesh_ratios),
                             "brokered_over_nats": statistics.median(mesh_over_nats),
                             "brokered_over_nats_by_round": mesh_over_nats})
+    target = NATS_TARGETS.get(case)
+    met = None if target is None else statistics.median(mesh_over_nats) >= target
+    summary["nats"][-1].update(target=target and f">= {target}x", met=met)
     nats_lines.append(f"brokered    {label:<35} {fmt(statistics.median(nats_values), unit):>13} "
                       f"{statistics.median(nats_ratios):>9.2f}x {statistics.median(mesh_ratios):>10.2f}x "
-                      f"{statistics.median(mesh_over_nats):>12.2f}x")
+                      f"{statistics.median(mesh_over_nats):>12.2f}x {('>= ' + str(target) + 'x') if target else '':>8}  "
+                      f"{'' if met is None else ('yes' if met else 'no')}")
 if nats_lines:
     lines += ["",
               "NATS beside the brokered mesh: nats-server 2.9, C client, queue-group responder replying at once; same rounds",
-              f"{'topology':<11} {'case':<35} {'NATS':>13} {'/ baseline':>10} {'mesh / base':>11} {'mesh / NATS':>12}",
-              "-" * 97] + nats_lines
+              f"{'topology':<11} {'case':<35} {'NATS':>13} {'/ baseline':>10} {'mesh / base':>11} {'mesh / NATS':>12} "
+              f"{'target':>8}  met",
+              "-" * 111] + nats_lines
+
+# CPU per call (us, user + system, every thread): the client's, the server's and the broker's
+# over each client run, medians of the rounds. With both cores busy, calls/s is CPU per call.
+CPU_ROWS = (("baseline", "raw libzmq"), ("floor", "raw via zmq_proxy"), ("nats", "NATS"),
+            ("brokerless", "ZMesh broker-less"), ("brokerless-compared", "broker-less, compared build"),
+            ("brokered", "ZMesh brokered"), ("brokered-compared", "brokered, compared build"))
+cpu_lines = []
+summary["cpu"] = []
+for case in ("tput64", "tput1k", "seq64"):
+    for topology, name in CPU_ROWS:
+        medians = {}
+        for field in ("client_cpu_us", "server_cpu_us", "broker_cpu_us"):
+            values = [v for v in (value(topology, case, r, field) for r in rounds_of(topology, case)) if v is not None]
+            medians[field] = statistics.median(values) if values else None
+        if medians["client_cpu_us"] is None and medians["server_cpu_us"] is None:
+            continue
+        checked = topology in ("brokerless", "brokered") and case == "tput64"
+        misses = [f for f, limit in CPU_TARGETS.items() if checked and medians[f] is not None and medians[f] > limit]
+        met = (not misses) if checked else None
+        summary["cpu"].append({"topology": topology, "case": case, **medians, "met": met})
+        cell = lambda v: f"{v:>9.2f}" if v is not None else f"{'':>9}"
+        cpu_lines.append(f"{name:<28} {CASES[case][0]:<28} {cell(medians['client_cpu_us'])} {cell(medians['server_cpu_us'])} "
+                         f"{cell(medians['broker_cpu_us'])}  {'' if met is None else ('yes' if met else 'no: ' + ', '.join(m.split('_')[0] for m in misses))}")
+if cpu_lines:
+    lines += ["",
+              "CPU per call, us (user + system, every thread, libzmq's included), medians; targets at 128 in flight, 64 B: "
+              "client and service <= 2.5, broker <= 4",
+              f"{'row':<28} {'case':<28} {'client':>9} {'server':>9} {'broker':>9}  met",
+              "-" * 96] + cpu_lines
 
 # --compare: every mesh case also with another build, in the same rounds. Each build's ratio
 # is to the baseline of its round; the last column is this build's over the compared one's.
