@@ -7,6 +7,8 @@
 #   scripts/bench.sh --pin           servers on CPU 0, clients on CPU 1 (steadier figures)
 #   scripts/bench.sh --memory        also the RSS checks (1,000,000 calls; 10,000 in flight)
 #   scripts/bench.sh --smoke         one tiny round with the debug build: checks the script works
+#   scripts/bench.sh --only "brokered:tput64 brokerless:seq64"
+#                                    only these topology:case pairs (quicker runs while profiling)
 #   scripts/bench.sh --compare BIN   also every mesh case with another build's zmesh (say, the
 #                                    previous main's, built in a worktree), interleaved in the same
 #                                    rounds: a before/after table, each build against the same
@@ -57,6 +59,7 @@ smoke=0
 compare=
 observed=0
 majordomo=0
+only=
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -65,6 +68,7 @@ while [ $# -gt 0 ]; do
     --smoke) smoke=1; rounds=1; shift ;;
     --observed) observed=1; shift ;;
     --majordomo) majordomo=1; shift ;;
+    --only) only=$2; shift 2 ;;
     --registry) shift; exec scripts/bench/registry.sh "$@" ;;
     --stream) shift; exec scripts/bench/stream.sh "$@" ;;
     --compare)
@@ -329,6 +333,10 @@ for round in $(seq 1 "$rounds"); do
     cases="seq64 tput64 tput1k"
     if [ $topology = brokered ]; then cases="$cases mdp64 mdp64-rfc7 mdp64-majortomo"; fi
     if [ $majordomo = 1 ]; then cases="mdp64 mdp64-rfc7 mdp64-majortomo"; fi
+    if [ -n "$only" ]; then
+      cases=$(for pair in $only; do if [ "${pair%%:*}" = $topology ]; then echo "${pair#*:}"; fi; done | tr '\n' ' ')
+      [ -n "${cases// /}" ] || continue
+    fi
     # NATS in the brokered rounds (not with --majordomo): each case's NATS run follows its
     # baseline run, before the mesh's.
     nats=0
