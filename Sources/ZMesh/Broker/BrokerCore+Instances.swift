@@ -75,13 +75,15 @@ extension BrokerCore {
             let forward = flight.route + [frames.frameArray(delimiter), frames.frameArray(delimiter + 1)] + flight.partials
                 + ((delimiter + 2)..<frames.frameCount).map { frames.frameArray($0) }
             result = frontend?.assumeIsolated { $0.transmit(forward) }
-        } else if frames.frameCount == delimiter + 3, let frontend {
+        } else if frames.frameCount == delimiter + 3, let frontend = output.frontend {
             // One body frame (the usual case): header and body straight from the view.
             let route = flight.route
             result = frames.withFrameBytes(delimiter + 1) { header in
                 frames.withFrameBytes(delimiter + 2) { body in
-                    frontend.assumeIsolated(passing: (header, body)) { socket, parts in
-                        socket.transmit(routing: route, header: parts.0, bodyBytes: parts.1)
+                    frontend.with { frontend in
+                        frontend.assumeIsolated(passing: (header, body)) { socket, parts in
+                            socket.transmit(routing: route, header: parts.0, bodyBytes: parts.1)
+                        }
                     }
                 }
             }

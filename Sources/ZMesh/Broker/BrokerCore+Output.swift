@@ -1,3 +1,4 @@
+import MeshClock
 
 extension BrokerCore {
     /// The router's requests, carried out with this broker's sockets. Made once per event
@@ -5,16 +6,16 @@ extension BrokerCore {
     /// hop through the actor, and defers the sweep and the drain waiters' wake-up to
     /// ``BrokerCore/carryOut(_:)`` after the router returns (the router may not be re-entered).
     struct Output: BrokerRouterOutput {
-        // `unowned(unsafe)`: no reference counting. Safe: an output lives only for one event,
-        // inside a method of the actor it points to (and of the sockets it holds), which are
-        // alive throughout; counted references cost the hot path dearly here, as these objects
-        // have weak references and so count through a side table.
+        // `unowned(unsafe)` and `Uncounted`: no reference counting. Safe: an output lives only
+        // for one event, inside a method of the actor it points to (and of the sockets it
+        // holds), which are alive throughout; counted references cost the hot path dearly
+        // here, as these objects have weak references and so count through a side table.
         /// The broker, for the rarer outputs (workers, connections, announcements).
         unowned(unsafe) let core: BrokerCore
         /// The front end, as it was when the event came.
-        unowned(unsafe) let frontend: Transport.Socket?
+        let frontend: Uncounted<Transport.Socket>?
         /// The back end, as it was when the event came.
-        unowned(unsafe) let backend: Transport.Socket?
+        let backend: Uncounted<Transport.Socket>?
         /// The router asked for a sweep.
         private(set) var wantsSweep = false
         /// The router let go of its last request.
@@ -25,8 +26,8 @@ extension BrokerCore {
         /// An output for one event on `core`'s executor.
         init(core: isolated BrokerCore) {
             self.core = core
-            self.frontend = core.frontend
-            self.backend = core.backend
+            self.frontend = core.frontend.map(Uncounted.init)
+            self.backend = core.backend.map(Uncounted.init)
             self.tracesHops = core.configuration.tracer != nil
         }
 
@@ -46,13 +47,15 @@ extension BrokerCore {
             if body.count == 1 {
                 let payload = body[0]
                 result = header.withEncoded { bytes in
-                    backend.assumeIsolated(passing: bytes) { socket, bytes in
-                        socket.transmit(routing: routing, header: bytes, body: payload)
+                    backend.with { backend in
+                        backend.assumeIsolated(passing: bytes) { socket, bytes in
+                            socket.transmit(routing: routing, header: bytes, body: payload)
+                        }
                     }
                 }
             } else {
                 let frames = routing + [[], header.encoded()] + body
-                result = backend.assumeIsolated { $0.transmit(frames) }
+                result = backend.with { $0.assumeIsolated { $0.transmit(frames) } }
             }
             return result?.accepted ?? false
         }
@@ -60,7 +63,7 @@ extension BrokerCore {
         /// A mesh REPLY or ERROR through the front end.
         func reply(to route: [[UInt8]], header: Header, body: [[UInt8]]) -> Bool {
             if tracesHops, header.command != .credit, !header.flags.contains(.partial) { core.assumeIsolated { $0.endHop(header) } }
-            let result = frontend?.assumeIsolated { $0.transmit(Envelope.frames(routing: route, header: header, body: body)) }
+            let result = frontend?.with { $0.assumeIsolated { $0.transmit(Envelope.frames(routing: route, header: header, body: body)) } }
             return result?.accepted ?? false
         }
 
@@ -68,7 +71,7 @@ extension BrokerCore {
         func replyMajordomo(_ command: MDP.ClientCommand, to route: [[UInt8]], caller: MDP.Caller, status: UInt16?,
                             body: [[UInt8]]) -> Bool {
             let message = BrokerCore.majordomoClientMessage(command, caller: caller, status: status, body: body)
-            let result = frontend?.assumeIsolated { $0.transmit(route + message) }
+            let result = frontend?.with { $0.assumeIsolated { $0.transmit(route + message) } }
             return result?.accepted ?? false
         }
 
@@ -79,7 +82,7 @@ extension BrokerCore {
 
         /// Disconnects the back end from the endpoint.
         func disconnect(from endpoint: String) {
-            try? backend?.assumeIsolated { try $0.disconnect(endpoint) }
+            try? backend?.with { try $0.assumeIsolated { try $0.disconnect(endpoint) } }
         }
 
         /// An MDP command to a worker, on the workers' socket, in its dialect.

@@ -231,11 +231,13 @@ actor ClientCore<Transport: MeshTransport> {
         var now: MonotonicTime { core.transport.now() }
 
         func send(_ header: Header, payload: [UInt8], via link: Transport.Socket) -> Bool {
-            // Captured uncounted, for the reason above: the socket outlives this call.
-            unowned(unsafe) let link = link
+            // Used uncounted, for the reason above: the socket outlives this call.
+            let link = Uncounted(link)
             let result = header.withEncoded { bytes in
-                link.assumeIsolated(passing: bytes) { socket, bytes in
-                    socket.transmit(routing: [], header: bytes, body: payload)
+                link.with { link in
+                    link.assumeIsolated(passing: bytes) { socket, bytes in
+                        socket.transmit(routing: [], header: bytes, body: payload)
+                    }
                 }
             }
             return result.accepted

@@ -276,23 +276,25 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
 
     /// The admission's requests, carried out with this node's ROUTER and tasks.
     private struct Output: AdmissionOutput {
-        // `unowned(unsafe)`: no reference counting. Safe: an output lives only for one event,
-        // inside a method of the actor it points to (and of the sockets it holds), which are
-        // alive throughout; counted references cost the hot path dearly here, as these objects
-        // have weak references and so count through a side table.
+        // `unowned(unsafe)` and `Uncounted`: no reference counting. Safe: an output lives only
+        // for one event, inside a method of the actor it points to (and of the sockets it
+        // holds), which are alive throughout; counted references cost the hot path dearly
+        // here, as these objects have weak references and so count through a side table.
         unowned(unsafe) let core: ServiceCore
-        unowned(unsafe) let router: Transport.Socket?
+        let router: Uncounted<Transport.Socket>?
 
         init(core: isolated ServiceCore) {
             self.core = core
-            self.router = core.router
+            self.router = core.router.map(Uncounted.init)
         }
 
         func send(_ reply: CachedReply, to route: [[UInt8]]) -> Bool {
             guard let router else { return false }
             let result = reply.header.withEncoded { header in
-                router.assumeIsolated(passing: header) { router, header in
-                    router.transmit(routing: route, header: header, body: reply.body)
+                router.with { router in
+                    router.assumeIsolated(passing: header) { router, header in
+                        router.transmit(routing: route, header: header, body: reply.body)
+                    }
                 }
             }
             return result.accepted
