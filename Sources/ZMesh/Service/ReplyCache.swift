@@ -1,7 +1,16 @@
 /// A reply as the cache keeps it: its header and body, re-encoded when a retry asks again.
-struct CachedReply {
+///
+/// A class: a reply is kept in the cache and sent at once, so it is copied on every request's
+/// path; as a struct each copy retained its header's name, trace id and metadata and its body
+/// (and released them again), as a class a copy is one retain.
+final class CachedReply: Sendable {
     let header: Header
     let body: [UInt8]
+
+    init(header: Header, body: [UInt8]) {
+        self.header = header
+        self.body = body
+    }
 }
 
 /// Recent replies by request id, so a retry that reaches this node again is answered from
@@ -58,9 +67,8 @@ struct ReplyCache {
     }
 
     private mutating func evict(_ slot: Int) {
-        guard let entry = slots[slot] else { return }
+        guard let entry = slots[slot].take() else { return }
         index[entry.id] = nil
         bytes -= Self.size(entry.reply)
-        slots[slot] = nil
     }
 }
