@@ -81,8 +81,7 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
     private var executor: UnownedSerialExecutor?
     private var taskExecutor: UnownedTaskExecutor?
     var timers = LoopTimers()
-    private var registrations: [UInt64: Entry] = [:]
-    private var nextRegistrationID: UInt64 = 1
+    private var registrations = RegistrationTable<Entry>()
     private var dirty: [UInt64] = []
     /// Every socket made on this loop, weakly: shutdown closes those still open even if no
     /// handler was ever registered for them, so the context can terminate.
@@ -308,13 +307,14 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         var fd: Int32 = -1
         var size = MemoryLayout<Int32>.size
         if zmq_getsockopt(handle, ZMQ_FD, &fd, &size) != 0 { throw ZMQError.last("getsockopt", "ZMQ_FD") }
-        let id = nextRegistrationID
-        nextRegistrationID += 1
-        if zmesh_epoll_add(epollFD, fd, id) != 0 {
-            throw ZMQError(code: errno, operation: "epoll_ctl", detail: "ZMQ_FD of a socket on loop \(name)")
+        let id = registrations.insert { _ in
+            Entry(interest: interest, handle: handle, fd: fd, coalescing: coalescing, handler: handler, onShutdown: onShutdown)
         }
-        registrations[id] = Entry(interest: interest, handle: handle, fd: fd, coalescing: coalescing,
-                                  handler: handler, onShutdown: onShutdown)
+        if zmesh_epoll_add(epollFD, fd, id) != 0 {
+            let error = ZMQError(code: errno, operation: "epoll_ctl", detail: "ZMQ_FD of a socket on loop \(name)")
+            _ = registrations.remove(id)
+            throw error
+        }
         // Messages may already be waiting (a socket used before it was registered).
         markDirty(id)
         return LoopRegistration(id: id)
@@ -333,14 +333,14 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
     }
 
     func unregister(_ registration: LoopRegistration) {
-        guard let entry = registrations.removeValue(forKey: registration.id) else { return }
+        guard let entry = registrations.remove(registration.id) else { return }
         _ = zmesh_epoll_remove(epollFD, entry.fd)
     }
 
     /// Closes every registered socket through its hook and drops all timers.
     func closeEverything() {
         shutDown.store(true, ordering: .releasing)
-        let entries = registrations.sorted(by: { $0.key < $1.key }).map(\.value)
+        let entries = registrations.entries
         for entry in entries { _ = zmesh_epoll_remove(epollFD, entry.fd) }
         registrations.removeAll()
         dirty.removeAll()
