@@ -174,7 +174,7 @@ extension CallTable {
 
     /// Endpoint -> whether its connection is up.
     func connectionStates() -> [String: Bool] {
-        Dictionary(connections.values.map { ($0.endpoint, $0.state == .up) }, uniquingKeysWith: { $0 || $1 })
+        Dictionary(connections.allValues.map { ($0.endpoint, $0.state == .up) }, uniquingKeysWith: { $0 || $1 })
     }
 
     /// Live endpoints the client knows for `service`, nil if not resolved yet.

@@ -40,7 +40,7 @@ struct CallTable<Link> {
     let configuration: MeshClient.Configuration
     let logger: Logger
 
-    var connections: [ConnectionID: Connection<Link>] = [:]
+    var connections = IDTable<ConnectionID, Connection<Link>>()
     /// Fixed endpoints, brokers or registries, in configuration order (the candidates for
     /// every call in those modes).
     var staticList: [Connection<Link>] = []
@@ -340,7 +340,7 @@ struct CallTable<Link> {
             guard let call = pending[seq] else { continue }
             fail(seq, MeshError(.closed, service: call.name, message: "the client was shut down", mayHaveRun: call.attempts > 0), output: &output)
         }
-        for connection in connections.values { output.close(connection.link) }
+        for connection in connections.allValues { output.close(connection.link) }
         connections.removeAll()
         staticList.removeAll()
         resolutions.removeAll()

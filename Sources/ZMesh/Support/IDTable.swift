@@ -10,6 +10,11 @@ extension UInt64: IDKey {
     var mixedHash: UInt64 { self &* 0x9E37_79B9_7F4A_7C15 }
 }
 
+extension ConnectionID: IDKey {
+    @inline(__always)
+    var mixedHash: UInt64 { UInt64(raw) &* 0x9E37_79B9_7F4A_7C15 }
+}
+
 extension RequestID: IDKey {
     @inline(__always)
     var mixedHash: UInt64 { (client ^ (sequence &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x9E37_79B9_7F4A_7C15 }
@@ -106,6 +111,9 @@ struct IDTable<Key: IDKey, Value> {
         }
         count = 0
     }
+
+    /// Every value, in no particular order.
+    var allValues: [Value] { values.compactMap { $0 } }
 
     /// Every entry, in no particular order.
     var entries: [(key: Key, value: Value)] {
