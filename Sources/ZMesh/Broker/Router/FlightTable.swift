@@ -53,7 +53,7 @@ struct FlightTable {
     /// Every request held, by request id.
     private var table = IDTable<RequestID, BrokerRouter.Flight>(minimumCapacity: 1024)
     /// Requests held per client route.
-    private var perClient: [[[UInt8]]: Int] = [:]
+    private var perClient: [RouteKey: Int] = [:]
     /// Per service, the requests waiting for an instance with room, oldest first.
     private var queues: [String: Deque<RequestID>] = [:]
     /// Requests waiting in a queue.
@@ -68,20 +68,22 @@ struct FlightTable {
     /// Every request held, in no particular order.
     var entries: [(key: RequestID, value: BrokerRouter.Flight)] { table.entries }
     /// Requests held for the client at `route`.
-    func count(for route: [[UInt8]]) -> Int { perClient[route, default: 0] }
+    func count(for route: [[UInt8]]) -> Int { perClient[RouteKey(route), default: 0] }
 
     /// Holds a request, counted against its client.
     mutating func hold(_ flight: BrokerRouter.Flight, as key: RequestID) {
         table[key] = flight
-        perClient[flight.route, default: 0] += 1
+        perClient[RouteKey(flight.route), default: 0] += 1
     }
 
     /// Removes a request and takes it out of its client's count (not out of a queue).
     @discardableResult
     mutating func forget(_ key: RequestID) -> BrokerRouter.Flight? {
         guard let flight = table.removeValue(forKey: key) else { return nil }
-        let count = (perClient[flight.route] ?? 1) - 1
-        perClient[flight.route] = count > 0 ? count : nil
+        let route = RouteKey(flight.route)
+        if let held = perClient.index(forKey: route) {
+            if perClient.values[held] > 1 { perClient.values[held] -= 1 } else { perClient.remove(at: held) }
+        }
         return flight
     }
 
@@ -140,5 +142,22 @@ struct FlightTable {
         queues.removeAll()
         queuedCount = 0
         return waiting
+    }
+}
+
+/// A client's route as a table key, hashed a frame at a time (an array of byte arrays hashes
+/// byte by byte, which showed in the broker's profile: every request counts against its route
+/// when held and when forgotten).
+struct RouteKey: Hashable {
+    let route: [[UInt8]]
+
+    init(_ route: [[UInt8]]) { self.route = route }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(route.count)
+        for hop in route {
+            hasher.combine(hop.count)
+            hop.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 }
