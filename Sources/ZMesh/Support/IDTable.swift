@@ -22,9 +22,17 @@ extension RequestID: IDKey {
 
 /// An open-addressing hash map from ids to values: linear probing, backward-shift deletion,
 /// growing at half full. For hot-path tables keyed by request ids and sequence numbers.
+///
+/// Each key sits beside its value in one slot, so a look-up in a large table (a service's
+/// reply cache index: 32,768 slots) misses the cache once, not once for the key and again
+/// for the value.
 struct IDTable<Key: IDKey, Value> {
-    private var keys: [Key?]
-    private var values: [Value?]
+    private struct Slot {
+        let key: Key
+        var value: Value
+    }
+
+    private var slots: [Slot?]
     private var mask: Int
     private var shift: UInt64
     private(set) var count = 0
@@ -32,8 +40,7 @@ struct IDTable<Key: IDKey, Value> {
     init(minimumCapacity: Int = 16) {
         var size = 16
         while size < minimumCapacity * 2 { size <<= 1 }
-        keys = Array(repeating: nil, count: size)
-        values = Array(repeating: nil, count: size)
+        slots = Array(repeating: nil, count: size)
         mask = size - 1
         shift = UInt64(64 - size.trailingZeroBitCount)
     }
@@ -45,16 +52,16 @@ struct IDTable<Key: IDKey, Value> {
 
     @inline(__always)
     private func find(_ key: Key) -> Int? {
-        var slot = home(key)
-        while let present = keys[slot] {
-            if present == key { return slot }
-            slot = (slot + 1) & mask
+        var index = home(key)
+        while let present = slots[index]?.key {
+            if present == key { return index }
+            index = (index + 1) & mask
         }
         return nil
     }
 
     subscript(key: Key) -> Value? {
-        get { find(key).flatMap { values[$0] } }
+        get { find(key).flatMap { slots[$0]?.value } }
         set {
             if let newValue { _ = updateValue(newValue, forKey: key) } else { _ = removeValue(forKey: key) }
         }
@@ -63,16 +70,15 @@ struct IDTable<Key: IDKey, Value> {
     /// Sets the value; returns the old one, if any.
     @discardableResult
     mutating func updateValue(_ value: Value, forKey key: Key) -> Value? {
-        if let slot = find(key) {
-            let old = values[slot]
-            values[slot] = value
+        if let index = find(key) {
+            let old = slots[index]?.value
+            slots[index]?.value = value
             return old
         }
-        if (count + 1) * 2 > keys.count { grow() }
-        var slot = home(key)
-        while keys[slot] != nil { slot = (slot + 1) & mask }
-        keys[slot] = key
-        values[slot] = value
+        if (count + 1) * 2 > slots.count { grow() }
+        var index = home(key)
+        while slots[index] != nil { index = (index + 1) & mask }
+        slots[index] = Slot(key: key, value: value)
         count += 1
         return nil
     }
@@ -81,22 +87,17 @@ struct IDTable<Key: IDKey, Value> {
     @discardableResult
     mutating func removeValue(forKey key: Key) -> Value? {
         guard var hole = find(key) else { return nil }
-        let removed = values[hole]
-        keys[hole] = nil
-        values[hole] = nil
+        let removed = slots[hole].take()?.value
         count -= 1
         // Backward-shift: move later members of the probe run into the hole.
         var next = (hole + 1) & mask
-        while let candidate = keys[next] {
+        while let candidate = slots[next]?.key {
             let ideal = home(candidate)
             // Move it if its ideal slot is not in (hole, next].
             let distanceToNext = (next - ideal) & mask
             let distanceToHole = (hole - ideal) & mask
             if distanceToHole < distanceToNext {
-                keys[hole] = candidate
-                values[hole] = values[next]
-                keys[next] = nil
-                values[next] = nil
+                slots[hole] = slots[next].take()
                 hole = next
             }
             next = (next + 1) & mask
@@ -105,34 +106,28 @@ struct IDTable<Key: IDKey, Value> {
     }
 
     mutating func removeAll() {
-        for index in keys.indices {
-            keys[index] = nil
-            values[index] = nil
-        }
+        for index in slots.indices { slots[index] = nil }
         count = 0
     }
 
     /// Every value, in no particular order.
-    var allValues: [Value] { values.compactMap { $0 } }
+    var allValues: [Value] { slots.compactMap { $0?.value } }
 
     /// Every entry, in no particular order.
     var entries: [(key: Key, value: Value)] {
         var out: [(key: Key, value: Value)] = []
         out.reserveCapacity(count)
-        for index in keys.indices {
-            if let key = keys[index], let value = values[index] { out.append((key, value)) }
-        }
+        for case let slot? in slots { out.append((slot.key, slot.value)) }
         return out
     }
 
     private mutating func grow() {
-        let old = entries
-        let size = keys.count * 2
-        keys = Array(repeating: nil, count: size)
-        values = Array(repeating: nil, count: size)
+        let old = slots
+        let size = slots.count * 2
+        slots = Array(repeating: nil, count: size)
         mask = size - 1
         shift = UInt64(64 - size.trailingZeroBitCount)
         count = 0
-        for (key, value) in old { updateValue(value, forKey: key) }
+        for case let slot? in old { updateValue(slot.value, forKey: slot.key) }
     }
 }
