@@ -8,17 +8,18 @@
 ///
 /// Safe only while something else keeps the object alive for as long as this is used: in
 /// ZMesh, an `Output` made for one event inside a method of the actor that owns the objects.
+@frozen
 public struct Uncounted<Object: AnyObject> {
-    private let reference: Unmanaged<Object>
+    @usableFromInline let reference: Unmanaged<Object>
 
     /// Refers to `object` without retaining it.
-    @inline(__always)
+    @inlinable @inline(__always)
     public init(_ object: Object) {
         reference = .passUnretained(object)
     }
 
     /// Runs `body` with the object, borrowed (neither retained nor released).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func with<Result>(_ body: (Object) throws -> Result) rethrows -> Result {
         try reference._withUnsafeGuaranteedRef(body)
     }
