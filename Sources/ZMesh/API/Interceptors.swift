@@ -5,6 +5,11 @@
 /// Interceptors run in the order of ``MeshClient/Configuration/interceptors``: the first sees
 /// the call first and the reply last. Each calls `next` to go on (or does not, to end the call).
 ///
+/// Streams (server, client and bidirectional) go through
+/// ``interceptStream(_:context:)`` instead, in the same order: an interceptor sees a stream's
+/// start and may register what runs at its end. Its default does nothing, so an interceptor
+/// written for calls only leaves streams as they are.
+///
 /// ```swift
 /// struct BearerToken: ClientInterceptor {
 ///     let token: String
@@ -23,6 +28,23 @@ public protocol ClientInterceptor: Sendable {
         context: ClientCallContext,
         next: (MeshRequest, ClientCallContext) async throws(MeshError) -> MeshReply
     ) async throws(MeshError) -> MeshReply
+
+    /// Runs at the start of one stream (``ClientCallContext/kind`` says which kind), before
+    /// anything is sent: it can change ``ClientStreamStart/metadata`` (add a token, inject a
+    /// trace context), register with ``ClientStreamStart/onEnd(_:)`` what runs once when the
+    /// stream ends, or refuse the stream by throwing: nothing is sent, the caller's stream
+    /// throws that error, and the interceptors before this one see it as the stream's end.
+    ///
+    /// Streams start synchronously, so this does not await. The default implementation does
+    /// nothing.
+    ///
+    /// ```swift
+    /// func interceptStream(_ stream: inout ClientStreamStart, context: ClientCallContext) throws(MeshError) {
+    ///     stream.metadata["authorization"] = "Bearer \(token)"
+    ///     stream.onEnd { outcome in print(context.name, outcome.code, outcome.messagesReceived) }
+    /// }
+    /// ```
+    func interceptStream(_ stream: inout ClientStreamStart, context: ClientCallContext) throws(MeshError)
 }
 
 /// Code that runs around every handler of a service node: the server side of
@@ -52,10 +74,13 @@ public struct ClientCallContext: Sendable {
     public var method: String { ServiceHandlers.methodName(of: name) }
     /// The options the call runs with (the client's defaults when the caller gave none).
     public var options: CallOptions
+    /// What kind of call this is: ``MethodKind/unary`` for a call, else the kind of stream.
+    public let kind: MethodKind
 
-    /// The context of a call of `name` with `options`.
-    public init(name: String, options: CallOptions) {
+    /// The context of a call of `name` with `options`, of `kind` (a unary call by default).
+    public init(name: String, options: CallOptions, kind: MethodKind = .unary) {
         self.name = name
         self.options = options
+        self.kind = kind
     }
 }

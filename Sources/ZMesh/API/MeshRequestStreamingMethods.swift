@@ -66,7 +66,8 @@ func decodedMessages<Message: Decodable & Sendable>(_ messages: MeshStream, as t
         do {
             return try codec.decode(Message.self, from: message)
         } catch {
-            throw MeshError(.badRequest, service: method, message: "cannot decode a message as \(Message.self): \(error)", mayHaveRun: true)
+            throw messages.readerFailed(MeshError(.badRequest, service: method, message: "cannot decode a message as \(Message.self): \(error)",
+                                                  mayHaveRun: true))
         }
     }
 }

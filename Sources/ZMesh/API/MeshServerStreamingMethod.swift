@@ -74,19 +74,19 @@ extension MeshClient {
         do {
             payload = try codec.encode(request)
         } catch {
-            // Nothing is sent: the sequence throws at once.
-            let failed = AsyncThrowingStream<[UInt8], any Error> {
-                $0.finish(throwing: MeshError(.badRequest, service: method.name, message: "cannot encode \(Request.self): \(error)"))
-            }
-            return MeshStream(messages: failed, window: 2) { _ in }.map { _ in
+            // Nothing is sent (and no interceptor sees it): the sequence throws at once.
+            let failed = MeshStream(failedWith: MeshError(.badRequest, service: method.name, message: "cannot encode \(Request.self): \(error)"))
+            return failed.map { _ in
                 throw MeshError(.badRequest, service: method.name, message: "cannot encode \(Request.self)")
             }
         }
-        return stream(method.name, payload, options: options, window: window).map { message in
+        let messages = stream(method.name, payload, options: options, window: window)
+        return messages.map { message in
             do {
                 return try codec.decode(Reply.self, from: message)
             } catch {
-                throw MeshError(.badRequest, service: method.name, message: "cannot decode a message as \(Reply.self): \(error)", mayHaveRun: true)
+                throw messages.readerFailed(MeshError(.badRequest, service: method.name,
+                                                      message: "cannot decode a message as \(Reply.self): \(error)", mayHaveRun: true))
             }
         }
     }

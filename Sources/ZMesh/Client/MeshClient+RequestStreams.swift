@@ -13,7 +13,9 @@ extension MeshClient {
     /// that error. If the handler answers before reading everything, a pending `write` throws
     /// and the reply is returned. ``CallOptions/timeout`` covers the whole call. A call that
     /// has sent no message fails over like any call (per ``CallOptions/idempotent``); one that
-    /// has is never re-sent: it throws `unavailable`.
+    /// has is never re-sent: it throws `unavailable`. The client's interceptors see the stream
+    /// start here and end when this returns or throws (``ClientInterceptor/interceptStream(_:context:)``);
+    /// one that refuses it makes this throw its error, with nothing sent.
     ///
     /// ```swift
     /// let total = try await client.clientStream("stream.sum") { writer in
@@ -24,14 +26,35 @@ extension MeshClient {
     public func clientStream(_ name: String, options: CallOptions? = nil,
                              requests: @escaping @Sendable (MeshStreamWriter) async throws -> Void) async throws -> MeshReply {
         let options = options ?? defaultOptions
-        try core.checkStart(name, metadata: options.metadata)
+        guard !interceptors.isEmpty else {
+            return try await clientStream(name, metadata: options.metadata, options: options, ending: nil, requests: requests)
+        }
+        let (metadata, ending) = try core.interceptStreamStart(name, kind: .clientStreaming, options: options)
+        guard let ending else {
+            return try await clientStream(name, metadata: metadata, options: options, ending: nil, requests: requests)
+        }
+        do {
+            let reply = try await clientStream(name, metadata: metadata, options: options, ending: ending, requests: requests)
+            ending.callReturned(nil)
+            return reply
+        } catch {
+            ending.callReturned(error)
+            throw error
+        }
+    }
+
+    /// A client stream with `metadata` (the interceptors' work done), counting the messages
+    /// written into `ending`.
+    private func clientStream(_ name: String, metadata: Metadata, options: CallOptions, ending: ClientStreamEnding?,
+                              requests: @escaping @Sendable (MeshStreamWriter) async throws -> Void) async throws -> MeshReply {
+        try core.checkStart(name, metadata: metadata)
         let seq = nextSequence()
         let core = self.core
         let (outcomes, outcome) = AsyncStream<Result<MeshReply, MeshError>>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        core.startRequestStream(name, metadata: options.metadata, options: options, sequence: seq,
+        core.startRequestStream(name, metadata: metadata, options: options, sequence: seq,
                                 completion: .client { result in outcome.yield(result); outcome.finish() }, window: 0)
         return try await withThrowingTaskGroup(of: (any Error)?.self) { group in
-            group.addTask { await Self.produce(requests, of: seq, on: core) }
+            group.addTask { await Self.produce(requests, of: seq, on: core, ending: ending) }
             var iterator = outcomes.makeAsyncIterator()
             let result = await withTaskCancellationHandler {
                 await iterator.next()
@@ -53,6 +76,8 @@ extension MeshClient {
     /// If `requests` throws, the call is cancelled and this throws that error; if `replies`
     /// returns or throws before the end, the call is cancelled (the handler's task too) and
     /// `requests` is cancelled. Deadline and failover as ``clientStream(_:options:requests:)``.
+    /// The client's interceptors see the stream start here and end when this returns or throws
+    /// (``ClientInterceptor/interceptStream(_:context:)``).
     ///
     /// ```swift
     /// let echoed = try await client.bidirectionalStream("stream.echo") { writer in
@@ -70,19 +95,49 @@ extension MeshClient {
         replies: (MeshStream) async throws -> Result
     ) async throws -> Result {
         let options = options ?? defaultOptions
-        try core.checkStart(name, metadata: options.metadata)
         let window = min(max(2, window), Int(UInt16.max))
+        guard !interceptors.isEmpty else {
+            return try await bidirectionalStream(name, metadata: options.metadata, options: options, window: window, ending: nil,
+                                                 requests: requests, replies: replies)
+        }
+        let (metadata, ending) = try core.interceptStreamStart(name, kind: .bidirectionalStreaming, options: options)
+        guard let ending else {
+            return try await bidirectionalStream(name, metadata: metadata, options: options, window: window, ending: nil,
+                                                 requests: requests, replies: replies)
+        }
+        do {
+            let result = try await bidirectionalStream(name, metadata: metadata, options: options, window: window, ending: ending,
+                                                       requests: requests, replies: replies)
+            ending.callReturned(nil)
+            return result
+        } catch {
+            ending.callReturned(error)
+            throw error
+        }
+    }
+
+    /// A bidirectional stream with `metadata` (the interceptors' work done), counting the
+    /// messages each way into `ending`, which also learns how the reply stream's reader ended.
+    private func bidirectionalStream<Result: Sendable>(
+        _ name: String, metadata: Metadata, options: CallOptions, window: Int, ending: ClientStreamEnding?,
+        requests: @escaping @Sendable (MeshStreamWriter) async throws -> Void,
+        replies: (MeshStream) async throws -> Result
+    ) async throws -> Result {
+        try core.checkStart(name, metadata: metadata)
         let seq = nextSequence()
         let core = self.core
         let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         continuation.onTermination = { termination in
-            if case .cancelled = termination { core.abandon(seq) }
+            if case .cancelled = termination {
+                ending?.readerStopped()
+                core.abandon(seq)
+            }
         }
-        core.startRequestStream(name, metadata: options.metadata, options: options, sequence: seq,
+        core.startRequestStream(name, metadata: metadata, options: options, sequence: seq,
                                 completion: .stream(continuation), window: window)
-        let stream = MeshStream(messages: messages, window: window) { count in core.grant(seq, count) }
+        let stream = MeshStream(messages: messages, window: window, ending: ending) { count in core.grant(seq, count) }
         return try await withThrowingTaskGroup(of: (any Error)?.self) { group in
-            group.addTask { await Self.produce(requests, of: seq, on: core) }
+            group.addTask { await Self.produce(requests, of: seq, on: core, ending: ending) }
             let consumed: Swift.Result<Result, any Error>
             do {
                 consumed = .success(try await replies(stream))
@@ -102,8 +157,15 @@ extension MeshClient {
     /// Runs the caller's writer of call `seq`'s requests, then ends them; on its own error,
     /// cancels the call and returns the error.
     private static func produce(_ requests: @Sendable (MeshStreamWriter) async throws -> Void, of seq: UInt64,
-                                on core: ClientCore<ZMQTransport>) async -> (any Error)? {
-        let writer = MeshStreamWriter { payload in try await core.writePart(seq, payload) }
+                                on core: ClientCore<ZMQTransport>, ending: ClientStreamEnding?) async -> (any Error)? {
+        let writer = if let ending {
+            MeshStreamWriter { payload in
+                try await core.writePart(seq, payload)
+                ending.messageSent()
+            }
+        } else {
+            MeshStreamWriter { payload in try await core.writePart(seq, payload) }
+        }
         do {
             try await requests(writer)
             core.endRequests(seq)

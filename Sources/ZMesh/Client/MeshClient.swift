@@ -63,7 +63,7 @@ public final class MeshClient: Sendable {
     let core: ClientCore<ZMQTransport>
     private let sequence = Atomic<UInt64>(0)
     let defaultOptions: CallOptions
-    private let interceptors: [any ClientInterceptor]
+    let interceptors: [any ClientInterceptor]
 
     /// The executor of the client's sockets: a task that prefers it
     /// (`withTaskExecutorPreference(client.taskExecutor)`) starts calls and takes replies

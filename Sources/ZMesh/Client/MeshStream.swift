@@ -12,7 +12,9 @@ extension MeshClient {
     ///
     /// A stream that has not delivered a message fails over like a call (per
     /// ``CallOptions/idempotent``); one that has is never re-sent: it throws `unavailable`.
-    /// Client interceptors do not run around streams yet; server interceptors do.
+    /// The client's interceptors see the stream start here and end when the caller reads its
+    /// end or stops reading (``ClientInterceptor/interceptStream(_:context:)``); an interceptor
+    /// that refuses it makes the sequence throw its error, with nothing sent.
     ///
     /// ```swift
     /// for try await message in client.stream("stream.count", Array("5".utf8)) {
@@ -30,14 +32,32 @@ extension MeshClient {
     public func stream(_ name: String, _ payload: [UInt8], options: CallOptions? = nil, window: Int = 64) -> MeshStream {
         let options = options ?? defaultOptions
         let window = min(max(2, window), Int(UInt16.max))
+        var metadata = options.metadata
+        var ending: ClientStreamEnding?
+        if !interceptors.isEmpty {
+            do {
+                (metadata, ending) = try core.interceptStreamStart(name, kind: .serverStreaming, options: options)
+            } catch {
+                return MeshStream(failedWith: error)
+            }
+        }
         let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         let seq = nextSequence()
         let core = self.core
-        continuation.onTermination = { termination in
-            if case .cancelled = termination { core.abandon(seq) }
+        if let ending {
+            continuation.onTermination = { termination in
+                if case .cancelled = termination {
+                    ending.readerStopped()
+                    core.abandon(seq)
+                }
+            }
+        } else {
+            continuation.onTermination = { termination in
+                if case .cancelled = termination { core.abandon(seq) }
+            }
         }
-        core.stream(name, payload, metadata: options.metadata, options: options, window: window, sequence: seq, messages: continuation)
-        return MeshStream(messages: messages, window: window) { count in core.grant(seq, count) }
+        core.stream(name, payload, metadata: metadata, options: options, window: window, sequence: seq, messages: continuation)
+        return MeshStream(messages: messages, window: window, ending: ending) { count in core.grant(seq, count) }
     }
 }
 
@@ -48,16 +68,20 @@ public struct MeshStream: AsyncSequence, Sendable {
 
     let messages: AsyncThrowingStream<[UInt8], any Error>
     let window: Int
+    /// The end client interceptors watch (nil when none does): told of each message read and
+    /// of the end the reader sees.
+    var ending: ClientStreamEnding? = nil
     let grant: @Sendable (Int) -> Void
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(base: messages.makeAsyncIterator(), grantEvery: Swift.max(1, window / 2), grant: grant)
+        Iterator(base: messages.makeAsyncIterator(), grantEvery: Swift.max(1, window / 2), ending: ending, grant: grant)
     }
 
     /// Reads the stream, granting the sender credit as messages are read.
     public struct Iterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
         let grantEvery: Int
+        let ending: ClientStreamEnding?
         let grant: @Sendable (Int) -> Void
         var read = 0
 
@@ -73,7 +97,27 @@ public struct MeshStream: AsyncSequence, Sendable {
         ///
         /// - Throws: ``MeshError``.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
-            guard let message = try await base.next(isolation: actor) else { return nil }
+            guard let ending else {
+                guard let message = try await base.next(isolation: actor) else { return nil }
+                return granting(message)
+            }
+            let message: [UInt8]?
+            do {
+                message = try await base.next(isolation: actor)
+            } catch {
+                ending.readerSaw(error)
+                throw error
+            }
+            guard let message else {
+                ending.readerSaw(nil)
+                return nil
+            }
+            ending.messageReceived()
+            return granting(message)
+        }
+
+        /// Counts `message` as read, granting credit back every `grantEvery`.
+        private mutating func granting(_ message: [UInt8]) -> [UInt8] {
             read += 1
             if read >= grantEvery {
                 grant(read)
@@ -81,5 +125,20 @@ public struct MeshStream: AsyncSequence, Sendable {
             }
             return message
         }
+    }
+}
+
+extension MeshStream {
+    /// A stream that throws `error` at once, having sent nothing.
+    init(failedWith error: MeshError) {
+        let failed = AsyncThrowingStream<[UInt8], any Error> { $0.finish(throwing: error) }
+        self.init(messages: failed, window: 2) { _ in }
+    }
+
+    /// Tells the interceptors watching this stream that its reader ends with `error` (a message
+    /// it could not decode, say), and returns it.
+    func readerFailed(_ error: MeshError) -> MeshError {
+        ending?.readerSaw(error)
+        return error
     }
 }
