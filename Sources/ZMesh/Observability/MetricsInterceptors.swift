@@ -2,9 +2,11 @@ public import Metrics
 import MeshClock
 import Synchronization
 
-/// Times every call a client makes, through swift-metrics: `rpc.client.duration` (a timer:
-/// a histogram in seconds once exported), with dimensions `service`, `method` and `outcome`
-/// (`ok` or a ``MeshError/Code`` name), and `rpc.client.active_requests` (calls in progress).
+/// Times every call and stream a client makes, through swift-metrics: `rpc.client.duration`
+/// (a timer: a histogram in seconds once exported), with dimensions `service`, `method` and
+/// `outcome` (`ok` or a ``MeshError/Code`` name), and `rpc.client.active_requests` (calls and
+/// streams in progress). A stream is timed from its start to its end, its outcome as
+/// ``ClientStreamOutcome/code`` names it.
 ///
 /// The names a client calls come from its own code, yet are bounded all the same: past
 /// `maxNames` distinct service and method pairs, further ones are counted under `_other`.
@@ -38,6 +40,16 @@ public struct ClientMetricsInterceptor: ClientInterceptor {
         } catch {
             timers.record(service: context.service, method: context.method, outcome: error.code.rawValue, since: start)
             throw error
+        }
+    }
+
+    public func interceptStream(_ stream: inout ClientStreamStart, context: ClientCallContext) throws(MeshError) {
+        let start = MonotonicTime.now()
+        let timers = self.timers, active = self.active
+        active.increment()
+        stream.onEnd { outcome in
+            active.decrement()
+            timers.record(service: context.service, method: context.method, outcome: outcome.code, since: start)
         }
     }
 }

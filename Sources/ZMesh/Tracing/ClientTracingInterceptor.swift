@@ -1,10 +1,16 @@
 public import Tracing
 
-/// Traces every call a client makes: a client span per call, named after the called name,
-/// with OpenTelemetry's RPC attributes (`rpc.system` `zmesh`, `rpc.service`, `rpc.method`,
-/// `server.address`, and `zmesh.outcome`), parented on the calling task's `ServiceContext`,
-/// and its context injected into the request's metadata (W3C `traceparent`/`tracestate` with
-/// an OpenTelemetry tracer) so the service's span joins the same trace.
+/// Traces every call and stream a client makes: a client span per call, named after the
+/// called name, with OpenTelemetry's RPC attributes (`rpc.system` `zmesh`, `rpc.service`,
+/// `rpc.method`, `server.address`, and `zmesh.outcome`), parented on the calling task's
+/// `ServiceContext`, and its context injected into the request's metadata (W3C
+/// `traceparent`/`tracestate` with an OpenTelemetry tracer) so the service's span joins the
+/// same trace.
+///
+/// A stream's span runs from its start to its end (see
+/// ``ClientInterceptor/interceptStream(_:context:)``), with the same attributes but
+/// `server.address`, plus `zmesh.kind` and the messages each way
+/// (`zmesh.messages_sent`, `zmesh.messages_received`).
 ///
 /// ```swift
 /// var configuration = MeshClient.Configuration(discovery: .brokers(["tcp://127.0.0.1:5555"]))
@@ -42,6 +48,25 @@ public struct ClientTracingInterceptor: ClientInterceptor {
             throw error
         }
     }
+
+    public func interceptStream(_ stream: inout ClientStreamStart, context: ClientCallContext) throws(MeshError) {
+        let span = tracer.startSpan(context.name, context: ServiceContext.current ?? .topLevel, ofKind: .client)
+        span.attributes[RPCAttribute.system] = "zmesh"
+        span.attributes[RPCAttribute.service] = context.service
+        span.attributes[RPCAttribute.method] = context.method
+        span.attributes[RPCAttribute.kind] = context.kind.rawValue
+        tracer.inject(span.context, into: &stream.metadata, using: MetadataInjector())
+        stream.onEnd { outcome in
+            span.attributes[RPCAttribute.outcome] = outcome.code
+            span.attributes[RPCAttribute.messagesSent] = outcome.messagesSent
+            span.attributes[RPCAttribute.messagesReceived] = outcome.messagesReceived
+            if let error = outcome.error {
+                span.recordError(error)
+                span.setStatus(SpanStatus(code: .error, message: outcome.meshError?.message ?? "\(error)"))
+            }
+            span.end()
+        }
+    }
 }
 
 /// Span attribute names, after OpenTelemetry's RPC semantic conventions.
@@ -52,4 +77,10 @@ enum RPCAttribute {
     static let serverAddress = "server.address"
     /// How the call ended: `ok`, a ``MeshError/Code`` name, or for a server `application_error`.
     static let outcome = "zmesh.outcome"
+    /// A stream's kind: `server-streaming`, `client-streaming` or `bidirectional-streaming`.
+    static let kind = "zmesh.kind"
+    /// Messages a stream's caller wrote.
+    static let messagesSent = "zmesh.messages_sent"
+    /// Messages of a stream's replies its caller read.
+    static let messagesReceived = "zmesh.messages_received"
 }
