@@ -4,7 +4,7 @@
 // token like this one says which caller it is, on top.)
 public import ZMesh
 
-/// Adds `authorization: Bearer TOKEN` to every call.
+/// Adds `authorization: Bearer TOKEN` to every call and stream.
 public struct BearerTokenClientInterceptor: ClientInterceptor {
     private let token: String
 
@@ -17,6 +17,10 @@ public struct BearerTokenClientInterceptor: ClientInterceptor {
         var request = request
         request.metadata["authorization"] = "Bearer \(token)"
         return try await next(request, context)
+    }
+
+    public func interceptStream(_ stream: inout ClientStreamStart, context: ClientCallContext) throws(MeshError) {
+        stream.metadata["authorization"] = "Bearer \(token)"
     }
 }
 

@@ -62,7 +62,8 @@ struct ExampleTests {
     }
 
     /// The interceptor example: with GREETER_TOKEN set, the service refuses calls without the
-    /// token (before its handler runs) and the example client, given it, gets through.
+    /// token (before its handler runs) and the example client, given it, gets through, for
+    /// its call and for its stream.
     @Test func theBearerTokenInterceptorsGuardTheGreeterOnBothSides() async throws {
         let mesh = try await MeshUnderTest("topologies/greeter.yaml",
                                            extraEnvironment: ["GREETER_TOKEN": "s3cret", "ZMESH_LOG_FORMAT": "json"])
@@ -81,8 +82,10 @@ struct ExampleTests {
         #expect(reply.message == "Hello, Ada!")
         let binary = URL(fileURLWithPath: try Repository.zmeshBinary()).deletingLastPathComponent()
             .appendingPathComponent("GreeterClient").path
-        let withToken = try await runCommand(binary, [mesh.file, "Ada"], environment: mesh.environment)
+        let withToken = try await runCommand(binary, [mesh.file, "Ada", "2"], environment: mesh.environment)
         #expect(withToken.stdout.hasPrefix("Hello, Ada! (from greeter-"), "\(withToken.stdout) \(withToken.stderr)")
+        let ticks = withToken.stdout.split(separator: "\n").dropFirst().map { $0.prefix { $0 != " " } }
+        #expect(ticks == ["2", "1", "0"], "the countdown stream carries the token too: \(withToken.stdout)")
         var wrong = mesh.environment
         wrong["GREETER_TOKEN"] = "guess"
         let withWrongToken = try await runCommand(binary, [mesh.file, "Ada"], environment: wrong)
