@@ -137,7 +137,7 @@ client() {
 # CPU time in ns a process has used so far, every thread (0 for no PID).
 cpu_ns() {
   [ -n "${1:-}" ] && [ -d "/proc/$1/task" ] || { echo 0; return; }
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ total += $1 } END { printf "%d", total }'
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ total += $1 } END { printf "%.0f", total }'
 }
 calls_of() {  # the calls a case makes
   case $1 in seq64) echo $seq_n ;; tput64) echo $tput_n ;; tput1k) echo $tput1k_n ;; *) echo $mdp_n ;; esac
