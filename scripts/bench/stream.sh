@@ -4,12 +4,13 @@
 # flow-control case of issue 15: 1,000,000 messages to a reader that takes 1,000 a second
 # for 5 s, then reads fast, with the RSS of the producer, the broker and the reader.
 #
-#   scripts/bench/stream.sh [--rounds R] [--messages N] [--window W] [--smoke]
+#   scripts/bench/stream.sh [--rounds R] [--messages N] [--window W] [--smoke] [--compare BIN]
 #
 # Rows per round: raw (PUSH -> PULL), zmesh broker-less (zmesh bench stream.count --stream
 # --window W against scripts/bench/brokerless.yaml) and zmesh brokered (brokered.yaml).
 # W is the reader's window (default 1024 messages, 64 KiB of 64-byte messages; the client
-# API's default is 64). The flow-control case uses the default window.
+# API's default is 64). The flow-control case uses the default window. --compare BIN adds both
+# mesh rows for another build's zmesh (say, the previous main's) in the same rounds.
 # Results: bench-results/stream-<time>.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,13 +21,18 @@ rounds=3
 messages=1000000
 window=1024
 smoke=0
+compare=
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --messages) messages=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
     --smoke) smoke=1; rounds=1; messages=2000; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --compare)
+      compare=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+      [ -x "$compare" ] || { echo "stream.sh: --compare $2: no executable there" >&2; exit 64; }
+      shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "stream.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -72,10 +78,10 @@ raw_round() {
   record "$1" raw "$(cat "$MESH_RUN_DIR.raw")"
 }
 
-mesh_round() {  # round file row
-  scripts/mesh-up.sh "$2" >/dev/null
-  local line
-  line=$("$ZMESH_BIN" bench stream.count --stream --requests "$messages" --size 64 --window "$window" --config "$2" --json)
+mesh_round() {  # round file row [zmesh]
+  local zmesh=${4:-$ZMESH_BIN} line
+  ZMESH_BIN=$zmesh scripts/mesh-up.sh "$2" >/dev/null
+  line=$("$zmesh" bench stream.count --stream --requests "$messages" --size 64 --window "$window" --config "$2" --json)
   record "$1" "$3" "$line"
   scripts/mesh-down.sh >/dev/null
 }
@@ -86,6 +92,10 @@ for round in $(seq "$rounds"); do
   raw_round "$round"
   mesh_round "$round" scripts/bench/brokerless.yaml zmesh-brokerless
   mesh_round "$round" scripts/bench/brokered.yaml zmesh-brokered
+  if [ -n "$compare" ]; then
+    mesh_round "$round" scripts/bench/brokerless.yaml compared-brokerless "$compare"
+    mesh_round "$round" scripts/bench/brokered.yaml compared-brokered "$compare"
+  fi
 done
 
 echo "==> flow control: $messages messages through a broker to a reader taking $slow_rate/s for ${slow_seconds}s"
@@ -116,8 +126,10 @@ rows = [json.loads(line) for line in open(sys.argv[1])]
 raw = {r["round"]: r["messages_per_second"] for r in rows if r["row"] == "raw"}
 print(f"window: {next((r.get('window') for r in rows if r['row'] != 'raw'), '?')} messages")
 print(f"{'row':<18} {'messages/s (median)':>20} {'x raw (median of rounds)':>25} {'rounds':>30}")
-for name in ("raw", "zmesh-brokerless", "zmesh-brokered"):
+for name in ("raw", "zmesh-brokerless", "zmesh-brokered", "compared-brokerless", "compared-brokered"):
     group = [r for r in rows if r["row"] == name]
+    if not group:
+        continue
     rates = [r["messages_per_second"] for r in group]
     ratios = [r["messages_per_second"] / raw[r["round"]] for r in group if raw.get(r["round"])]
     ok = all(r.get("in_order", True) and r.get("error") is None for r in group)
