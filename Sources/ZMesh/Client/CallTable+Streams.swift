@@ -5,22 +5,23 @@
 /// "Streams").
 extension CallTable {
     /// A REPLY for stream `seq`: a message, or its end.
-    mutating func streamReply(_ seq: UInt64, _ call: PendingCall, _ messages: AsyncThrowingStream<[UInt8], any Error>.Continuation,
+    mutating func streamReply(_ seq: UInt64, _ call: PendingCall, _ messages: StreamChunks.Continuation,
                               header: Header, payload: [UInt8], output: inout some CallOutput<Link>) {
         if header.flags.contains(.batch) && header.flags.contains(.partial) {
-            guard let batch = StreamBatch.messages(payload) else {
+            guard let count = StreamBatch.count(payload) else {
                 return fail(seq, MeshError(.protocolError, service: call.name, message: "a batch of the stream's messages was malformed",
                                            mayHaveRun: true), output: &output)
             }
-            call.delivered += batch.count
-            stats.streamMessages += UInt64(batch.count)
-            for message in batch { messages.yield(message) }
+            call.delivered += count
+            stats.streamMessages += UInt64(count)
+            // The whole frame, one element: the reader takes its messages apart.
+            if count > 0 { messages.yield(.batch(payload)) }
             return
         }
         if !payload.isEmpty || header.flags.contains(.partial) {
             call.delivered += 1
             stats.streamMessages += 1
-            messages.yield(payload)
+            messages.yield(.message(payload))
         }
         guard !header.flags.contains(.partial) else { return }
         var reply = MeshReply(payload: [], metadata: header.metadata)

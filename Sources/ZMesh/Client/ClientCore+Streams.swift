@@ -13,7 +13,7 @@ extension ClientCore {
     /// Starts stream `seq`, as ``MeshClient/stream(_:_:options:)`` does: its messages go to
     /// `messages`; `window` is the initial credit. From any thread.
     nonisolated func stream(_ name: String, _ payload: [UInt8], metadata: Metadata, options: CallOptions, window: Int,
-                            sequence seq: UInt64, messages: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
+                            sequence seq: UInt64, messages: StreamChunks.Continuation) {
         do {
             try checkStart(name, metadata: metadata)
         } catch {

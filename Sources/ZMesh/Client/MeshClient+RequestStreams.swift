@@ -126,7 +126,7 @@ extension MeshClient {
         try core.checkStart(name, metadata: metadata)
         let seq = nextSequence()
         let core = self.core
-        let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let (messages, continuation) = StreamChunks.makeStream()
         continuation.onTermination = { termination in
             if case .cancelled = termination {
                 ending?.readerStopped()

@@ -41,7 +41,7 @@ extension MeshClient {
                 return MeshStream(failedWith: error)
             }
         }
-        let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let (messages, continuation) = StreamChunks.makeStream()
         let seq = nextSequence()
         let core = self.core
         if let ending {
@@ -66,7 +66,7 @@ extension MeshClient {
 public struct MeshStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
 
-    let messages: AsyncThrowingStream<[UInt8], any Error>
+    let messages: StreamChunks
     let window: Int
     /// The end client interceptors watch (nil when none does): told of each message read and
     /// of the end the reader sees.
@@ -79,11 +79,21 @@ public struct MeshStream: AsyncSequence, Sendable {
 
     /// Reads the stream, granting the sender credit as messages are read.
     public struct Iterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
+        var base: StreamChunks.AsyncIterator
         let grantEvery: Int
         let ending: ClientStreamEnding?
         let grant: @Sendable (Int) -> Void
         var read = 0
+        /// The batch frame being read, and where its next message starts.
+        var batch: [UInt8] = []
+        var offset = 0
+
+        init(base: StreamChunks.AsyncIterator, grantEvery: Int, ending: ClientStreamEnding?, grant: @escaping @Sendable (Int) -> Void) {
+            self.base = base
+            self.grantEvery = grantEvery
+            self.ending = ending
+            self.grant = grant
+        }
 
         /// The next message; nil at the end of the stream.
         ///
@@ -97,13 +107,14 @@ public struct MeshStream: AsyncSequence, Sendable {
         ///
         /// - Throws: ``MeshError``.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
+            if offset < batch.count, let message = nextInBatch() { return message }
             guard let ending else {
-                guard let message = try await base.next(isolation: actor) else { return nil }
+                guard let message = try await nextChunk(isolation: actor) else { return nil }
                 return granting(message)
             }
             let message: [UInt8]?
             do {
-                message = try await base.next(isolation: actor)
+                message = try await nextChunk(isolation: actor)
             } catch {
                 ending.readerSaw(error)
                 throw error
@@ -113,6 +124,39 @@ public struct MeshStream: AsyncSequence, Sendable {
                 return nil
             }
             ending.messageReceived()
+            return granting(message)
+        }
+
+        /// The first message of the next chunk; nil at the end of the stream.
+        private mutating func nextChunk(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
+            while true {
+                switch try await base.next(isolation: actor) {
+                case nil: return nil
+                case .message(let message)?: return message
+                case .batch(let frame)?:
+                    batch = frame
+                    offset = 0
+                    guard let (message, next) = StreamBatch.message(in: batch, at: 0) else { continue }
+                    offset = next
+                    return message
+                }
+            }
+        }
+
+        /// The next message of the batch being read (counted and granted for), nil when it is
+        /// done.
+        private mutating func nextInBatch() -> [UInt8]? {
+            guard let (message, next) = StreamBatch.message(in: batch, at: offset) else {
+                batch = []
+                offset = 0
+                return nil
+            }
+            offset = next
+            if offset >= batch.count {
+                batch = []
+                offset = 0
+            }
+            ending?.messageReceived()
             return granting(message)
         }
 
@@ -131,7 +175,7 @@ public struct MeshStream: AsyncSequence, Sendable {
 extension MeshStream {
     /// A stream that throws `error` at once, having sent nothing.
     init(failedWith error: MeshError) {
-        let failed = AsyncThrowingStream<[UInt8], any Error> { $0.finish(throwing: error) }
+        let failed = StreamChunks { $0.finish(throwing: error) }
         self.init(messages: failed, window: 2) { _ in }
     }
 

@@ -14,7 +14,7 @@ struct CallRequest: Sendable {
         /// The client itself, on the loop thread.
         case client(@Sendable (Result<MeshReply, MeshError>) -> Void)
         /// A caller of `MeshClient.stream`: each message as it comes, then the end or the error.
-        case stream(AsyncThrowingStream<[UInt8], any Error>.Continuation)
+        case stream(StreamChunks.Continuation)
     }
 
     let completion: Completion
@@ -51,7 +51,7 @@ struct CallRequest: Sendable {
     }
 
     /// A stream's request: `completion` hears each message; `window` is its initial credit.
-    init(stream continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation, window: Int, name: String, payload: [UInt8],
+    init(stream continuation: StreamChunks.Continuation, window: Int, name: String, payload: [UInt8],
          timeout: Duration, idempotent: Bool, maxAttempts: Int, metadata: Metadata, now: MonotonicTime) {
         self.init(completion: .stream(continuation), name: name, payload: payload, timeout: timeout, idempotent: idempotent,
                   maxAttempts: maxAttempts, metadata: metadata, now: now)

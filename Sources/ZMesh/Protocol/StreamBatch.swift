@@ -23,6 +23,37 @@ enum StreamBatch {
         return frames
     }
 
+    /// How many messages a batch frame holds, or nil if its lengths do not fill it exactly.
+    /// Reads only the lengths: the messages stay in the frame until the reader takes them
+    /// (``message(in:at:)``).
+    static func count(_ frame: [UInt8]) -> Int? {
+        frame.withUnsafeBytes { bytes -> Int? in
+            var count = 0
+            var offset = 0
+            while offset < bytes.count {
+                guard bytes.count - offset >= 4 else { return nil }
+                let length = Int(bytes.loadBigEndian(UInt32.self, at: offset))
+                offset += 4
+                guard length <= bytes.count - offset else { return nil }
+                offset += length
+                count += 1
+            }
+            return count
+        }
+    }
+
+    /// The message of a batch frame at `offset` (where its length starts) and the offset of the
+    /// next; nil past the end or where the frame is cut short (checked by ``count(_:)`` first).
+    static func message(in frame: [UInt8], at offset: Int) -> (message: [UInt8], next: Int)? {
+        frame.withUnsafeBytes { bytes -> (message: [UInt8], next: Int)? in
+            guard offset >= 0, bytes.count - offset >= 4 else { return nil }
+            let length = Int(bytes.loadBigEndian(UInt32.self, at: offset))
+            let start = offset + 4
+            guard length <= bytes.count - start else { return nil }
+            return (Array(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])), start + length)
+        }
+    }
+
     /// The messages of a batch frame, or nil if its lengths do not fill it exactly.
     static func messages(_ frame: [UInt8]) -> [[UInt8]]? {
         frame.withUnsafeBytes { bytes -> [[UInt8]]? in

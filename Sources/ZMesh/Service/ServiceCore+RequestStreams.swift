@@ -1,5 +1,5 @@
 /// The handler's side of a request stream (``RequestStreams``).
-typealias RequestStreamSink = AsyncThrowingStream<[UInt8], any Error>.Continuation
+typealias RequestStreamSink = StreamChunks.Continuation
 
 /// A service node's request streams (client and bidirectional streams, docs/PROTOCOL.md
 /// "Streams"): the caller sends PARTs only with this node's credit, granted when the handler
@@ -13,7 +13,7 @@ extension ServiceCore {
     /// Opens the request stream of a starting handler: the sequence it reads, fed by PARTs
     /// from `route`, and the first CREDIT to the caller.
     func openRequestStream(_ id: RequestID, route: [[UInt8]]) -> MeshStream {
-        let (messages, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let (messages, sink) = StreamChunks.makeStream()
         requestStreams.open(id, route: route, sink: sink, credit: Self.requestWindow)
         sendCredit(id, Self.requestWindow, to: route)
         let transport = self.transport
@@ -29,7 +29,7 @@ extension ServiceCore {
         let (action, sink) = requestStreams.part(header.requestID, from: route, isMessage: !isLast || !payload.isEmpty, isLast: isLast)
         switch action {
         case .deliver(let last):
-            sink?.yield(payload)
+            sink?.yield(.message(payload))
             if last { sink?.finish() }
         case .end:
             sink?.finish()
