@@ -129,10 +129,14 @@ struct Header: Sendable, Equatable {
             buffer.storeBytes(of: budgetMilliseconds.bigEndian, toByteOffset: 24, as: UInt32.self)
             buffer[28] = UInt8(nameLength)
             var offset = Self.fixedSize
-            for byte in nameBytes.prefix(nameLength) {
-                buffer[offset] = byte
-                offset += 1
+            let copied = nameBytes.withContiguousStorageIfAvailable { bytes in
+                UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + nameLength)])
+                    .copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<nameLength])))
             }
+            if copied == nil {   // a bridged or otherwise non-contiguous string: byte by byte
+                for (position, byte) in nameBytes.prefix(nameLength).enumerated() { buffer[offset + position] = byte }
+            }
+            offset += nameLength
             if let traceID {
                 for position in 0..<Self.traceIDSize {
                     buffer[offset + position] = position < traceID.count ? traceID[position] : 0
