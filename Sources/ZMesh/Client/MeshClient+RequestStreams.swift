@@ -26,19 +26,17 @@ extension MeshClient {
     public func clientStream(_ name: String, options: CallOptions? = nil,
                              requests: @escaping @Sendable (MeshStreamWriter) async throws -> Void) async throws -> MeshReply {
         let options = options ?? defaultOptions
-        guard !interceptors.isEmpty else {
-            return try await clientStream(name, metadata: options.metadata, options: options, ending: nil, requests: requests)
-        }
-        let (metadata, ending) = try core.interceptStreamStart(name, kind: .clientStreaming, options: options)
-        guard let ending else {
-            return try await clientStream(name, metadata: metadata, options: options, ending: nil, requests: requests)
+        var metadata = options.metadata
+        var ending: ClientStreamEnding?
+        if !interceptors.isEmpty {
+            (metadata, ending) = try core.interceptStreamStart(name, kind: .clientStreaming, options: options)
         }
         do {
             let reply = try await clientStream(name, metadata: metadata, options: options, ending: ending, requests: requests)
-            ending.callReturned(nil)
+            ending?.callReturned(nil)
             return reply
         } catch {
-            ending.callReturned(error)
+            ending?.callReturned(error)
             throw error
         }
     }
@@ -96,22 +94,18 @@ extension MeshClient {
     ) async throws -> Result {
         let options = options ?? defaultOptions
         let window = min(max(2, window), Int(UInt16.max))
-        guard !interceptors.isEmpty else {
-            return try await bidirectionalStream(name, metadata: options.metadata, options: options, window: window, ending: nil,
-                                                 requests: requests, replies: replies)
-        }
-        let (metadata, ending) = try core.interceptStreamStart(name, kind: .bidirectionalStreaming, options: options)
-        guard let ending else {
-            return try await bidirectionalStream(name, metadata: metadata, options: options, window: window, ending: nil,
-                                                 requests: requests, replies: replies)
+        var metadata = options.metadata
+        var ending: ClientStreamEnding?
+        if !interceptors.isEmpty {
+            (metadata, ending) = try core.interceptStreamStart(name, kind: .bidirectionalStreaming, options: options)
         }
         do {
             let result = try await bidirectionalStream(name, metadata: metadata, options: options, window: window, ending: ending,
                                                        requests: requests, replies: replies)
-            ending.callReturned(nil)
+            ending?.callReturned(nil)
             return result
         } catch {
-            ending.callReturned(error)
+            ending?.callReturned(error)
             throw error
         }
     }

@@ -44,16 +44,11 @@ extension MeshClient {
         let (messages, continuation) = StreamChunks.makeStream()
         let seq = nextSequence()
         let core = self.core
-        if let ending {
-            continuation.onTermination = { termination in
-                if case .cancelled = termination {
-                    ending.readerStopped()
-                    core.abandon(seq)
-                }
-            }
-        } else {
-            continuation.onTermination = { termination in
-                if case .cancelled = termination { core.abandon(seq) }
+        let watched = ending
+        continuation.onTermination = { termination in
+            if case .cancelled = termination {
+                watched?.readerStopped()
+                core.abandon(seq)
             }
         }
         core.stream(name, payload, metadata: metadata, options: options, window: window, sequence: seq, messages: continuation)
@@ -107,55 +102,41 @@ public struct MeshStream: AsyncSequence, Sendable {
         ///
         /// - Throws: ``MeshError``.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
-            if offset < batch.count, let message = nextInBatch() { return message }
-            guard let ending else {
-                guard let message = try await nextChunk(isolation: actor) else { return nil }
-                return granting(message)
-            }
-            let message: [UInt8]?
-            do {
-                message = try await nextChunk(isolation: actor)
-            } catch {
-                ending.readerSaw(error)
-                throw error
-            }
-            guard let message else {
-                ending.readerSaw(nil)
-                return nil
-            }
-            ending.messageReceived()
-            return granting(message)
-        }
-
-        /// The first message of the next chunk; nil at the end of the stream.
-        private mutating func nextChunk(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
             while true {
-                switch try await base.next(isolation: actor) {
-                case nil: return nil
-                case .message(let message)?: return message
+                if let message = nextInBatch() { return received(message) }
+                let chunk: StreamChunk?
+                do {
+                    chunk = try await base.next(isolation: actor)
+                } catch {
+                    ending?.readerSaw(error)
+                    throw error
+                }
+                switch chunk {
+                case nil:
+                    ending?.readerSaw(nil)
+                    return nil
+                case .message(let message)?:
+                    return received(message)
                 case .batch(let frame)?:
                     batch = frame
                     offset = 0
-                    guard let (message, next) = StreamBatch.message(in: batch, at: 0) else { continue }
-                    offset = next
-                    return message
                 }
             }
         }
 
-        /// The next message of the batch being read (counted and granted for), nil when it is
-        /// done.
+        /// The next message of the batch frame being read, nil when it is done (or there is none).
         private mutating func nextInBatch() -> [UInt8]? {
-            guard let (message, next) = StreamBatch.message(in: batch, at: offset) else {
+            guard offset < batch.count, let (message, next) = StreamBatch.message(in: batch, at: offset) else {
                 batch = []
                 offset = 0
                 return nil
             }
             offset = next
-            if offset >= batch.count {
-                batch = []
-                offset = 0
-            }
+            return message
+        }
+
+        /// Counts `message` as read, for the interceptors watching and for credit.
+        private mutating func received(_ message: [UInt8]) -> [UInt8] {
             ending?.messageReceived()
             return granting(message)
         }

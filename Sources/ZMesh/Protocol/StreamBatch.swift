@@ -56,18 +56,14 @@ enum StreamBatch {
 
     /// The messages of a batch frame, or nil if its lengths do not fill it exactly.
     static func messages(_ frame: [UInt8]) -> [[UInt8]]? {
-        frame.withUnsafeBytes { bytes -> [[UInt8]]? in
-            var messages: [[UInt8]] = []
-            var offset = 0
-            while offset < bytes.count {
-                guard bytes.count - offset >= 4 else { return nil }
-                let length = Int(bytes.loadBigEndian(UInt32.self, at: offset))
-                offset += 4
-                guard length <= bytes.count - offset else { return nil }
-                messages.append(Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)])))
-                offset += length
-            }
-            return messages
+        guard let count = count(frame) else { return nil }
+        var messages: [[UInt8]] = []
+        messages.reserveCapacity(count)
+        var offset = 0
+        while let (message, next) = message(in: frame, at: offset) {
+            messages.append(message)
+            offset = next
         }
+        return messages
     }
 }

@@ -307,9 +307,8 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         var fd: Int32 = -1
         var size = MemoryLayout<Int32>.size
         if zmq_getsockopt(handle, ZMQ_FD, &fd, &size) != 0 { throw ZMQError.last("getsockopt", "ZMQ_FD") }
-        let id = registrations.insert { _ in
-            Entry(interest: interest, handle: handle, fd: fd, coalescing: coalescing, handler: handler, onShutdown: onShutdown)
-        }
+        let id = registrations.insert(Entry(interest: interest, handle: handle, fd: fd, coalescing: coalescing,
+                                            handler: handler, onShutdown: onShutdown))
         if zmesh_epoll_add(epollFD, fd, id) != 0 {
             let error = ZMQError(code: errno, operation: "epoll_ctl", detail: "ZMQ_FD of a socket on loop \(name)")
             _ = registrations.remove(id)

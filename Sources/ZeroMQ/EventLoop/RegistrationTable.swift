@@ -9,10 +9,9 @@ struct RegistrationTable<Entry> {
     private var entriesBySlot: [Entry?] = []
     private var generations: [UInt64] = []
     private var free: [Int] = []
-    private(set) var count = 0
 
-    /// Stores the entry `make` builds for its new id; returns the id.
-    mutating func insert(_ make: (UInt64) -> Entry) -> UInt64 {
+    /// Stores `entry`; returns its new id.
+    mutating func insert(_ entry: Entry) -> UInt64 {
         let slot: Int
         if let reused = free.popLast() {
             slot = reused
@@ -23,8 +22,7 @@ struct RegistrationTable<Entry> {
             generations.append(1)
         }
         let id = generations[slot] << 32 | UInt64(slot)
-        entriesBySlot[slot] = make(id)
-        count += 1
+        entriesBySlot[slot] = entry
         return id
     }
 
@@ -46,7 +44,6 @@ struct RegistrationTable<Entry> {
         guard let slot = slot(of: id), let entry = entriesBySlot[slot] else { return nil }
         entriesBySlot[slot] = nil
         free.append(slot)
-        count -= 1
         return entry
     }
 
@@ -59,6 +56,5 @@ struct RegistrationTable<Entry> {
             entriesBySlot[slot] = nil
             free.append(slot)
         }
-        count = 0
     }
 }
