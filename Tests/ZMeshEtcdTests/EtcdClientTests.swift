@@ -45,8 +45,10 @@ struct EtcdClientTests {
     }
 
     @Test func anEndpointNobodyAnswersAtIsNamedInTheError() async throws {
-        let port = try EtcdServer.freePort()
-        let etcd = EtcdClient(endpoints: ["http://127.0.0.1:\(port)"], requestTimeout: .seconds(1))
+        let nobody = try ClosedPort()
+        let port = nobody.port
+        defer { withExtendedLifetime(nobody) {} }
+        let etcd = EtcdClient(endpoints: [nobody.endpoint], requestTimeout: .seconds(1))
         do {
             _ = try await etcd.range(prefix: "/zmesh/")
             Issue.record("a range read from nowhere succeeded")
@@ -59,7 +61,9 @@ struct EtcdClientTests {
     @Test func aSecondEndpointIsTriedWhenTheFirstIsDown() async throws {
         let server = try await EtcdServer()
         defer { server.stop() }
-        let down = "http://127.0.0.1:\(try EtcdServer.freePort())"
+        let nobody = try ClosedPort()
+        defer { withExtendedLifetime(nobody) {} }
+        let down = nobody.endpoint
         let etcd = EtcdClient(endpoints: [down, server.endpoint])
         try await etcd.put("/zmesh/x", [1])
         #expect(try await etcd.range(prefix: "/zmesh/").values.count == 1)

@@ -84,7 +84,9 @@ struct EtcdDirectoryTests {
     }
 
     @Test func anUnreachableEtcdIsNamedInTheCallsError() async throws {
-        let endpoint = "http://127.0.0.1:\(try EtcdServer.freePort())"
+        let nobody = try ClosedPort()
+        defer { withExtendedLifetime(nobody) {} }
+        let endpoint = nobody.endpoint
         var configuration = MeshClient.Configuration(discovery: .directory(EtcdDirectory(endpoints: [endpoint], requestTimeout: .milliseconds(300))))
         configuration.lookupTimeout = .milliseconds(800)
         let client = try MeshClient(configuration: configuration, logger: Self.logger)

@@ -71,6 +71,37 @@ final class EtcdServer: Sendable {
     }
 }
 
+/// A local port where nothing answers, for as long as this lives: bound, never listening, so
+/// connecting to it is refused, and nothing else (a test running alongside that asks for a
+/// free port) can take it meanwhile, as it could a port found free and let go.
+final class ClosedPort {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else {
+            close(fd)
+            throw ServerFailure("no free port")
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    deinit { close(fd) }
+}
+
 struct ServerFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
