@@ -8,15 +8,28 @@
 /// (it stopped reading, the deadline passed, or it went away); a caller's throws the call's
 /// ``MeshError`` once the call has ended: return then.
 public struct MeshStreamWriter: Sendable {
-    let send: @Sendable ([UInt8]) async throws -> Void
+    /// Sends without waiting where it can: true when the message is on its way, false when
+    /// it must wait for credit (then ``send`` does). Nil: every write goes through `send`.
+    /// Inlined into the writer's loop with ``write(_:)``, so a write within credit makes no
+    /// asynchronous call.
+    @usableFromInline let offer: (@Sendable ([UInt8]) throws -> Bool)?
+    /// Sends, waiting for credit if need be.
+    @usableFromInline let send: @Sendable ([UInt8]) async throws -> Void
+
+    init(offer: (@Sendable ([UInt8]) throws -> Bool)? = nil, send: @escaping @Sendable ([UInt8]) async throws -> Void) {
+        self.offer = offer
+        self.send = send
+    }
 
     /// Sends one message; returns once it is on its way within the reader's credit (a
     /// handler's is queued for the node's loop, which sends queued messages in batches).
     ///
     /// - Throws: `CancellationError` (a handler's) or ``MeshError`` (a caller's) once the
     ///   stream is over.
+    @inlinable
     public func write(_ payload: [UInt8]) async throws {
         try Task.checkCancellation()
+        if let offer, try offer(payload) { return }
         try await send(payload)
     }
 

@@ -153,12 +153,12 @@ extension MeshClient {
     private static func produce(_ requests: @Sendable (MeshStreamWriter) async throws -> Void, of seq: UInt64,
                                 on core: ClientCore<ZMQTransport>, ending: ClientStreamEnding?) async -> (any Error)? {
         let writer = if let ending {
-            MeshStreamWriter { payload in
+            MeshStreamWriter(offer: nil) { payload in
                 try await core.writePart(seq, payload)
                 ending.messageSent()
             }
         } else {
-            MeshStreamWriter { payload in try await core.writePart(seq, payload) }
+            MeshStreamWriter(offer: nil) { payload in try await core.writePart(seq, payload) }
         }
         do {
             try await requests(writer)

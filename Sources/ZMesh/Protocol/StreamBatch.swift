@@ -5,11 +5,21 @@ enum StreamBatch {
     /// this goes alone).
     static let frameBytes = 64 * 1024
 
-    /// `messages[range]` as batch frames, in order, each at most ``frameBytes`` (or one message).
+    /// `messages` as batch frames, in order, each at most ``frameBytes`` (or one message).
     static func frames(_ messages: [[UInt8]]) -> [[UInt8]] {
-        var frames: [[UInt8]] = []
-        var frame: [UInt8] = []
-        for message in messages {
+        var builder = Builder()
+        for message in messages { builder.append(message) }
+        return builder.take()
+    }
+
+    /// Builds batch frames a message at a time, as a stream's writer writes them: each
+    /// message's bytes are copied once, into the frame that carries it.
+    struct Builder {
+        private var frames: [[UInt8]] = []
+        private var frame: [UInt8] = []
+
+        /// Adds `message` to the frame being built, starting a new one past ``frameBytes``.
+        mutating func append(_ message: [UInt8]) {
             if !frame.isEmpty, frame.count + 4 + message.count > frameBytes {
                 frames.append(frame)
                 frame = []
@@ -19,8 +29,22 @@ enum StreamBatch {
             withUnsafeBytes(of: length) { frame.append(contentsOf: $0) }
             frame.append(contentsOf: message)
         }
-        if !frame.isEmpty { frames.append(frame) }
-        return frames
+
+        /// The frames built so far, the last one closed; the builder starts empty again.
+        mutating func take() -> [[UInt8]] {
+            if !frame.isEmpty {
+                frames.append(frame)
+                frame = []
+            }
+            defer { frames.removeAll(keepingCapacity: true) }
+            return frames
+        }
+
+        /// Drops everything built.
+        mutating func removeAll() {
+            frames.removeAll()
+            frame = []
+        }
     }
 
     /// How many messages a batch frame holds, or nil if its lengths do not fill it exactly.

@@ -11,14 +11,18 @@ enum StreamCredit {
 
 /// One server stream's messages on their way out, shared by its handler's writer (any
 /// thread) and the node's loop: a write within the caller's credit is queued here and
-/// returns at once, without a hop to the loop; the loop takes what is queued and sends it,
-/// several messages to a frame when the caller takes batches. A write without credit waits
+/// returns at once, without a hop to the loop; the loop takes what is queued and sends it.
+/// For a caller that takes batches, writes go straight into batch frames (``StreamBatch/Builder``),
+/// so the loop only sends whole frames. A write without credit waits
 /// here (`Waiter`: the writer's continuation in a node) until a CREDIT comes. Holds at most
 /// the credit in messages. Tested alone.
 final class StreamOutbox<Waiter: Sendable>: Sendable {
     private struct State {
         var credit: Int
+        /// Messages to send one a frame (a caller that takes no batches).
         var queued: [[UInt8]] = []
+        /// Batch frames, for a caller that takes them.
+        var batch = StreamBatch.Builder()
         var waiting: (payload: [UInt8], waiter: Waiter)?
         var stopped = false
         /// A flush is asked of the loop and has not taken the queue yet.
@@ -27,8 +31,13 @@ final class StreamOutbox<Waiter: Sendable>: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Writes go into batch frames.
+    let batches: Bool
 
-    init(credit: Int) { state = Mutex(State(credit: min(max(0, credit), StreamCredit.most))) }
+    init(credit: Int, batches: Bool = false) {
+        state = Mutex(State(credit: min(max(0, credit), StreamCredit.most)))
+        self.batches = batches
+    }
 
     /// What became of a write.
     enum WriteOutcome: Equatable {
@@ -46,7 +55,7 @@ final class StreamOutbox<Waiter: Sendable>: Sendable {
         state.withLock { state in
             guard !state.stopped, state.waiting == nil else { return .stopped }
             guard state.credit > 0 else { return .noCredit }
-            return Self.queue(payload, &state)
+            return queue(payload, &state)
         }
     }
 
@@ -60,23 +69,29 @@ final class StreamOutbox<Waiter: Sendable>: Sendable {
                 state.waiting = (payload, waiter)
                 return .noCredit
             }
-            return Self.queue(payload, &state)
+            return queue(payload, &state)
         }
     }
 
-    private static func queue(_ payload: [UInt8], _ state: inout State) -> WriteOutcome {
+    private func queue(_ payload: [UInt8], _ state: inout State) -> WriteOutcome {
         state.credit -= 1
         state.sent += 1
-        state.queued.append(payload)
+        if batches {
+            state.batch.append(payload)
+        } else {
+            state.queued.append(payload)
+        }
         let ask = !state.flushAsked
         state.flushAsked = true
         return .queued(askFlush: ask)
     }
 
-    /// The loop's flush: every queued message, in order.
+    /// The loop's flush: the bodies of the partial REPLYs to send, in order: every queued
+    /// message, or for a caller that takes batches, batch frames holding them.
     func take() -> [[UInt8]] {
         state.withLock { state in
             state.flushAsked = false
+            if batches { return state.batch.take() }
             defer { state.queued.removeAll(keepingCapacity: true) }
             return state.queued
         }
@@ -90,7 +105,7 @@ final class StreamOutbox<Waiter: Sendable>: Sendable {
             state.credit = min(state.credit + max(0, count), StreamCredit.most)
             guard let waiting = state.waiting, state.credit > 0 else { return nil }
             state.waiting = nil
-            _ = Self.queue(waiting.payload, &state)
+            _ = queue(waiting.payload, &state)
             return waiting.waiter
         }
     }
@@ -101,6 +116,7 @@ final class StreamOutbox<Waiter: Sendable>: Sendable {
         state.withLock { state in
             state.stopped = true
             state.queued.removeAll()
+            state.batch.removeAll()
             defer { state.waiting = nil }
             return state.waiting?.waiter
         }
@@ -116,17 +132,17 @@ final class StreamOutbox<Waiter: Sendable>: Sendable {
 struct ServerStreams<Waiter: Sendable> {
     struct Stream {
         let route: [[UInt8]]
+        /// Its writes; batch frames when the caller takes several messages to a frame
+        /// (REQUEST flag batch).
         let outbox: StreamOutbox<Waiter>
-        /// The caller takes several messages to a frame (REQUEST flag batch).
-        let batches: Bool
     }
 
     private var streams: [RequestID: Stream] = [:]
 
     /// Starts stream `id` to `route` with `credit`; returns its outbox, for the writer.
     mutating func open(_ id: RequestID, route: [[UInt8]], credit: Int, batches: Bool) -> StreamOutbox<Waiter> {
-        let outbox = StreamOutbox<Waiter>(credit: credit)
-        streams[id] = Stream(route: route, outbox: outbox, batches: batches)
+        let outbox = StreamOutbox<Waiter>(credit: credit, batches: batches)
+        streams[id] = Stream(route: route, outbox: outbox)
         return outbox
     }
 

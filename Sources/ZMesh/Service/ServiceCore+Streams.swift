@@ -16,26 +16,28 @@ extension ServiceCore {
         let askFlush: @Sendable () -> Void = {
             transport.execute { core.node?.assumeIsolated { $0.flushStream(id) } }
         }
-        return MeshStreamWriter { payload in
+        let offer: @Sendable ([UInt8]) throws -> Bool = { payload in
             switch outbox.offer(payload) {
             case .queued(let ask):
                 if ask { askFlush() }
-            case .stopped:
-                throw CancellationError()
-            case .noCredit:
-                try await withTaskCancellationHandler {
-                    try await withCheckedThrowingContinuation { (continuation: StreamWriteWaiter) in
-                        switch outbox.wait(payload, continuation) {
-                        case .noCredit: break
-                        case .queued(let ask):
-                            if ask { askFlush() }
-                            continuation.resume()
-                        case .stopped: continuation.resume(throwing: CancellationError())
-                        }
+                return true
+            case .stopped: throw CancellationError()
+            case .noCredit: return false
+            }
+        }
+        return MeshStreamWriter(offer: offer) { payload in
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: StreamWriteWaiter) in
+                    switch outbox.wait(payload, continuation) {
+                    case .noCredit: break
+                    case .queued(let ask):
+                        if ask { askFlush() }
+                        continuation.resume()
+                    case .stopped: continuation.resume(throwing: CancellationError())
                     }
-                } onCancel: {
-                    transport.execute { core.node?.assumeIsolated { $0.stopStream(id) } }
                 }
+            } onCancel: {
+                transport.execute { core.node?.assumeIsolated { $0.stopStream(id) } }
             }
         }
     }
@@ -70,12 +72,11 @@ extension ServiceCore {
     /// Sends what the writer of stream `id` queued: a partial REPLY per message, or per batch
     /// frame. A caller that is gone stops the stream.
     private func send(_ id: RequestID, _ stream: ServerStreams<StreamWriteWaiter>.Stream) {
-        let messages = stream.outbox.take()
-        guard !messages.isEmpty, let router else { return }
+        let bodies = stream.outbox.take()
+        guard !bodies.isEmpty, let router else { return }
         var header = Header(command: .reply, requestID: id)
-        header.flags = stream.batches ? [.partial, .batch] : [.partial]
+        header.flags = stream.outbox.batches ? [.partial, .batch] : [.partial]
         let route = stream.route
-        let bodies = stream.batches ? StreamBatch.frames(messages) : messages
         for body in bodies {
             let sent = header.withEncoded { bytes in
                 router.assumeIsolated(passing: bytes) { router, bytes in router.transmit(routing: route, header: bytes, body: body) }
