@@ -9,6 +9,7 @@ import Synchronization
 /// stops reading: the reply stream's termination, or this object going away unread); a client
 /// or bidirectional stream when its method returns or throws (``callReturned(_:)``), which
 /// for a bidirectional one takes what its reply stream's reader saw.
+@usableFromInline
 final class ClientStreamEnding: Sendable {
     private struct State {
         /// In the order they run (the reverse of registration); empty once the stream ended.
@@ -35,6 +36,7 @@ final class ClientStreamEnding: Sendable {
     func messageSent() { sent.add(1, ordering: .relaxed) }
 
     /// The caller read a message of the reply stream.
+    @usableFromInline
     func messageReceived() { received.add(1, ordering: .relaxed) }
 
     /// The reply stream's reader saw its end (nil), its error, or stopped reading: a server

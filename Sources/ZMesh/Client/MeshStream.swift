@@ -72,16 +72,18 @@ public struct MeshStream: AsyncSequence, Sendable {
         Iterator(base: messages.makeAsyncIterator(), grantEvery: Swift.max(1, window / 2), ending: ending, grant: grant)
     }
 
-    /// Reads the stream, granting the sender credit as messages are read.
+    /// Reads the stream, granting the sender credit as messages are read. Its fast path (the
+    /// next message of a batch frame already here) is inlined into the reader's loop: no
+    /// asynchronous call per message.
     public struct Iterator: AsyncIteratorProtocol {
-        var base: StreamChunks.AsyncIterator
-        let grantEvery: Int
-        let ending: ClientStreamEnding?
-        let grant: @Sendable (Int) -> Void
-        var read = 0
+        @usableFromInline var base: StreamChunks.AsyncIterator
+        @usableFromInline let grantEvery: Int
+        @usableFromInline let ending: ClientStreamEnding?
+        @usableFromInline let grant: @Sendable (Int) -> Void
+        @usableFromInline var read = 0
         /// The batch frame being read, and where its next message starts.
-        var batch: [UInt8] = []
-        var offset = 0
+        @usableFromInline var batch: [UInt8] = []
+        @usableFromInline var offset = 0
 
         init(base: StreamChunks.AsyncIterator, grantEvery: Int, ending: ClientStreamEnding?, grant: @escaping @Sendable (Int) -> Void) {
             self.base = base
@@ -93,6 +95,7 @@ public struct MeshStream: AsyncSequence, Sendable {
         /// The next message; nil at the end of the stream.
         ///
         /// - Throws: ``MeshError``.
+        @inlinable
         public mutating func next() async throws -> [UInt8]? {
             try await next(isolation: nil)
         }
@@ -101,9 +104,16 @@ public struct MeshStream: AsyncSequence, Sendable {
         /// the global executor and back for each message of a stream read on the main actor.
         ///
         /// - Throws: ``MeshError``.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
+            if offset < batch.count, let message = nextInBatch() { return received(message) }
+            return try await nextChunk(isolation: actor)
+        }
+
+        /// Waits for the next chunk and returns its first message; nil at the end.
+        @usableFromInline
+        mutating func nextChunk(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
             while true {
-                if let message = nextInBatch() { return received(message) }
                 let chunk: StreamChunk?
                 do {
                     chunk = try await base.next(isolation: actor)
@@ -120,12 +130,14 @@ public struct MeshStream: AsyncSequence, Sendable {
                 case .batch(let frame)?:
                     batch = frame
                     offset = 0
+                    if let message = nextInBatch() { return received(message) }
                 }
             }
         }
 
         /// The next message of the batch frame being read, nil when it is done (or there is none).
-        private mutating func nextInBatch() -> [UInt8]? {
+        @usableFromInline
+        mutating func nextInBatch() -> [UInt8]? {
             guard offset < batch.count, let (message, next) = StreamBatch.message(in: batch, at: offset) else {
                 batch = []
                 offset = 0
@@ -135,14 +147,11 @@ public struct MeshStream: AsyncSequence, Sendable {
             return message
         }
 
-        /// Counts `message` as read, for the interceptors watching and for credit.
-        private mutating func received(_ message: [UInt8]) -> [UInt8] {
+        /// Counts `message` as read, for the interceptors watching and for credit (granted
+        /// back every `grantEvery`).
+        @inlinable
+        mutating func received(_ message: [UInt8]) -> [UInt8] {
             ending?.messageReceived()
-            return granting(message)
-        }
-
-        /// Counts `message` as read, granting credit back every `grantEvery`.
-        private mutating func granting(_ message: [UInt8]) -> [UInt8] {
             read += 1
             if read >= grantEvery {
                 grant(read)
