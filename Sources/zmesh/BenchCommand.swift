@@ -115,6 +115,7 @@ struct BenchCommand: AsyncParsableCommand {
                 "mode": "stream", "service": service, "messages": report.received, "size": size, "window": window,
                 "in_order": report.inOrder, "seconds": report.seconds, "messages_per_second": rate.rounded(),
                 "rss_start_kib": report.rssStartKiB, "rss_peak_kib": report.rssPeakKiB, "rss_end_kib": report.rssEndKiB,
+                "cpu_us_per_message": report.received > 0 ? (report.cpuSeconds * 1e6 / Double(report.received) * 1000).rounded() / 1000 : 0,
                 "error": report.error ?? NSNull(),
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self))

@@ -21,6 +21,8 @@ struct StreamBench {
         let rssStartKiB: Int
         let rssPeakKiB: Int
         let rssEndKiB: Int
+        /// CPU time this process spent over the stream (every thread), in seconds.
+        let cpuSeconds: Double
         let error: String?
 
         /// Messages per second over the fast phase (the whole stream without a slow one).
@@ -44,6 +46,7 @@ struct StreamBench {
 
     func run() async -> Report {
         let rssStart = RunMeasures.residentKiB()
+        let cpuStart = RunMeasures.processCPUSeconds()
         var peak = rssStart
         let clock = ContinuousClock()
         let started = clock.now
@@ -62,16 +65,18 @@ struct StreamBench {
                     try await clock.sleep(until: started.advanced(by: .seconds(Double(received) / Double(slowRate))))
                     if received == slowCount { fastStarted = clock.now }
                 }
-                if received % 4096 == 0 { peak = max(peak, RunMeasures.residentKiB()) }
+                // RSS now and then (reading /proc costs; often while slow, when buffers fill).
+                if received % (received <= slowCount ? 256 : 65536) == 0 { peak = max(peak, RunMeasures.residentKiB()) }
             }
         } catch {
             failure = "\(error)"
         }
         let ended = clock.now
+        let cpuSeconds = RunMeasures.processCPUSeconds() - cpuStart
         let rssEnd = RunMeasures.residentKiB()
         return Report(received: received, inOrder: inOrder, seconds: (ended - started).seconds,
                       fastSeconds: (ended - fastStarted).seconds, rssStartKiB: rssStart,
-                      rssPeakKiB: max(peak, rssEnd), rssEndKiB: rssEnd, error: failure)
+                      rssPeakKiB: max(peak, rssEnd), rssEndKiB: rssEnd, cpuSeconds: cpuSeconds, error: failure)
     }
 }
 

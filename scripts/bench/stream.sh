@@ -67,22 +67,49 @@ record() {  # round row json
     "$1" "$2" "$3" >>"$out"
 }
 
+# CPU time in ns a process has used so far, every thread.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ total += $1 } END { printf "%.0f", total }'; }
+# Adds CPU per message (us) to a round's JSON line: name=ns-before:ns-after pairs.
+with_cpu() {  # json name=before:after...
+  python3 - "$messages" "$@" <<'PY'
+import json, sys
+messages, d = int(sys.argv[1]), json.loads(sys.argv[2])
+for pair in sys.argv[3:]:
+    name, span = pair.split("=")
+    before, after = (float(v) for v in span.split(":"))
+    d[name] = round((after - before) / 1e3 / messages, 3)
+print(json.dumps(d))
+PY
+}
+
 raw_round() {
-  local port line
+  local port pull_cpu push_cpu
   port=$(free_port)
-  .build/baseline/zstream pull "tcp://127.0.0.1:$port" "$messages" >"$MESH_RUN_DIR.raw" &
+  # Each side's CPU (user and system seconds) from bash's time.
+  ( TIMEFORMAT='%3U %3S'; time .build/baseline/zstream pull "tcp://127.0.0.1:$port" "$messages" >"$MESH_RUN_DIR.raw" ) 2>"$MESH_RUN_DIR.pull-cpu" &
   pull_pid=$!
-  .build/baseline/zstream push "tcp://127.0.0.1:$port" "$messages" 64
+  push_cpu=$( { TIMEFORMAT='%3U %3S'; time .build/baseline/zstream push "tcp://127.0.0.1:$port" "$messages" 64 >/dev/null; } 2>&1 )
   wait "$pull_pid"
   pull_pid=
-  record "$1" raw "$(cat "$MESH_RUN_DIR.raw")"
+  pull_cpu=$(cat "$MESH_RUN_DIR.pull-cpu")
+  record "$1" raw "$(with_cpu "$(cat "$MESH_RUN_DIR.raw")" \
+    "consumer_cpu_us=0:$(echo "$pull_cpu" | awk '{printf "%.0f", ($1 + $2) * 1e9}')" \
+    "producer_cpu_us=0:$(echo "$push_cpu" | awk '{printf "%.0f", ($1 + $2) * 1e9}')")"
 }
 
 mesh_round() {  # round file row [zmesh]
-  local zmesh=${4:-$ZMESH_BIN} line
+  local zmesh=${4:-$ZMESH_BIN} line producer broker=0 p0 b0=0 cpu
   ZMESH_BIN=$zmesh scripts/mesh-up.sh "$2" >/dev/null
+  producer=$(cat "$MESH_RUN_DIR/echo-1.pid")
+  [ -f "$MESH_RUN_DIR/broker-1.pid" ] && broker=$(cat "$MESH_RUN_DIR/broker-1.pid")
+  p0=$(cpu_ns "$producer")
+  [ "$broker" != 0 ] && b0=$(cpu_ns "$broker")
   line=$("$zmesh" bench stream.count --stream --requests "$messages" --size 64 --window "$window" --config "$2" --json)
-  record "$1" "$3" "$line"
+  cpu=("producer_cpu_us=$p0:$(cpu_ns "$producer")")
+  [ "$broker" != 0 ] && cpu+=("broker_cpu_us=$b0:$(cpu_ns "$broker")")
+  # The reader's own measure, over its stream.
+  line=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["consumer_cpu_us"]=d.pop("cpu_us_per_message", None); print(json.dumps(d))' "$line")
+  record "$1" "$3" "$(with_cpu "$line" "${cpu[@]}")"
   scripts/mesh-down.sh >/dev/null
 }
 
@@ -125,7 +152,7 @@ import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 raw = {r["round"]: r["messages_per_second"] for r in rows if r["row"] == "raw"}
 print(f"window: {next((r.get('window') for r in rows if r['row'] != 'raw'), '?')} messages")
-print(f"{'row':<18} {'messages/s (median)':>20} {'x raw (median of rounds)':>25} {'rounds':>30}")
+print(f"{'row':<20} {'messages/s (median)':>20} {'x raw (median of rounds)':>25} {'rounds':>30}")
 for name in ("raw", "zmesh-brokerless", "zmesh-brokered", "compared-brokerless", "compared-brokered"):
     group = [r for r in rows if r["row"] == name]
     if not group:
@@ -133,8 +160,19 @@ for name in ("raw", "zmesh-brokerless", "zmesh-brokered", "compared-brokerless",
     rates = [r["messages_per_second"] for r in group]
     ratios = [r["messages_per_second"] / raw[r["round"]] for r in group if raw.get(r["round"])]
     ok = all(r.get("in_order", True) and r.get("error") is None for r in group)
-    print(f"{name:<18} {statistics.median(rates):>20,.0f} {statistics.median(ratios):>24.3f}x "
+    print(f"{name:<20} {statistics.median(rates):>20,.0f} {statistics.median(ratios):>24.3f}x "
           f"{', '.join(f'{v:,.0f}' for v in rates):>30}{'' if ok else '  NOT IN ORDER'}")
+print()
+print("CPU per message, us (medians; user + system, every thread; the reader's over its stream)")
+print(f"{'row':<20} {'consumer':>10} {'producer':>10} {'broker':>10}")
+for name in ("raw", "zmesh-brokerless", "zmesh-brokered", "compared-brokerless", "compared-brokered"):
+    group = [r for r in rows if r["row"] == name]
+    if not group:
+        continue
+    def med(key):
+        values = [r[key] for r in group if r.get(key) is not None]
+        return f"{statistics.median(values):.3f}" if values else "-"
+    print(f"{name:<20} {med('consumer_cpu_us'):>10} {med('producer_cpu_us'):>10} {med('broker_cpu_us'):>10}")
 flow = next(r for r in rows if r["row"] == "flow-control")
 print()
 print(f"flow control: {flow['messages']:,} messages, {'in order' if flow['in_order'] else 'OUT OF ORDER'}, "
