@@ -167,10 +167,10 @@ struct ServerStreamsTests {
         #expect(outbox.wait([3], 3) == .noCredit)
         // A second writer while one waits is refused (writes do not overlap).
         #expect(outbox.offer([4]) == .stopped)
-        #expect(outbox.take() == [[1], [2]])
+        #expect(outbox.take().bodies == [[1], [2]])
         // Credit hands back the waiter, its message queued.
         #expect(outbox.grant(1) == 3)
-        #expect(outbox.take() == [[3]])
+        #expect(outbox.take().bodies == [[3]])
         #expect(outbox.offer([5]) == .noCredit)
         // However much is granted, the credit stays bounded: no overflow.
         _ = outbox.grant(Int.max / 2)
@@ -178,9 +178,46 @@ struct ServerStreamsTests {
         for index in 0..<3 { #expect(outbox.offer([UInt8(index)]) != .noCredit) }
         // Stopped: queued messages are dropped, later writes refused.
         #expect(outbox.stop() == nil)
-        #expect(outbox.take().isEmpty)
+        #expect(outbox.take().bodies.isEmpty)
         #expect(outbox.offer([9]) == .stopped)
         #expect(outbox.sent == 6)
+    }
+
+    @Test func aBurstMakesTheLoopLingerAndALoneMessageGoesAtOnce() {
+        let outbox = StreamOutbox<Int>(credit: 10_000)
+        // A lone message asks for a flush; a flush of one message starts no lingering.
+        #expect(outbox.offer([1]) == .queued(askFlush: true))
+        #expect(outbox.take().startLinger == false)
+        // A burst (two or more before the flush) makes the loop linger ...
+        #expect(outbox.offer([2]) == .queued(askFlush: true))
+        #expect(outbox.offer([3]) == .queued(askFlush: false))
+        let burst = outbox.take()
+        #expect(burst.bodies == [[2], [3]] && burst.startLinger)
+        // ... so writes meanwhile ask for nothing: the linger timer takes them.
+        #expect(outbox.offer([4]) == .queued(askFlush: false))
+        let lingered = outbox.takeLingering()
+        #expect(lingered.bodies == [[4]] && lingered.lingerOn)
+        // Enough queued asks at once even while lingering (once).
+        for index in 1..<ServerStreamTuning.flushMessages {
+            #expect(outbox.offer([UInt8(truncatingIfNeeded: index)]) == .queued(askFlush: false))
+        }
+        #expect(outbox.offer([0]) == .queued(askFlush: true))
+        #expect(outbox.offer([0]) == .queued(askFlush: false))
+        #expect(outbox.take().bodies.count == ServerStreamTuning.flushMessages + 1)
+        // A linger flush that finds nothing ends the lingering: the next write asks again.
+        #expect(outbox.takeLingering().lingerOn == false)
+        #expect(outbox.offer([5]) == .queued(askFlush: true))
+    }
+
+    @Test func theLastCreditAsksForAFlushWhileLingering() {
+        let outbox = StreamOutbox<Int>(credit: 4)
+        _ = outbox.offer([1])
+        _ = outbox.offer([2])
+        #expect(outbox.take().startLinger)
+        #expect(outbox.offer([3]) == .queued(askFlush: false))
+        // The writer is about to wait for credit: what it wrote must go now, not at the timer.
+        #expect(outbox.offer([4]) == .queued(askFlush: true))
+        #expect(outbox.offer([5]) == .noCredit)
     }
 
     @Test func creditComesOnlyFromTheStreamsOwnCaller() {
@@ -194,7 +231,7 @@ struct ServerStreamsTests {
         #expect(streams.grant(id, 5, from: [[9, 9]]) == nil)
         #expect(streams.grant(id, 1, from: caller)?.waiter == 1)
         // The caller takes batches: the write went into a batch frame.
-        #expect(streams.close(id)?.outbox.take() == [[0, 0, 0, 1, 1]])
+        #expect(streams.close(id)?.outbox.take().bodies == [[0, 0, 0, 1, 1]])
         #expect(streams[id] == nil)
     }
 

@@ -46,13 +46,35 @@ extension ServiceCore {
     func grantCredit(_ id: RequestID, _ count: Int, from route: [[UInt8]]) {
         guard let (stream, waiter) = streams.grant(id, count, from: route), let waiter else { return }
         waiter.resume()
-        send(id, stream)
+        flush(id, stream)
     }
 
     /// Sends what stream `id`'s writer queued.
     private func flushStream(_ id: RequestID) {
         guard let stream = streams[id] else { return }
-        send(id, stream)
+        flush(id, stream)
+    }
+
+    /// Sends what stream `id`'s writer queued and, if that was a burst, lingers: flushes again
+    /// by a timer, so the writer's next messages need no wake-up (``StreamOutbox``).
+    private func flush(_ id: RequestID, _ stream: ServerStreams<StreamWriteWaiter>.Stream) {
+        let taken = stream.outbox.take()
+        send(id, stream, taken.bodies)
+        if taken.startLinger { linger(id) }
+    }
+
+    private func linger(_ id: RequestID) {
+        _ = transport.schedule(after: ServerStreamTuning.linger) { [weak self] in
+            self?.assumeIsolated { $0.lingerEnded(id) }
+        }
+    }
+
+    /// Stream `id`'s linger timer fired: sends what is queued, and lingers on if there was any.
+    private func lingerEnded(_ id: RequestID) {
+        guard let stream = streams[id] else { return }
+        let (bodies, lingerOn) = stream.outbox.takeLingering()
+        send(id, stream, bodies)
+        if lingerOn { linger(id) }
     }
 
     /// The stream is over for its writer: a waiting write and any later one throw.
@@ -64,15 +86,14 @@ extension ServiceCore {
     /// any message.
     func closeStream(_ id: RequestID) -> Bool {
         guard let stream = streams.close(id) else { return false }
-        send(id, stream)
+        send(id, stream, stream.outbox.take().bodies)
         stream.outbox.stop()?.resume(throwing: CancellationError())
         return stream.outbox.sent > 0
     }
 
-    /// Sends what the writer of stream `id` queued: a partial REPLY per message, or per batch
-    /// frame. A caller that is gone stops the stream.
-    private func send(_ id: RequestID, _ stream: ServerStreams<StreamWriteWaiter>.Stream) {
-        let bodies = stream.outbox.take()
+    /// Sends `bodies`, taken from stream `id`'s outbox: a partial REPLY per message, or per
+    /// batch frame. A caller that is gone stops the stream.
+    private func send(_ id: RequestID, _ stream: ServerStreams<StreamWriteWaiter>.Stream, _ bodies: [[UInt8]]) {
         guard !bodies.isEmpty, let router else { return }
         var header = Header(command: .reply, requestID: id)
         header.flags = stream.outbox.batches ? [.partial, .batch] : [.partial]
