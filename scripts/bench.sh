@@ -25,7 +25,7 @@
 #                                    to one registry, its CPU share and look-up times beside N and
 #                                    beside a raw libzmq ROUTER taking the same beats, interleaved
 #                                    (scripts/bench/registry.sh; --compare BIN: an older registry too)
-#   scripts/bench.sh --stream [--rounds R] [--messages N]
+#   scripts/bench.sh --stream [--rounds R] [--messages N] [--window W] [--sweep "W..."]
 #                                    only server streams: one-way streams of 64-byte messages beside
 #                                    a raw libzmq PUSH/PULL stream, and the flow-control case (a
 #                                    million messages to a slow, then fast, reader; RSS of every

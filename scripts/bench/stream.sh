@@ -4,13 +4,16 @@
 # flow-control case of issue 15: 1,000,000 messages to a reader that takes 1,000 a second
 # for 5 s, then reads fast, with the RSS of the producer, the broker and the reader.
 #
-#   scripts/bench/stream.sh [--rounds R] [--messages N] [--window W] [--smoke] [--compare BIN]
+#   scripts/bench/stream.sh [--rounds R] [--messages N] [--window W] [--sweep "W1 W2"] [--smoke] [--compare BIN]
 #
 # Rows per round: raw (PUSH -> PULL), zmesh broker-less (zmesh bench stream.count --stream
 # --window W against scripts/bench/brokerless.yaml) and zmesh brokered (brokered.yaml).
-# W is the reader's window (default 1024 messages, 64 KiB of 64-byte messages; the client
-# API's default is 64). The flow-control case uses the default window. --compare BIN adds both
-# mesh rows for another build's zmesh (say, the previous main's) in the same rounds.
+# W is the reader's window (default 4096 messages, 256 KiB of 64-byte messages: less than the
+# raw pair buffers, 1,000 messages in each HWM plus the kernel's TCP buffers; the client API's
+# default is 64). --sweep adds broker-less rows at other windows in the same rounds (default
+# 1024; --sweep "" for none): the rate is bounded by window / credit round trip. The
+# flow-control case uses the client API's default window. --compare BIN adds both mesh rows
+# for another build's zmesh (say, the previous main's).
 # Results: bench-results/stream-<time>.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,7 +22,8 @@ ensure_libzmq
 
 rounds=3
 messages=1000000
-window=1024
+window=4096
+sweep=1024
 smoke=0
 compare=
 while [ $# -gt 0 ]; do
@@ -27,12 +31,13 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --messages) messages=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
-    --smoke) smoke=1; rounds=1; messages=2000; shift ;;
+    --sweep) sweep=$2; shift 2 ;;
+    --smoke) smoke=1; rounds=1; messages=2000; sweep=; shift ;;
     --compare)
       compare=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
       [ -x "$compare" ] || { echo "stream.sh: --compare $2: no executable there" >&2; exit 64; }
       shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "stream.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -97,8 +102,8 @@ raw_round() {
     "producer_cpu_us=0:$(echo "$push_cpu" | awk '{printf "%.0f", ($1 + $2) * 1e9}')")"
 }
 
-mesh_round() {  # round file row [zmesh]
-  local zmesh=${4:-$ZMESH_BIN} line producer broker=0 p0 b0=0 cpu
+mesh_round() {  # round file row [zmesh [window]]
+  local zmesh=${4:-$ZMESH_BIN} window=${5:-$window} line producer broker=0 p0 b0=0 cpu
   ZMESH_BIN=$zmesh scripts/mesh-up.sh "$2" >/dev/null
   producer=$(cat "$MESH_RUN_DIR/echo-1.pid")
   [ -f "$MESH_RUN_DIR/broker-1.pid" ] && broker=$(cat "$MESH_RUN_DIR/broker-1.pid")
@@ -119,6 +124,9 @@ for round in $(seq "$rounds"); do
   raw_round "$round"
   mesh_round "$round" scripts/bench/brokerless.yaml zmesh-brokerless
   mesh_round "$round" scripts/bench/brokered.yaml zmesh-brokered
+  for other in $sweep; do
+    mesh_round "$round" scripts/bench/brokerless.yaml "brokerless-w$other" "$ZMESH_BIN" "$other"
+  done
   if [ -n "$compare" ]; then
     mesh_round "$round" scripts/bench/brokerless.yaml compared-brokerless "$compare"
     mesh_round "$round" scripts/bench/brokered.yaml compared-brokered "$compare"
@@ -151,12 +159,11 @@ python3 - "$out" <<'PY'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 raw = {r["round"]: r["messages_per_second"] for r in rows if r["row"] == "raw"}
-print(f"window: {next((r.get('window') for r in rows if r['row'] != 'raw'), '?')} messages")
+print(f"window: {next((r.get('window') for r in rows if r['row'] != 'raw'), '?')} messages (brokerless-wN rows: N)")
+names = list(dict.fromkeys(r["row"] for r in rows if r["row"] != "flow-control"))
 print(f"{'row':<20} {'messages/s (median)':>20} {'x raw (median of rounds)':>25} {'rounds':>30}")
-for name in ("raw", "zmesh-brokerless", "zmesh-brokered", "compared-brokerless", "compared-brokered"):
+for name in names:
     group = [r for r in rows if r["row"] == name]
-    if not group:
-        continue
     rates = [r["messages_per_second"] for r in group]
     ratios = [r["messages_per_second"] / raw[r["round"]] for r in group if raw.get(r["round"])]
     ok = all(r.get("in_order", True) and r.get("error") is None for r in group)
@@ -165,10 +172,8 @@ for name in ("raw", "zmesh-brokerless", "zmesh-brokered", "compared-brokerless",
 print()
 print("CPU per message, us (medians; user + system, every thread; the reader's over its stream)")
 print(f"{'row':<20} {'consumer':>10} {'producer':>10} {'broker':>10}")
-for name in ("raw", "zmesh-brokerless", "zmesh-brokered", "compared-brokerless", "compared-brokered"):
+for name in names:
     group = [r for r in rows if r["row"] == name]
-    if not group:
-        continue
     def med(key):
         values = [r[key] for r in group if r.get(key) is not None]
         return f"{statistics.median(values):.3f}" if values else "-"
