@@ -185,14 +185,16 @@ struct ServerStreamsTests {
 
     @Test func aBurstMakesTheLoopLingerAndALoneMessageGoesAtOnce() {
         let outbox = StreamOutbox<Int>(credit: 10_000)
-        // A lone message asks for a flush; a flush of one message starts no lingering.
+        // A lone message asks for a flush; a flush of a few starts no lingering.
         #expect(outbox.offer([1]) == .queued(askFlush: true))
         #expect(outbox.take().startLinger == false)
-        // A burst (two or more before the flush) makes the loop linger ...
+        for index in 1..<ServerStreamTuning.burst - 1 { _ = outbox.offer([UInt8(index)]) }
+        #expect(outbox.take().startLinger == false)
+        // A burst (that many or more before the flush) makes the loop linger ...
         #expect(outbox.offer([2]) == .queued(askFlush: true))
-        #expect(outbox.offer([3]) == .queued(askFlush: false))
+        for _ in 1..<ServerStreamTuning.burst { #expect(outbox.offer([3]) == .queued(askFlush: false)) }
         let burst = outbox.take()
-        #expect(burst.bodies == [[2], [3]] && burst.startLinger)
+        #expect(burst.bodies.count == ServerStreamTuning.burst && burst.startLinger)
         // ... so writes meanwhile ask for nothing: the linger timer takes them.
         #expect(outbox.offer([4]) == .queued(askFlush: false))
         let lingered = outbox.takeLingering()
@@ -210,9 +212,8 @@ struct ServerStreamsTests {
     }
 
     @Test func theLastCreditAsksForAFlushWhileLingering() {
-        let outbox = StreamOutbox<Int>(credit: 4)
-        _ = outbox.offer([1])
-        _ = outbox.offer([2])
+        let outbox = StreamOutbox<Int>(credit: ServerStreamTuning.burst + 2)
+        for _ in 0..<ServerStreamTuning.burst { _ = outbox.offer([1]) }
         #expect(outbox.take().startLinger)
         #expect(outbox.offer([3]) == .queued(askFlush: false))
         // The writer is about to wait for credit: what it wrote must go now, not at the timer.

@@ -9,14 +9,14 @@ import Synchronization
 /// most the credit in messages. Tested alone.
 ///
 /// **Flush coalescing.** A writer asks the loop to flush (a wake-up of its thread) for the
-/// first message after a flush. When a flush found a burst (two messages or more: the writer
-/// writes faster than the loop takes), the loop lingers: it flushes again after
+/// first message after a flush. When a flush found a burst (``ServerStreamTuning/burst``
+/// messages or more: the writer writes much faster than the loop takes), the loop lingers: it flushes again after
 /// ``ServerStreamTuning/linger`` by its own timer, and writes meanwhile ask for nothing unless
 /// ``ServerStreamTuning/flushMessages`` or ``ServerStreamTuning/flushBytes`` are queued or the
 /// credit runs out (then at once). A linger flush that finds nothing ends the lingering, so
-/// the next write asks again. So a fast writer's messages go in full frames with few
-/// wake-ups, a lone message or a reply to a ping goes at once, and nothing waits longer than
-/// the linger.
+/// the next write asks again. So a fast writer's messages go in large frames with few
+/// wake-ups; a lone message, a reply to a ping or a small group of them goes at once; and
+/// nothing waits longer than the linger.
 final class StreamOutbox<Waiter: Sendable>: Sendable {
     private struct State {
         var credit: Int
@@ -107,7 +107,7 @@ final class StreamOutbox<Waiter: Sendable>: Sendable {
     /// The loop's flush, asked by the writer (or for a grant, or the end of the handler).
     func take() -> Taken {
         state.withLock { state in
-            let burst = state.pendingMessages >= 2
+            let burst = state.pendingMessages >= ServerStreamTuning.burst
             var taken = Taken(bodies: Self.takeBodies(&state, batches: batches))
             if burst, !state.lingering, !state.stopped {
                 state.lingering = true
@@ -167,6 +167,8 @@ final class StreamOutbox<Waiter: Sendable>: Sendable {
 
 /// How a service node coalesces a server stream's flushes (see ``StreamOutbox``).
 enum ServerStreamTuning {
+    /// Messages a flush must find for the loop to linger: fewer (a reply, a few) never wait.
+    static let burst = 16
     /// Messages queued that make a write ask for a flush even while the loop lingers.
     static let flushMessages = 1024
     /// Bytes queued that do the same: half a batch frame.
