@@ -34,7 +34,7 @@ struct LsCommand: AsyncParsableCommand {
             }
             columns(table).forEach { print($0) }
         }
-        reportSilent(inventory.silent())
+        reportSilent(inventory.silent(), json: options.json)
     }
 }
 
@@ -62,8 +62,9 @@ struct DescribeCommand: AsyncParsableCommand {
         let serving = inventory.entries.filter { $0.instance.services.contains(service) }
         guard !serving.isEmpty else {
             let known = Set(inventory.entries.flatMap(\.instance.services)).sorted()
-            printError("zmesh: no live instance serves \(service) (live services: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
-            throw ExitCode(4)
+            let error = MeshError(.unavailable, service: service,
+                                  message: "no live instance serves \(service) (live services: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+            throw failure(error, json: options.json)
         }
         if options.json {
             printJSON(serving.compactMap(\.description))
@@ -76,7 +77,7 @@ struct DescribeCommand: AsyncParsableCommand {
             }
             columns(table).forEach { print($0) }
         }
-        reportSilent(inventory.silent(service: service))
+        reportSilent(inventory.silent(service: service), json: options.json)
     }
 }
 
@@ -85,7 +86,7 @@ struct InventoryOptions: ParsableArguments {
     /// `--config`.
     @OptionGroup var topologyFile: TopologyFileOptions
 
-    @Flag(name: .long, help: "Print the nodes' descriptions as JSON.")
+    @Flag(name: .long, help: "Print the nodes' descriptions as JSON (and errors as JSON lines on standard error).")
     var json = false
 
     @Option(name: .long, help: "With CURVE on: the client key pair to use ($ZMESH_CLIENT_KEY; default: the file's first client).")
@@ -93,11 +94,17 @@ struct InventoryOptions: ParsableArguments {
 
     @OptionGroup var logging: LoggingOptions
 
-    /// The mesh's live instances and their descriptions; exit 78 naming a bad file or key.
+    /// The mesh's live instances and their descriptions; exit 78 naming a bad file or key,
+    /// exit 4 (with the error, as JSON with `--json`) when no registry or etcd answers.
     func load(label: String) async throws -> MeshInventory {
         let topology = try topologyFile.loadTopology()
         let logger = try logging.makeLogger(label: label, defaultLevel: .error)
-        return try await MeshInventory.load(topology: topology, curve: try topology.commandLineCurve(key: key), logger: logger)
+        let curve = try topology.commandLineCurve(key: key)
+        do {
+            return try await MeshInventory.load(topology: topology, curve: curve, logger: logger)
+        } catch let error as MeshError {
+            throw failure(error, json: json)
+        }
     }
 }
 
@@ -107,9 +114,17 @@ private func printJSON(_ descriptions: [NodeDescription]) {
     print(String(decoding: (try? encoder.encode(descriptions)) ?? Data(), as: UTF8.self))
 }
 
-/// Instances that did not answer `mesh.describe`, on standard error.
-private func reportSilent(_ entries: [MeshInventory.Entry]) {
+/// Instances that did not answer `mesh.describe`, on standard error (with `json`, a JSON
+/// object a line: `{"endpoint":...,"node":...,"problem":...}`).
+private func reportSilent(_ entries: [MeshInventory.Entry], json: Bool) {
     for entry in entries {
-        printError("zmesh: \(entry.instance.node) (\(entry.instance.endpoint)) did not describe itself: \(entry.problem ?? "no answer")")
+        let problem = entry.problem ?? "no answer"
+        if json {
+            let fields = ["node": entry.instance.node, "endpoint": entry.instance.endpoint, "problem": "did not describe itself: \(problem)"]
+            let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            printError(String(decoding: data, as: UTF8.self))
+        } else {
+            printError("zmesh: \(entry.instance.node) (\(entry.instance.endpoint)) did not describe itself: \(problem)")
+        }
     }
 }

@@ -18,6 +18,8 @@ struct MeshInventory {
 
     /// Asks the mesh's registries (or its etcd) for its live instances, then each instance,
     /// at its own endpoint, for its description; at most `parallel` at once.
+    ///
+    /// - Throws: a ``MeshError`` when neither the registries nor etcd answer.
     static func load(topology: Topology, curve: CurveSettings?, logger: Logger,
                      timeout: Duration = .seconds(2), parallel: Int = 8) async throws -> MeshInventory {
         let instances = try await liveInstances(topology: topology, curve: curve, logger: logger, timeout: timeout)
@@ -43,8 +45,7 @@ struct MeshInventory {
             do {
                 return try await directory.instances().filter { $0.health == .live }
             } catch {
-                printError("zmesh: cannot read the mesh's instances from etcd: \(error)")
-                throw ExitCode(4)
+                throw MeshError(.unavailable, service: "mesh.lookup", message: "cannot read the mesh's instances from etcd: \(error)")
             }
         }
         var configuration = MeshClient.Configuration(discovery: .registries(topology.registryAddresses))
@@ -61,8 +62,7 @@ struct MeshInventory {
         case .success(let body):
             return try JSONDecoder().decode(LookupReply.self, from: Data(body)).instances.filter { $0.health == .live }
         case .failure(let error):
-            printError("zmesh: no registry of \(topology.path) answered: \(error.message)")
-            throw failure(error)
+            throw MeshError(error.code, service: error.service, message: "no registry of \(topology.path) answered: \(error.message)")
         }
     }
 

@@ -57,8 +57,18 @@ struct ExampleTests {
         #expect(descriptions.allSatisfy { $0.methods.first?.kind == .serverStreaming })
         let unknown = try await mesh.zmesh(["describe", "nosuch"])
         #expect(unknown.status == 4 && unknown.stderr.contains("no live instance serves nosuch"), "\(unknown.stderr)")
+        // With --json, errors are JSON too: one object on standard error.
+        let unknownJSON = try await mesh.zmesh(["describe", "nosuch", "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(unknownJSON.stderr.utf8)) as? [String: Any]
+        #expect(unknownJSON.status == 4 && report?["code"] as? String == "unavailable"
+                && (report?["message"] as? String)?.contains("no live instance serves nosuch") == true, "\(unknownJSON.stderr)")
         await client.shutdown()
         await mesh.down()
+        // No registry answers now: one JSON error naming the file, exit 4.
+        let nobody = try await mesh.zmesh(["ls", "--json"])
+        let lookup = try JSONSerialization.jsonObject(with: Data(nobody.stderr.utf8)) as? [String: Any]
+        #expect(nobody.status == 4 && nobody.stdout.isEmpty
+                && (lookup?["message"] as? String)?.contains("no registry of") == true, "\(nobody.stderr)")
     }
 
     /// The interceptor example: with GREETER_TOKEN set, the service refuses calls without the
