@@ -74,9 +74,14 @@ struct RequestStreamTests {
         }
         #expect(text(reply.payload) == "50005000 10000")
         #expect(await client.stats().streamMessagesSent == 10_000)
-        // No message at all: the handler sees an empty stream.
+        // No message at all: the handler sees an empty stream. From a fresh client too, whose
+        // writer ends before it is even connected: the end waits for the service's credit.
         let empty = try await client.clientStream("stream.sum") { _ in }
         #expect(text(empty.payload) == "0 0")
+        let fresh = try makeClient([endpoint])
+        let freshEmpty = try await fresh.clientStream("stream.sum", options: CallOptions(timeout: .seconds(20))) { _ in }
+        #expect(text(freshEmpty.payload) == "0 0")
+        await fresh.shutdown()
         await client.shutdown()
         await node.stop()
     }

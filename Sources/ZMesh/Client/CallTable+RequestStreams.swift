@@ -20,10 +20,13 @@ extension CallTable {
         continuation.resume()
     }
 
-    /// The caller of call `seq` has sent its last message.
+    /// The caller of call `seq` has sent its last message. The end goes once the instance of
+    /// the current try has granted credit (it has started the stream's handler: an end that
+    /// came before would find no stream there), after any write still waiting.
     mutating func endRequests(_ seq: UInt64, output: inout some CallOutput<Link>) {
         guard let call = pending[seq], call.request.sendsRequests else { return }
-        _ = sendPart(seq, call, [], last: true, output: &output)
+        call.requestsEnded = true
+        sendEndIfDue(seq, call, output: &output)
     }
 
     /// A CREDIT from the instance holding call `seq`: the caller may send `count` more.
@@ -31,12 +34,20 @@ extension CallTable {
         guard header.requestID.client == clientID, let call = pending[header.requestID.sequence], call.request.sendsRequests,
               call.connection == id else { return }
         let seq = header.requestID.sequence
+        call.granted = true
         call.sendCredit = min(call.sendCredit + Int(header.status), StreamCredit.most)
-        guard let waiting = call.waitingWrite, call.sendCredit > 0 else { return }
-        if sendPart(seq, call, waiting.payload, last: false, output: &output) {
+        if let waiting = call.waitingWrite, call.sendCredit > 0, sendPart(seq, call, waiting.payload, last: false, output: &output) {
             call.waitingWrite = nil
             waiting.continuation.resume()
         }
+        sendEndIfDue(seq, call, output: &output)
+    }
+
+    /// Sends the end of call `seq`'s requests if the caller has ended them, the current try's
+    /// instance has started the stream, no write waits, and the end has not gone there yet.
+    private mutating func sendEndIfDue(_ seq: UInt64, _ call: PendingCall, output: inout some CallOutput<Link>) {
+        guard call.requestsEnded, call.granted, !call.endSent, call.waitingWrite == nil else { return }
+        if sendPart(seq, call, [], last: true, output: &output) { call.endSent = true }
     }
 
     /// Sends one PART of call `seq` on its connection (`last`: the end of its requests).

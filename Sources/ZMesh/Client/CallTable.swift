@@ -162,6 +162,8 @@ struct CallTable<Link> {
         if call.request.sendsRequests {
             header.flags.insert(.partial)
             call.sendCredit = 0   // credit is the instance's: the new one grants its own
+            call.granted = false  // and the end of the requests, if any, goes to it after that
+            call.endSent = false
         }
         guard output.send(header, payload: call.payload, via: connection.link) else {
             call.failedOn.append(connection.id)

@@ -87,6 +87,12 @@ final class PendingCall {
     var sentParts = 0
     /// The caller's write waiting for credit.
     var waitingWrite: (payload: [UInt8], continuation: RequestWriteWaiter)?
+    /// A request stream's caller has sent its last message.
+    var requestsEnded = false
+    /// The instance of the latest try has granted credit: it has started the stream's handler.
+    var granted = false
+    /// The end of the requests has gone to the instance of the latest try.
+    var endSent = false
 
     init(_ request: CallRequest) { self.request = request }
 
