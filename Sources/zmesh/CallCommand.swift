@@ -134,16 +134,20 @@ struct CallCommand: AsyncParsableCommand {
     }
 
     /// Each message as a line (with --json, a JSON object: `message`, or `message_base64`
-    /// when it is not UTF-8), written in chunks; a failure after some messages still exits
+    /// when it is not UTF-8), written a block at a time and whenever no next message is
+    /// waiting (so a quiet stream's lines show as they come); a failure after some messages still exits
     /// with its error's code.
     func printStream(_ messages: MeshStream, client: MeshClient) async throws {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
+        var iterator = messages.makeAsyncIterator()
         do {
-            for try await message in messages {
+            while let message = try await iterator.next() {
                 if json { out.append(contentsOf: StreamLine.json(message)) } else { out.append(contentsOf: message) }
                 out.append(UInt8(ascii: "\n"))
-                if out.count >= 1 << 15 {
+                // Out when 32 KiB are waiting, or when no next message is here yet: a quiet
+                // stream's lines appear as they come, a fast one's a block at a time.
+                if out.count >= 1 << 15 || !iterator.hasBufferedMessage {
                     FileHandle.standardOutput.write(Data(out))
                     out.removeAll(keepingCapacity: true)
                 }

@@ -92,6 +92,11 @@ public struct MeshStream: AsyncSequence, Sendable {
             self.grant = grant
         }
 
+        /// Whether the next message is already here, in the batch frame being read: a reader
+        /// that buffers what it does with messages (the CLI's output) can hold it until this is
+        /// false, and so never sits on a message while the stream is quiet.
+        package var hasBufferedMessage: Bool { offset < batch.count }
+
         /// The next message; nil at the end of the stream.
         ///
         /// - Throws: ``MeshError``.
