@@ -66,4 +66,34 @@ struct RequestStreamProcessTests {
         await client.shutdown()
         await mesh.down()
     }
+
+    /// `zmesh call --stream` prints each line as it comes: a line written to a bidirectional
+    /// stream's standard input is echoed back on standard output while the input stays open
+    /// (the CLI used to hold its output until 32 KiB or the end).
+    @Test func aQuietStreamsLinesAppearAsTheyCome() async throws {
+        let mesh = try await MeshUnderTest("topologies/brokerless.yaml")
+        defer { Task { await mesh.down() } }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-echo-\(UUID().uuidString).out")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let input = Pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Repository.zmeshBinary())
+        process.arguments = ["call", "stream.echo", "--client-stream", "--stream", "--timeout", "60", "--config", mesh.file]
+        process.environment = ProcessInfo.processInfo.environment.merging(mesh.environment) { _, new in new }
+        process.standardInput = input
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let printed = { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+        input.fileHandleForWriting.write(Data("first\n".utf8))
+        #expect(await eventually(timeout: .seconds(30)) { printed() == "first\n" }, "\(printed())")
+        input.fileHandleForWriting.write(Data("second\n".utf8))
+        #expect(await eventually(timeout: .seconds(30)) { printed() == "first\nsecond\n" }, "\(printed())")
+        try input.fileHandleForWriting.close()
+        #expect(await eventually(timeout: .seconds(30)) { !process.isRunning })
+        #expect(process.terminationStatus == 0)
+        await mesh.down()
+    }
 }
