@@ -1,6 +1,6 @@
 /// Sends the messages of a stream, in order: a handler's replies (see
 /// ``ServiceHandlers/registerServerStream(_:_:)``), or a caller's requests (see
-/// ``MeshClient/clientStream(_:options:requests:)``).
+/// ``MeshClient/clientStream(_:options:requests:)->MeshReply``).
 ///
 /// ``write(_:)`` waits while the reader has not granted credit for more (it reads slower than
 /// the writer writes), so a writer never outruns its reader and nothing buffers without

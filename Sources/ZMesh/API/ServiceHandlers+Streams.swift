@@ -44,7 +44,7 @@ extension ServiceHandlers {
     /// order, and gets the one reply the handler returns. The handler reads them from
     /// `requests`, which ends when the caller has sent its last (or throws if the caller went
     /// away); it may reply before reading them all. Callers use
-    /// ``MeshClient/clientStream(_:options:requests:)`` or `zmesh call NAME --client-stream`.
+    /// ``MeshClient/clientStream(_:options:requests:)->MeshReply`` or `zmesh call NAME --client-stream`.
     /// Flow control: the caller sends at most a window (64) of messages ahead of what the
     /// handler has read. Each stream runs as its own task.
     ///
@@ -70,7 +70,7 @@ extension ServiceHandlers {
     /// as they are sent, the handler's go out through `writer`, each way in order and under
     /// its own flow control; the stream ends when the handler returns (or throws: the
     /// caller's sequence throws that error). Callers use
-    /// ``MeshClient/bidirectionalStream(_:options:window:requests:replies:)`` or
+    /// ``MeshClient/bidirectionalStream(_:options:window:requests:replies:)-(String,_,_,_,_)`` or
     /// `zmesh call NAME --client-stream --stream`. Each stream runs as its own task.
     ///
     /// ```swift

@@ -14,7 +14,7 @@ public struct ClientStats: Sendable, Equatable {
     public var malformed: [String: UInt64] = [:]
     /// Messages streams delivered (``MeshClient/stream(_:_:options:window:)-(String,_,_,_)``).
     public var streamMessages: UInt64 = 0
-    /// Messages request streams sent (``MeshClient/clientStream(_:options:requests:)``).
+    /// Messages request streams sent (``MeshClient/clientStream(_:options:requests:)->MeshReply``).
     public var streamMessagesSent: UInt64 = 0
     /// Calls in flight now.
     public var inFlight: Int = 0

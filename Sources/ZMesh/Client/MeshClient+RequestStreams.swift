@@ -73,7 +73,7 @@ extension MeshClient {
     ///
     /// If `requests` throws, the call is cancelled and this throws that error; if `replies`
     /// returns or throws before the end, the call is cancelled (the handler's task too) and
-    /// `requests` is cancelled. Deadline and failover as ``clientStream(_:options:requests:)``.
+    /// `requests` is cancelled. Deadline and failover as ``clientStream(_:options:requests:)->MeshReply``.
     /// The client's interceptors see the stream start here and end when this returns or throws
     /// (``ClientInterceptor/interceptStream(_:context:)``).
     ///
@@ -85,8 +85,14 @@ extension MeshClient {
     /// }
     /// ```
     ///
-    /// - Parameter window: the replies the service may send before the caller reads any (at
-    ///   least 2), as for ``stream(_:_:options:window:)``.
+    /// - Parameters:
+    ///   - name: the bidirectional-streaming method to call, such as `stream.echo`.
+    ///   - options: timeout (for the whole call), metadata and failover; the client's
+    ///     ``MeshClient/Configuration/defaultOptions`` when nil.
+    ///   - window: the replies the service may send before the caller reads any (at least 2),
+    ///     as for ``stream(_:_:options:window:)-(String,_,_,_)``.
+    ///   - requests: writes the requests; they end when it returns.
+    ///   - replies: reads the replies; what it returns, this returns.
     public func bidirectionalStream<Result: Sendable>(
         _ name: String, options: CallOptions? = nil, window: Int = 64,
         requests: @escaping @Sendable (MeshStreamWriter) async throws -> Void,
