@@ -65,6 +65,8 @@ struct LineReader {
     /// A line the last read cut short.
     private var partial: [UInt8] = []
     private var ended = false
+    /// What each read fills, kept from one read to the next.
+    private var buffer = [UInt8](repeating: 0, count: StandardInputLines.blockBytes)
 
     init(descriptor: Int32) { self.descriptor = descriptor }
 
@@ -72,7 +74,6 @@ struct LineReader {
     /// end comes), without their newlines (`\n` or `\r\n`); a last line without a newline
     /// counts at the end. Nil at the end of the input, or on a read error.
     mutating func nextLines() -> [String]? {
-        var buffer = [UInt8](repeating: 0, count: StandardInputLines.blockBytes)
         while !ended {
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }

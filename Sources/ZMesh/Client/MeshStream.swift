@@ -140,7 +140,8 @@ public struct MeshStream: AsyncSequence, Sendable {
             }
         }
 
-        /// The next message of the batch frame being read, nil when it is done (or there is none).
+        /// The next message of the batch frame being read, nil when it is done (or there is
+        /// none). A frame is let go with its last message, not held while the next is awaited.
         @usableFromInline
         mutating func nextInBatch() -> [UInt8]? {
             guard offset < batch.count, let (message, next) = StreamBatch.message(in: batch, at: offset) else {
@@ -149,6 +150,10 @@ public struct MeshStream: AsyncSequence, Sendable {
                 return nil
             }
             offset = next
+            if offset >= batch.count {
+                batch = []
+                offset = 0
+            }
             return message
         }
 
