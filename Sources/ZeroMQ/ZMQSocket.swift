@@ -197,6 +197,24 @@ public final class ZMQSocket {
         return try accepted(zmq_send(handle, body.baseAddress, body.count, ZMQ_DONTWAIT), first: false)
     }
 
+    /// Sends one message whose frames lie back to back in `bytes`, `frameLengths` long each
+    /// (a message held by a coalescing ``ZMQSocketActor``).
+    ///
+    /// - Returns: `false` if libzmq would block; nothing was sent then.
+    public func send(packed bytes: UnsafeRawBufferPointer, frameLengths: ArraySlice<Int32>) throws(ZMQError) -> Bool {
+        let handle = try live("send")
+        var offset = 0
+        for index in frameLengths.indices {
+            let length = Int(frameLengths[index])
+            var flags = ZMQ_DONTWAIT
+            if index < frameLengths.endIndex - 1 { flags |= ZMQ_SNDMORE }
+            let rc = zmq_send(handle, bytes.baseAddress.map { $0 + offset }, length, flags)
+            guard try accepted(rc, first: index == frameLengths.startIndex) else { return false }
+            offset += length
+        }
+        return true
+    }
+
     /// The routing ids, the empty delimiter and the header, each with SNDMORE.
     private func sendEnvelopeHead(_ handle: UnsafeMutableRawPointer, routing: [[UInt8]],
                                   header: UnsafeRawBufferPointer) throws(ZMQError) -> Bool {

@@ -198,6 +198,15 @@ public final class EventLoop: SerialExecutor, TaskExecutor, Sendable {
         schedule(at: MonotonicTime.now().advanced(by: delay), action)
     }
 
+    /// Runs `action` on the loop thread at the end of the current turn: once the jobs queued
+    /// so far have run and the sockets ready now have been served, before the loop sleeps.
+    /// Work produced piecemeal during a turn (messages to send, say) can be done in one go
+    /// there without delaying anything past the turn. Call on the loop thread only.
+    public func atTurnEnd(_ action: @escaping () -> Void) {
+        core.assertInLoop()
+        core.atTurnEnd(action)
+    }
+
     /// Cancels a timer; a no-op if it already ran. Loop thread only.
     public func cancelTimer(_ id: LoopTimerID) {
         core.assertInLoop()

@@ -87,6 +87,10 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
     /// handler was ever registered for them, so the context can terminate.
     private var madeSockets: [WeakSocket] = []
     private var pruneMadeSocketsAt = 64
+    /// What asked to run at the end of the current turn (`EventLoop.atTurnEnd`), and a spare
+    /// array to swap with so running them allocates nothing.
+    private var turnEndActions: [() -> Void] = []
+    private var runningTurnEndActions: [() -> Void] = []
 
     private struct WeakSocket {
         weak var socket: ZMQSocket?
@@ -173,6 +177,7 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
             }
             for work in batch { perform(work) }
             batch.removeAll(keepingCapacity: true)
+            runTurnEndActions()
 
             // 2. Due timers.
             runDueTimers()
@@ -184,9 +189,10 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
 
             // 3. Sockets that may have changed: read their state, hand ready ones over.
             serviceDirtySockets()
+            runTurnEndActions()
 
             // 4. Wait: sleep only if nothing was queued meanwhile and no socket needs a look.
-            let mayBlock = dirty.isEmpty && inbox.withLock { box -> Bool in
+            let mayBlock = dirty.isEmpty && turnEndActions.isEmpty && inbox.withLock { box -> Bool in
                 guard box.work.isEmpty, !box.exitRequested else { return false }
                 box.sleeping = true
                 return true
@@ -285,6 +291,22 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         }
     }
 
+    /// Runs what asked to run at the end of this turn: after the queued jobs (so what they
+    /// sent goes before the sockets are read) and after the ready sockets (before sleeping).
+    /// An action may ask again; it runs in the same call (at most a few rounds).
+    private func runTurnEndActions() {
+        for _ in 0..<4 where !turnEndActions.isEmpty {
+            swap(&turnEndActions, &runningTurnEndActions)
+            for action in runningTurnEndActions { action() }
+            runningTurnEndActions.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// See `EventLoop.atTurnEnd` (loop thread).
+    func atTurnEnd(_ action: @escaping () -> Void) {
+        turnEndActions.append(action)
+    }
+
     private func runDueTimers() {
         guard !timers.isEmpty else { return }
         let due = timers.popDue(now: .now())
@@ -343,6 +365,7 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
         for entry in entries { _ = zmesh_epoll_remove(epollFD, entry.fd) }
         registrations.removeAll()
         dirty.removeAll()
+        turnEndActions.removeAll()
         for entry in entries { entry.onShutdown() }
         timers.removeAll()
         for made in madeSockets { made.socket?.close() }

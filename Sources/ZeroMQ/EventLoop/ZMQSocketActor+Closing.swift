@@ -13,6 +13,7 @@ extension ZMQSocketActor {
     /// waits for at most `linger`.
     public func close(lingering linger: Duration) {
         guard !closed else { return }
+        flushHeld()
         flushOutbound()
         try? socket.set(.linger(milliseconds: Int32(clamping: linger.millisecondsClamped)))
         closeNow()
@@ -35,7 +36,7 @@ extension ZMQSocketActor {
         monitorHandler = nil
         socket.releaseFrames()
         socket.close()
-        droppedOutbound += UInt64(outbound.count)
+        droppedOutbound += UInt64(outbound.count + discardHeld())
         outbound.removeAll()
         handler = nil
         framesHandler = nil

@@ -1,6 +1,29 @@
-/// Receiving one message at a time, by `await`, and as an `AsyncSequence` (for sockets without
-/// a message handler: tests, and peers that take one answer at a time).
+/// Receiving: pushed to a handler, or one message at a time, by `await`, and as an
+/// `AsyncSequence` (for sockets without a message handler: tests, and peers that take one
+/// answer at a time).
 extension ZMQSocketActor {
+    /// Delivers every message to `handler` on the loop thread, as soon as it arrives.
+    ///
+    /// The handler runs on this actor's executor and must not block: hand slow work to a task.
+    /// Messages already buffered for ``receive()`` are delivered first.
+    public func onMessage(_ handler: @escaping ([[UInt8]]) -> Void) throws {
+        self.handler = handler
+        while let frames = buffered.popFirst() { handler(frames) }
+        readPaused = false
+        try ensureRegistered()
+        updateInterest()
+    }
+
+    /// Delivers every message to `handler` on the loop thread as a borrowed view of libzmq's
+    /// buffers: no copies but those the handler makes. The fastest way to receive; the view
+    /// is valid only during the call.
+    public func onFrames(_ handler: @escaping (ZMQReceivedFrames) -> Void) throws {
+        framesHandler = handler
+        readPaused = false
+        try ensureRegistered()
+        updateInterest()
+    }
+
     /// The next message, or nil once the socket is closed. Cancellation throws `CancellationError`.
     public func receive() async throws -> [[UInt8]]? {
         if let frames = buffered.popFirst() {

@@ -46,6 +46,11 @@ public actor ZMQSocketActor {
 
     // Outbound: messages libzmq could not take yet.
     var outbound = Deque<[[UInt8]]>()
+    // Send coalescing (ZMQSocketActor+Coalescing.swift).
+    var held = HeldMessages()
+    var heldLimit = 0
+    var heldFlushArmed = false
+    var lateSendFailure: ((SendResult) -> Void)?
     var routerRetryTimer: LoopTimerID?
     /// Most messages waiting to be sent before new ones are dropped.
     public private(set) var outboundLimit = 100_000
@@ -166,14 +171,15 @@ public actor ZMQSocketActor {
     /// Sends a multipart message; queues it if libzmq would block.
     @discardableResult
     public func send(_ frames: [[UInt8]]) throws -> SendResult {
-        try send({ () throws(ZMQError) in try socket.send(frames) }, queueing: frames)
+        if let result = holdFrames(frames) { return result }
+        return try send({ () throws(ZMQError) in try socket.send(frames) }, queueing: frames)
     }
 
     /// The one send path: `attempt` hands the message to libzmq now; `queued` is the message
     /// as frames, built only if it has to wait in the outbound queue (behind earlier ones, or
     /// because libzmq would block).
     @inline(__always)
-    private func send(_ attempt: () throws(ZMQError) -> Bool, queueing queued: @autoclosure () -> [[UInt8]]) throws -> SendResult {
+    func send(_ attempt: () throws(ZMQError) -> Bool, queueing queued: @autoclosure () -> [[UInt8]]) throws -> SendResult {
         guard !closed else { throw ZMQError(code: ENOTSOCK, operation: "send", detail: "closed socket") }
         if !outbound.isEmpty && type != .router {
             return enqueueOutbound(queued())
@@ -196,6 +202,7 @@ public actor ZMQSocketActor {
     /// messages that are stale by the time a queue would send them, such as heartbeats.
     @discardableResult
     public func sendOrDrop(_ frames: [[UInt8]]) -> Bool {
+        flushHeld()
         guard !closed, outbound.isEmpty || type == .router else {
             droppedOutbound += 1
             return false
@@ -269,13 +276,13 @@ public actor ZMQSocketActor {
     }
 
     /// Messages waiting in the outbound queue.
-    public var outboundQueued: Int { outbound.count }
+    public var outboundQueued: Int { outbound.count + held.count }
 
     /// Drops every message waiting in the outbound queue (for example when its peer is gone
     /// and the caller re-sends them elsewhere); returns how many were dropped.
     @discardableResult
     public func discardOutbound() -> Int {
-        let count = outbound.count
+        let count = outbound.count + discardHeld()
         outbound.removeAll()
         updateInterest()
         return count
@@ -283,33 +290,12 @@ public actor ZMQSocketActor {
 
     // MARK: Receiving
 
-    /// Delivers every message to `handler` on the loop thread, as soon as it arrives.
-    ///
-    /// The handler runs on this actor's executor and must not block: hand slow work to a task.
-    /// Messages already buffered for ``receive()`` are delivered first.
-    public func onMessage(_ handler: @escaping ([[UInt8]]) -> Void) throws {
-        self.handler = handler
-        while let frames = buffered.popFirst() { handler(frames) }
-        readPaused = false
-        try ensureRegistered()
-        updateInterest()
-    }
-
-    /// Delivers every message to `handler` on the loop thread as a borrowed view of libzmq's
-    /// buffers: no copies but those the handler makes. The fastest way to receive; the view
-    /// is valid only during the call.
-    public func onFrames(_ handler: @escaping (ZMQReceivedFrames) -> Void) throws {
-        framesHandler = handler
-        readPaused = false
-        try ensureRegistered()
-        updateInterest()
-    }
-
     /// Sends one request-reply envelope (routing ids, empty delimiter, `header`, `body`)
     /// without building a frame array; queues it (copied) if libzmq would block.
     @discardableResult
     public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, body: [UInt8]) throws -> SendResult {
-        try send({ () throws(ZMQError) in try socket.sendEnvelope(routing: routing, header: header, body: body) },
+        if let result = body.withUnsafeBytes({ holdEnvelope(routing: routing, header: header, body: $0) }) { return result }
+        return try send({ () throws(ZMQError) in try socket.sendEnvelope(routing: routing, header: header, body: body) },
                  queueing: routing + [[], [UInt8](header), body])
     }
 
@@ -317,7 +303,8 @@ public actor ZMQSocketActor {
     /// received frame without copying it into an array first).
     @discardableResult
     public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, bodyBytes body: UnsafeRawBufferPointer) throws -> SendResult {
-        try send({ () throws(ZMQError) in try socket.sendEnvelope(routing: routing, header: header, bodyBytes: body) },
+        if let result = holdEnvelope(routing: routing, header: header, body: body) { return result }
+        return try send({ () throws(ZMQError) in try socket.sendEnvelope(routing: routing, header: header, bodyBytes: body) },
                  queueing: routing + [[], [UInt8](header), [UInt8](body)])
     }
 
