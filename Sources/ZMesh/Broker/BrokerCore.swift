@@ -109,11 +109,15 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Reports
         peerOptions.receiveHighWaterMark = 100_000
         peerOptions.maxMessageBytes = configuration.maxMessageBytes
         peerOptions.peerHeartbeat = configuration.peerHeartbeatInterval
+        peerOptions.sendCoalescing = SocketOptions.meshSendCoalescing
         var frontOptions = peerOptions
         if let curve = configuration.curve { frontOptions.security = .curveServer(curve) }
         let (front, endpoint) = try listen(at: configuration.bind, options: frontOptions) { $0.fromClient($1) }
         frontend = front
         boundEndpoint = endpoint
+        front.assumeIsolated { socket in
+            socket.onLateSendFailure { [weak self] _ in self?.assumeIsolated { $0.router.stats.dropped += 1 } }
+        }
 
         var backOptions = peerOptions
         backOptions.reconnect = (.milliseconds(100), .seconds(1))
@@ -126,6 +130,7 @@ actor BrokerCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Reports
             try socket.onPeerEvent { [weak self] event in
                 self?.assumeIsolated { $0.backendEvent(event) }
             }
+            socket.onLateSendFailure { [weak self] _ in self?.assumeIsolated { $0.router.stats.dropped += 1 } }
         }
         backend = back
 

@@ -287,6 +287,7 @@ actor ClientCore<Transport: MeshTransport> {
             options.sendHighWaterMark = configuration.socketHighWaterMark
             options.receiveHighWaterMark = configuration.socketHighWaterMark
             options.peerHeartbeat = configuration.peerHeartbeatInterval
+            options.sendCoalescing = SocketOptions.meshSendCoalescing
             options.reconnect = (configuration.reconnectBackOff.first, configuration.reconnectBackOff.longest)
             if let curve = configuration.curve { options.security = .curveClient(curve) }
             let actor = try transport.assumeIsolated { try $0.makeSocket(.dealer, options: options) }

@@ -81,6 +81,10 @@ struct ServiceAdmission<Job> {
     /// Counted per handler, never per called name: callers choose names (issue 10).
     private var outcomes: OutcomeCounters
     private(set) var stats = ServiceStats()
+
+    /// A reply the socket took but could not deliver later (held by send coalescing, its
+    /// client gone by the end of the turn).
+    mutating func replyUndelivered() { stats.unroutableReplies += 1 }
     /// False once draining: new requests are refused, safe to retry elsewhere.
     private(set) var accepting = true
 

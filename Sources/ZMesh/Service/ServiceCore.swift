@@ -75,8 +75,13 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
         options.receiveHighWaterMark = configuration.socketHighWaterMark
         options.maxMessageBytes = configuration.limits.maxMessageBytes
         options.peerHeartbeat = configuration.peerHeartbeatInterval
+        options.sendCoalescing = SocketOptions.meshSendCoalescing
         if let curve = configuration.curve { options.security = .curveServer(curve) }
         let (socket, endpoint) = try listen(at: configuration.bind, options: options) { $0.receive($1) }
+        // A reply held until the end of the loop's turn whose client had gone meanwhile.
+        socket.assumeIsolated { router in
+            router.onLateSendFailure { [weak self] _ in self?.assumeIsolated { $0.admission.replyUndelivered() } }
+        }
         router = socket
         boundEndpoint = endpoint
         advertisedEndpoint = Self.advertisable(configuration.advertise ?? endpoint, logger: logger)

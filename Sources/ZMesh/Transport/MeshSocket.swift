@@ -35,6 +35,9 @@ package protocol MeshSocket: Actor {
     func transmit(routing: [[UInt8]], header: UnsafeRawBufferPointer, bodyBytes: UnsafeRawBufferPointer) -> SendOutcome
     /// Sends a message of whole frames.
     func transmit(_ frames: [[UInt8]]) -> SendOutcome
+    /// Hands `handler` the outcome of each message that was accepted when sent (held by send
+    /// coalescing) but that the network then refused: a router's peer gone, a full queue.
+    func onLateSendFailure(_ handler: @escaping (SendOutcome) -> Void)
     /// Sends a message if the network takes it now; otherwise drops it (for heartbeats and
     /// other messages that would be stale by the time a queue sent them).
     func sendOrDrop(_ frames: [[UInt8]]) -> Bool

@@ -97,6 +97,16 @@ package struct SocketOptions: Sendable {
     /// small messages from many peers; a message waits at most the window). Nil reads at once.
     /// The in-process transport reads at once regardless.
     package var readCoalescing: Duration?
+    /// Send coalescing: at most this many small messages sent during a turn of the socket's
+    /// event loop are held and handed to the network together at the turn's end (fewer
+    /// writes and wake-ups; nothing waits past the turn). Nil or 0 sends each at once. A held
+    /// message the network refuses afterwards is reported to ``MeshSocket/onLateSendFailure(_:)``.
+    /// The in-process transport sends at once regardless.
+    package var sendCoalescing: Int?
+    /// What the mesh's call and reply sockets hold per turn (``sendCoalescing``): enough for a
+    /// busy turn's messages to leave in a few writes, few enough that the first of them is not
+    /// kept long behind the last.
+    package static let meshSendCoalescing = 64
     /// For a subscriber: the prefix of what it wants.
     package var subscription: [UInt8]?
     /// CURVE: as a server (it accepts connections) or a client (it connects).

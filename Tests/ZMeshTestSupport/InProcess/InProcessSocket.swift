@@ -133,6 +133,9 @@ package actor InProcessSocket: MeshSocket {
         transmit(routing + [[], [UInt8](header), [UInt8](bodyBytes)])
     }
 
+    /// Never called: this transport sends every message at once.
+    package func onLateSendFailure(_ handler: @escaping (SendOutcome) -> Void) {}
+
     package func transmit(_ frames: [[UInt8]]) -> SendOutcome {
         guard !isClosed else { return .dropped }
         switch kind {

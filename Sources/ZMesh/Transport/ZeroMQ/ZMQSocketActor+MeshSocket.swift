@@ -27,6 +27,10 @@ extension ZMQSocketActor: MeshSocket {
     package func transmit(_ frames: [[UInt8]]) -> SendOutcome {
         SendOutcome(try? send(frames))
     }
+
+    package func onLateSendFailure(_ handler: @escaping (SendOutcome) -> Void) {
+        onLateSendFailure { (result: SendResult) in handler(SendOutcome(result)) }
+    }
 }
 
 extension SendOutcome {

@@ -78,6 +78,7 @@ package actor ZMQTransport: MeshTransport {
         }
         let actor = try ZMQSocketActor(loop: loop, socket: socket)
         if let window = options.readCoalescing { actor.assumeIsolated { $0.setReadCoalescing(window) } }
+        if let limit = options.sendCoalescing, limit > 0 { actor.assumeIsolated { $0.setSendCoalescing(limit: limit) } }
         if let perEndpoint { actor.assumeIsolated { $0.setConnectOptions(perEndpoint) } }
         return actor
     }
