@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import ZMeshTestSupport
 @testable import ZeroMQ
@@ -123,6 +124,19 @@ struct SendCoalescingTests {
         await loop.shutdown()
     }
 
+    @Test func aLateFailureIsReportedAtTheTurnsEndNeverFromInsideASend() async throws {
+        let loop = try EventLoop(name: "t-coalesce-late-inline")
+        let router = try await ZMQSocketActor.make(on: loop, type: .router, options: [.routerMandatory(true)])
+        await router.setSendCoalescing(limit: 2)
+        let calls = await router.sendTwoToNobodyRecordingReentry()
+        // The second send reached the limit and flushed both within the send, yet the owner
+        // heard of the two failures only after its own code had returned.
+        #expect(await eventually { calls.value.count == 2 })
+        #expect(calls.value.allSatisfy { $0 == .unroutable })
+        #expect(!calls.reportedDuringSend)
+        await loop.shutdown()
+    }
+
     @Test func aTurnEndActionRunsBeforeTheLoopSleeps() async throws {
         let loop = try EventLoop(name: "t-turn-end")
         // Nothing else wakes this loop: if the actions waited for another turn, this would hang.
@@ -143,7 +157,30 @@ struct SendCoalescingTests {
     }
 }
 
+/// Late failures a test's handler heard, and whether any came while the test was sending.
+final class LateFailures: Sendable {
+    private let state = Mutex<(results: [ZMQSocketActor.SendResult], sending: Bool, reentered: Bool)>(([], false, false))
+    var value: [ZMQSocketActor.SendResult] { state.withLock { $0.results } }
+    var reportedDuringSend: Bool { state.withLock { $0.reentered } }
+    func sending(_ on: Bool) { state.withLock { $0.sending = on } }
+    func record(_ result: ZMQSocketActor.SendResult) {
+        state.withLock {
+            $0.results.append(result)
+            if $0.sending { $0.reentered = true }
+        }
+    }
+}
+
 extension ZMQSocketActor {
+    func sendTwoToNobodyRecordingReentry() -> LateFailures {
+        let failures = LateFailures()
+        onLateSendFailure { failures.record($0) }
+        failures.sending(true)
+        for _ in 0..<2 { _ = try? send([Array("nobody".utf8), [], [1]]) }
+        failures.sending(false)
+        return failures
+    }
+
     /// Sends each number as an envelope in this one turn; the results and what is held after.
     func sendNumbered(_ numbers: Range<Int>) -> ([SendResult], Int) {
         let results = numbers.map { number -> SendResult in

@@ -17,13 +17,19 @@ extension ZMQSocketActor {
     /// default). Held messages keep their order with every other send on this socket.
     ///
     /// A held send reports ``SendResult/queued``. If libzmq then refuses it (a ROUTER's peer
-    /// gone, the outbound queue full), the handler set with ``onLateSendFailure(_:)`` hears.
+    /// gone, the outbound queue full), the handler set with ``onLateSendFailure(_:)`` hears, at
+    /// the end of the turn.
     public func setSendCoalescing(limit: Int) {
         if limit <= 0 { flushHeld() }
         heldLimit = max(0, limit)
     }
 
     /// Called with the result of a held message that libzmq did not take when it was sent.
+    ///
+    /// Always at the end of the loop's turn, never from inside a send: held messages may go
+    /// out while their owner is in the middle of sending another (the limit reached, a large
+    /// message), and a handler that updated the owner's state from there would touch it while
+    /// the owner is still changing it.
     public func onLateSendFailure(_ handler: @escaping (SendResult) -> Void) {
         lateSendFailure = handler
     }
@@ -71,17 +77,26 @@ extension ZMQSocketActor {
     private func heldMessageAdded() -> SendResult {
         if held.count >= heldLimit || held.byteCount >= Self.heldBytesLimit {
             flushHeld()
-        } else if !heldFlushArmed {
-            heldFlushArmed = true
-            // Strong: the actor stays alive until what it holds has gone (within this turn).
-            loop.atTurnEnd { self.assumeIsolated { $0.turnEnded() } }
+        } else {
+            armTurnEnd()
         }
         return .queued
+    }
+
+    private func armTurnEnd() {
+        guard !heldFlushArmed else { return }
+        heldFlushArmed = true
+        // Strong: the actor stays alive until what it holds has gone (within this turn).
+        loop.atTurnEnd { self.assumeIsolated { $0.turnEnded() } }
     }
 
     private func turnEnded() {
         heldFlushArmed = false
         flushHeld()
+        guard !lateFailures.isEmpty else { return }
+        let failures = lateFailures
+        lateFailures.removeAll()
+        if let lateSendFailure { for failure in failures { lateSendFailure(failure) } }
     }
 
     /// Hands every held message to libzmq, in order, through the one send path (so a message
@@ -97,12 +112,13 @@ extension ZMQSocketActor {
             }
             switch result {
             case .sent, .queued: break
-            case .unroutable, .dropped: lateSendFailure?(result ?? .dropped)
-            case nil: lateSendFailure?(.dropped)
+            case .unroutable, .dropped, nil: lateFailures.append(result ?? .dropped)
             }
         }
         messages.removeAll()
         if held.isEmpty { swap(&messages, &held) }   // keep the grown buffers
+        // Reported at the turn's end (see `onLateSendFailure`), not from inside this send.
+        if !lateFailures.isEmpty { armTurnEnd() }
     }
 
     /// Drops what is held (the socket is closing, or its owner discards what waits).

@@ -51,6 +51,7 @@ public actor ZMQSocketActor {
     var heldLimit = 0
     var heldFlushArmed = false
     var lateSendFailure: ((SendResult) -> Void)?
+    var lateFailures: [SendResult] = []
     var routerRetryTimer: LoopTimerID?
     /// Most messages waiting to be sent before new ones are dropped.
     public private(set) var outboundLimit = 100_000
