@@ -51,6 +51,8 @@ struct StreamObservabilityTests {
         #expect(clientSpan.attributes[RPCAttribute.outcome]?.toSpanAttribute() == "ok")
         #expect(clientSpan.attributes[RPCAttribute.kind]?.toSpanAttribute() == "server-streaming")
         #expect(clientSpan.attributes[RPCAttribute.messagesReceived]?.toSpanAttribute() == 20)
+        // Where it went, as a unary call's span says.
+        #expect(clientSpan.attributes[RPCAttribute.serverAddress]?.toSpanAttribute() == endpoint.toSpanAttribute())
 
         // A stream the handler fails: the client span says so.
         do {
@@ -85,6 +87,7 @@ struct StreamObservabilityTests {
             #expect(serverSpan.traceID == clientSpan.traceID && serverSpan.parentSpanID == clientSpan.spanID, "\(name)")
             #expect(clientSpan.attributes[RPCAttribute.outcome]?.toSpanAttribute() == "ok")
             #expect(clientSpan.attributes[RPCAttribute.messagesSent]?.toSpanAttribute() == (name == "stream.sum" ? 3 : 2))
+            #expect(clientSpan.attributes[RPCAttribute.serverAddress]?.toSpanAttribute() == endpoint.toSpanAttribute(), "\(name)")
         }
         await client.shutdown()
         await node.stop()

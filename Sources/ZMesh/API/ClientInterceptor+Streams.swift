@@ -44,13 +44,17 @@ public struct ClientStreamOutcome: Sendable {
     public let messagesSent: Int
     /// Messages of the reply stream the caller read (server and bidirectional streams).
     public let messagesReceived: Int
+    /// The endpoint of the instance (or broker) the stream was last sent to; nil if it never
+    /// left the client (refused by an interceptor, no instance known).
+    public let serverAddress: String?
 
     /// An outcome ending with `error` (nil: ok) after `messagesSent` and `messagesReceived`
-    /// messages.
-    public init(error: (any Error)?, messagesSent: Int = 0, messagesReceived: Int = 0) {
+    /// messages, the stream last sent to `serverAddress`.
+    public init(error: (any Error)?, messagesSent: Int = 0, messagesReceived: Int = 0, serverAddress: String? = nil) {
         self.error = error
         self.messagesSent = messagesSent
         self.messagesReceived = messagesReceived
+        self.serverAddress = serverAddress
     }
 
     /// ``error`` if it is a ``MeshError``.

@@ -177,6 +177,7 @@ struct CallTable<Link> {
         call.attempts += 1
         call.connection = connection.id
         connection.outstanding += 1
+        call.request.sentTo?(connection.endpoint)
     }
 
     /// `kv` for `kv.get`, remembering the last answer (most calls repeat the name before).

@@ -13,23 +13,25 @@ extension ClientCore {
     /// Starts stream `seq`, as ``MeshClient/stream(_:_:options:)`` does: its messages go to
     /// `messages`; `window` is the initial credit. From any thread.
     nonisolated func stream(_ name: String, _ payload: [UInt8], metadata: Metadata, options: CallOptions, window: Int,
-                            sequence seq: UInt64, messages: StreamChunks.Continuation) {
+                            sequence seq: UInt64, messages: StreamChunks.Continuation, ending: ClientStreamEnding?) {
         do {
             try checkStart(name, metadata: metadata)
         } catch {
             return messages.finish(throwing: error)
         }
-        let request = CallRequest(stream: messages, window: window, name: name, payload: payload, timeout: options.timeout,
+        var request = CallRequest(stream: messages, window: window, name: name, payload: payload, timeout: options.timeout,
                                   idempotent: options.idempotent, maxAttempts: options.maxAttempts, metadata: metadata,
                                   now: transport.now())
-        transport.execute { self.assumeIsolated { $0.start(seq, request) } }
+        if let ending { request.sentTo = { ending.reached($0) } }
+        let started = request
+        transport.execute { self.assumeIsolated { $0.start(seq, started) } }
     }
 
     /// Starts call `seq` whose request is a stream of messages (a client stream, or with
     /// `messages` a bidirectional one), as ``MeshClient/clientStream(_:options:requests:)``
     /// does. From any thread.
     nonisolated func startRequestStream(_ name: String, metadata: Metadata, options: CallOptions, sequence seq: UInt64,
-                                        completion: CallRequest.Completion, window: Int) {
+                                        completion: CallRequest.Completion, window: Int, ending: ClientStreamEnding?) {
         var request = CallRequest(completion: completion, name: name, payload: [], timeout: options.timeout,
                                   idempotent: options.idempotent, maxAttempts: options.maxAttempts, metadata: metadata,
                                   now: transport.now())
@@ -39,6 +41,7 @@ extension ClientCore {
                                   now: transport.now())
         }
         request.sendsRequests = true
+        if let ending { request.sentTo = { ending.reached($0) } }
         let started = request
         transport.execute { self.assumeIsolated { $0.start(seq, started) } }
     }

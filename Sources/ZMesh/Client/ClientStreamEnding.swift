@@ -24,6 +24,8 @@ final class ClientStreamEnding: Sendable {
     private let state: Mutex<State>
     private let sent = Atomic<Int>(0)
     private let received = Atomic<Int>(0)
+    /// The endpoint of the instance the stream was last sent to.
+    private let instance = Mutex<String?>(nil)
 
     /// The end of a stream of `kind` calling `name`, running `handlers` (in registration order).
     init(name: String, kind: MethodKind, handlers: [@Sendable (ClientStreamOutcome) -> Void]) {
@@ -31,6 +33,9 @@ final class ClientStreamEnding: Sendable {
         self.kind = kind
         state = Mutex(State(handlers: handlers.reversed()))
     }
+
+    /// The stream's request was sent to the instance at `endpoint` (again, after a failover).
+    func reached(_ endpoint: String) { instance.withLock { $0 = endpoint } }
 
     /// The caller wrote a message.
     func messageSent() { sent.add(1, ordering: .relaxed) }
@@ -77,7 +82,8 @@ final class ClientStreamEnding: Sendable {
         }
         guard !handlers.isEmpty else { return }
         let outcome = ClientStreamOutcome(error: error, messagesSent: sent.load(ordering: .relaxed),
-                                          messagesReceived: received.load(ordering: .relaxed))
+                                          messagesReceived: received.load(ordering: .relaxed),
+                                          serverAddress: instance.withLock { $0 })
         for handler in handlers { handler(outcome) }
     }
 

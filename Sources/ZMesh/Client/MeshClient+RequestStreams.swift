@@ -50,7 +50,8 @@ extension MeshClient {
         let core = self.core
         let (outcomes, outcome) = AsyncStream<Result<MeshReply, MeshError>>.makeStream(bufferingPolicy: .bufferingNewest(1))
         core.startRequestStream(name, metadata: metadata, options: options, sequence: seq,
-                                completion: .client { result in outcome.yield(result); outcome.finish() }, window: 0)
+                                completion: .client { result in outcome.yield(result); outcome.finish() }, window: 0,
+                                ending: ending)
         return try await withThrowingTaskGroup(of: (any Error)?.self) { group in
             group.addTask { await Self.produce(requests, of: seq, on: core, ending: ending) }
             var iterator = outcomes.makeAsyncIterator()
@@ -134,7 +135,7 @@ extension MeshClient {
             }
         }
         core.startRequestStream(name, metadata: metadata, options: options, sequence: seq,
-                                completion: .stream(continuation), window: window)
+                                completion: .stream(continuation), window: window, ending: ending)
         let stream = MeshStream(messages: messages, window: window, ending: ending) { count in core.grant(seq, count) }
         return try await withThrowingTaskGroup(of: (any Error)?.self) { group in
             group.addTask { await Self.produce(requests, of: seq, on: core, ending: ending) }

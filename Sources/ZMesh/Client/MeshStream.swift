@@ -51,7 +51,8 @@ extension MeshClient {
                 core.abandon(seq)
             }
         }
-        core.stream(name, payload, metadata: metadata, options: options, window: window, sequence: seq, messages: continuation)
+        core.stream(name, payload, metadata: metadata, options: options, window: window, sequence: seq, messages: continuation,
+                    ending: ending)
         return MeshStream(messages: messages, window: window, ending: ending) { count in core.grant(seq, count) }
     }
 }

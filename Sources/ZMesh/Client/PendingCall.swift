@@ -35,6 +35,9 @@ struct CallRequest: Sendable {
     /// A client or bidirectional stream: the request's messages follow as PARTs, each sent
     /// with the service's credit (``MeshClient/clientStream(_:options:requests:)``).
     var sendsRequests = false
+    /// Told the endpoint of each instance the call is sent to (a watched stream's end reports
+    /// the last one as `server.address`); nil for calls nobody watches that way.
+    var sentTo: (@Sendable (String) -> Void)?
 
     /// - Parameter now: when the call starts: its deadline is `now + timeout`.
     init(completion: Completion, name: String, service: String = "", payload: [UInt8], timeout: Duration,

@@ -8,9 +8,9 @@ public import Tracing
 /// same trace.
 ///
 /// A stream's span runs from its start to its end (see
-/// ``ClientInterceptor/interceptStream(_:context:)``), with the same attributes but
-/// `server.address`, plus `zmesh.kind` and the messages each way
-/// (`zmesh.messages_sent`, `zmesh.messages_received`).
+/// ``ClientInterceptor/interceptStream(_:context:)``), with the same attributes
+/// (`server.address`: the instance, or broker, it was last sent to), plus `zmesh.kind` and
+/// the messages each way (`zmesh.messages_sent`, `zmesh.messages_received`).
 ///
 /// ```swift
 /// var configuration = MeshClient.Configuration(discovery: .brokers(["tcp://127.0.0.1:5555"]))
@@ -60,6 +60,7 @@ public struct ClientTracingInterceptor: ClientInterceptor {
             span.attributes[RPCAttribute.outcome] = outcome.code
             span.attributes[RPCAttribute.messagesSent] = outcome.messagesSent
             span.attributes[RPCAttribute.messagesReceived] = outcome.messagesReceived
+            if let address = outcome.serverAddress { span.attributes[RPCAttribute.serverAddress] = address }
             if let error = outcome.error {
                 span.recordError(error)
                 span.setStatus(SpanStatus(code: .error, message: outcome.meshError?.message ?? "\(error)"))
