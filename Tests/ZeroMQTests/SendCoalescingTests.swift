@@ -142,7 +142,7 @@ struct SendCoalescingTests {
         // Nothing else wakes this loop: if the actions waited for another turn, this would hang.
         let order = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[String], any Error>) in
             loop.execute {
-                nonisolated(unsafe) var order = ["job"]
+                var order = ["job"]
                 loop.atTurnEnd {
                     order.append("first")
                     loop.atTurnEnd {

@@ -41,40 +41,31 @@ extension ZMQSocketActor {
         guard heldLimit > 0 else { return nil }
         var size = header.count + body.count
         for id in routing { size += id.count }
-        guard size <= Self.largestHeldMessage, let full = admitHeld() else {
-            flushHeld()
-            return nil
-        }
-        if full { return .dropped }
-        held.appendEnvelope(routing: routing, header: header, body: body)
-        return heldMessageAdded()
+        return hold(size: size) { $0.appendEnvelope(routing: routing, header: header, body: body) }
     }
 
     /// ``holdEnvelope(routing:header:body:)`` for a message of whole frames.
     @inline(__always)
     func holdFrames(_ frames: [[UInt8]]) -> SendResult? {
         guard heldLimit > 0 else { return nil }
-        guard frames.reduce(0, { $0 + $1.count }) <= Self.largestHeldMessage, let full = admitHeld() else {
+        return hold(size: frames.reduce(0) { $0 + $1.count }) { $0.append(frames) }
+    }
+
+    /// Holds a message of `size` bytes (`append` packs it), or, for one too large or a closed
+    /// socket, sends what is held and returns nil (the caller sends it now). A message that
+    /// would overfill the outbound queue, counting what is held, is dropped as a send to a
+    /// full queue is.
+    @inline(__always)
+    private func hold(size: Int, _ append: (inout HeldMessages) -> Void) -> SendResult? {
+        guard size <= Self.largestHeldMessage, !closed else {
             flushHeld()
             return nil
         }
-        if full { return .dropped }
-        held.append(frames)
-        return heldMessageAdded()
-    }
-
-    /// Nil if the socket cannot hold (closed); true if the outbound queue, counting what is
-    /// held, is full (the message is dropped, as a send to a full queue is).
-    private func admitHeld() -> Bool? {
-        guard !closed else { return nil }
         guard type == .router || outbound.count + held.count < outboundLimit else {
             droppedOutbound += 1
-            return true
+            return .dropped
         }
-        return false
-    }
-
-    private func heldMessageAdded() -> SendResult {
+        append(&held)
         if held.count >= heldLimit || held.byteCount >= Self.heldBytesLimit {
             flushHeld()
         } else {
@@ -112,7 +103,7 @@ extension ZMQSocketActor {
             }
             switch result {
             case .sent, .queued: break
-            case .unroutable, .dropped, nil: lateFailures.append(result ?? .dropped)
+            case .unroutable, .dropped, nil: if lateSendFailure != nil { lateFailures.append(result ?? .dropped) }
             }
         }
         messages.removeAll()

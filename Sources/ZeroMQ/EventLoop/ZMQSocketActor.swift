@@ -276,7 +276,7 @@ public actor ZMQSocketActor {
         updateInterest()
     }
 
-    /// Messages waiting in the outbound queue.
+    /// Messages waiting to be sent: in the outbound queue, or held until the turn's end.
     public var outboundQueued: Int { outbound.count + held.count }
 
     /// Drops every message waiting in the outbound queue (for example when its peer is gone
