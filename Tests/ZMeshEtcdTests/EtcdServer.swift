@@ -1,11 +1,12 @@
 import Foundation
 import ZMeshEtcd
+import ZMeshTestSupport
 
 /// A real single-member etcd (Debian's etcd-server, installed by scripts/test.sh) on free
 /// loopback ports with its data in a temporary directory; stopped by its PID.
 final class EtcdServer: Sendable {
     let endpoint: String
-    let process: Process
+    let process: SpawnedProcess
     let directory: URL
 
     /// Where etcd is, or nil if it is not installed.
@@ -23,17 +24,15 @@ final class EtcdServer: Sendable {
         endpoint = "http://127.0.0.1:\(client)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-etcd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--name", "test", "--data-dir", directory.appendingPathComponent("data").path,
-                             "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
-                             "--listen-peer-urls", "http://127.0.0.1:\(peer)",
-                             "--initial-advertise-peer-urls", "http://127.0.0.1:\(peer)",
-                             "--initial-cluster", "test=http://127.0.0.1:\(peer)"]
-        FileManager.default.createFile(atPath: directory.appendingPathComponent("etcd.log").path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("etcd.log"))
-        process.standardError = process.standardOutput
-        try process.run()
+        let log = directory.appendingPathComponent("etcd.log").path
+        process = try SpawnedProcess(
+            executable: binary,
+            arguments: ["--name", "test", "--data-dir", directory.appendingPathComponent("data").path,
+                        "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
+                        "--listen-peer-urls", "http://127.0.0.1:\(peer)",
+                        "--initial-advertise-peer-urls", "http://127.0.0.1:\(peer)",
+                        "--initial-cluster", "test=http://127.0.0.1:\(peer)"],
+            standardOutput: .file(log), standardError: .standardOutput)
         let deadline = ContinuousClock.now.advanced(by: .seconds(5))
         while ContinuousClock.now < deadline {
             if await Self.answers(endpoint) { return }
@@ -44,10 +43,10 @@ final class EtcdServer: Sendable {
     }
 
     /// kill -9, as a crash would.
-    func kill9() { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    func kill9() { process.signal(SIGKILL); process.waitUntilExit() }
 
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM); process.waitUntilExit() }
+        if process.isRunning { process.signal(SIGTERM); process.waitUntilExit() }
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ZMeshTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,41 +25,31 @@ struct ProcessFailure: Error, CustomStringConvertible {
 }
 
 /// A child process a test started; always stopped by its PID.
-final class ChildProcess: @unchecked Sendable {
-    // @unchecked: `process` is only started once in init; Foundation.Process is thread-safe
-    // for the read-only queries used here (processIdentifier, isRunning, terminationStatus).
-    let process = Process()
+final class ChildProcess: Sendable {
+    let process: SpawnedProcess
     let name: String
     let logURL: URL
 
-    init(name: String, executable: String, arguments: [String], environment: [String: String] = [:]) throws {
+    init(name: String, executable: String, arguments: [String], environment: [String: String] = [:],
+         blockedSignals: [Int32] = []) throws {
         self.name = name
         logURL = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-test-\(name)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logURL)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = log
-        process.standardError = log
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        try process.run()
+        process = try SpawnedProcess(
+            executable: executable, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+            standardOutput: .file(logURL.path), standardError: .standardOutput, blockedSignals: blockedSignals)
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var isRunning: Bool { process.isRunning }
 
-    /// Sends a signal to the process by its PID.
-    func signal(_ signal: Int32) {
-        if process.isRunning { _ = Glibc.kill(pid, signal) }
-    }
+    /// Sends a signal to the process by its PID (while it has not been reaped).
+    func signal(_ signal: Int32) { process.signal(signal) }
 
     /// Waits up to `timeout` for the process to end; returns its exit status, or nil if it still runs.
     func waitForExit(timeout: Duration = .seconds(10)) async -> Int32? {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return process.isRunning ? nil : process.terminationStatus
+        await process.waitForExit(timeout: timeout)
     }
 
     /// SIGTERM, then SIGKILL if it is still there after `grace`.
@@ -73,7 +64,7 @@ final class ChildProcess: @unchecked Sendable {
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     deinit {
-        if process.isRunning { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
+        // SpawnedProcess kills and reaps a child still running when it goes.
         try? FileManager.default.removeItem(at: logURL)
     }
 }
@@ -94,25 +85,19 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    process.standardInput = try input.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
-    try process.run()
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while process.isRunning && ContinuousClock.now < deadline {
-        try await Task.sleep(for: .milliseconds(10))
-    }
+    let process = try SpawnedProcess(
+        executable: executable, arguments: arguments,
+        environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+        standardInput: input.map { .file($0.path) } ?? .null,
+        standardOutput: .file(outURL.path), standardError: .file(errURL.path))
+    let status = await process.waitForExit(timeout: timeout)
     let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
     let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-    if process.isRunning {
-        _ = Glibc.kill(process.processIdentifier, SIGKILL)
+    guard let status else {
+        process.signal(SIGKILL)
         throw ProcessFailure("\(executable) \(arguments.joined(separator: " ")) ran past \(timeout):\n\(stdout)\n\(stderr)")
     }
-    return (process.terminationStatus, stdout, stderr)
+    return (status, stdout, stderr)
 }
 
 /// Loopback TCP ports nobody listens on now, for a test to bind soon after.

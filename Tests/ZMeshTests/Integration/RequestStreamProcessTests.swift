@@ -76,22 +76,22 @@ struct RequestStreamProcessTests {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("zmesh-echo-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
-        let input = Pipe()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Repository.zmeshBinary())
-        process.arguments = ["call", "stream.echo", "--client-stream", "--stream", "--timeout", "60", "--config", mesh.file]
-        process.environment = ProcessInfo.processInfo.environment.merging(mesh.environment) { _, new in new }
-        process.standardInput = input
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)   // children close what they inherit above 2
+        let input = FileHandle(fileDescriptor: ends[1], closeOnDealloc: true)
+        let process = try SpawnedProcess(
+            executable: try Repository.zmeshBinary(),
+            arguments: ["call", "stream.echo", "--client-stream", "--stream", "--timeout", "60", "--config", mesh.file],
+            environment: ProcessInfo.processInfo.environment.merging(mesh.environment) { _, new in new },
+            standardInput: .descriptor(ends[0]), standardOutput: .file(output.path), standardError: .null)
+        close(ends[0])
+        defer { process.signal(SIGTERM) }
         let printed = { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
-        input.fileHandleForWriting.write(Data("first\n".utf8))
+        input.write(Data("first\n".utf8))
         #expect(await eventually(timeout: .seconds(30)) { printed() == "first\n" }, "\(printed())")
-        input.fileHandleForWriting.write(Data("second\n".utf8))
+        input.write(Data("second\n".utf8))
         #expect(await eventually(timeout: .seconds(30)) { printed() == "first\nsecond\n" }, "\(printed())")
-        try input.fileHandleForWriting.close()
+        try input.close()
         #expect(await eventually(timeout: .seconds(30)) { !process.isRunning })
         #expect(process.terminationStatus == 0)
         await mesh.down()

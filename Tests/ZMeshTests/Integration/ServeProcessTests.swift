@@ -51,6 +51,26 @@ struct ServeProcessTests {
         #expect(status == 0, "zmesh serve should exit 0 on SIGTERM: \(server.log)")
     }
 
+    /// A parent may start a node with SIGTERM and SIGINT blocked (Foundation's `Process` does,
+    /// from a Swift concurrency thread): the node still drains and exits 0 on SIGTERM. (The
+    /// tests' own children start with nothing blocked, so this case needs a test of its own.)
+    @Test func aNodeStartedWithTerminationSignalsBlockedStillStopsOnSIGTERM() async throws {
+        let zmesh = try Repository.zmeshBinary()
+        let endpoint = "tcp://127.0.0.1:\(try freePorts(1)[0])"
+        let server = try ChildProcess(name: "serve-blocked", executable: zmesh,
+                                      arguments: ["serve", "--bind", endpoint, "--name", "blocked-1"],
+                                      blockedSignals: [SIGTERM, SIGINT])
+        let client = try makeClient([endpoint])
+        let ready = await eventually(timeout: .seconds(20)) {
+            (try? await client.call("echo", "ping".bytes, options: CallOptions(timeout: .milliseconds(500)))) != nil
+        }
+        #expect(ready, "zmesh serve did not answer: \(server.log)")
+        await client.shutdown()
+        server.signal(SIGTERM)
+        #expect(await server.waitForExit(timeout: .seconds(15)) == 0, "SIGTERM did not stop it: \(server.log)")
+        await server.stop()
+    }
+
     @Test func logsAreOneJSONObjectPerLineWithLogFormatJSON() async throws {
         let zmesh = try Repository.zmeshBinary()
         let port = try freePorts(1)[0]

@@ -188,12 +188,7 @@ enum NetworkNamespaces {
 
     /// Runs a short command to completion (output to this process's).
     private static func runSync(_ executable: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        let process = try SpawnedProcess(executable: executable, arguments: arguments)
+        return process.waitUntilExit()
     }
 }
