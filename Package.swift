@@ -156,6 +156,14 @@ let package = Package(
             path: "Examples/GreeterAPI",
             swiftSettings: strictSettings
         ),
+        // The floor of the transport layer (loop, socket actors, coalescing; no mesh logic),
+        // run beside the raw C echo and the mesh by scripts/bench.sh --floor.
+        .executableTarget(
+            name: "zmesh-loop-floor",
+            dependencies: ["ZeroMQ", "MeshClock"],
+            path: "Benchmarks/LoopFloor",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "GreeterService",
             dependencies: [

@@ -43,7 +43,10 @@
 # brokered too, on the sequential and throughput cases: Debian's nats-server 2.9 on a free
 # port, a C responder in queue group `q` replying at once (send-asap) and a C client
 # (scripts/bench/nats_echo.c, libnats), each row against the same round's raw baseline, beside
-# the brokered mesh. Results: bench-results/bench-<time>.json.
+# the brokered mesh. Broker-less rounds also run the throughput cases on the Swift loop floor
+# (Benchmarks/LoopFloor: the mesh's loop threads, socket actors and coalescing, with no mesh
+# logic), called from tasks as zmesh bench calls and from the reply handler: what the layer
+# under the mesh costs, beside what the mesh adds. Results: bench-results/bench-<time>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
@@ -92,6 +95,13 @@ elif [ -z "${ZMESH_BIN:-}" ]; then
   export ZMESH_BIN=$PWD/.build/release/zmesh
 fi
 zmesh=$ZMESH_BIN
+# The transport layer's floor (Benchmarks/LoopFloor): loop threads and socket actors as the
+# mesh runs them, no mesh logic; run beside the raw echo in the broker-less rounds.
+floor_config=release
+if [ $smoke = 1 ]; then floor_config=debug; fi
+echo "==> building zmesh-loop-floor ($floor_config)"
+swift build -c $floor_config --product zmesh-loop-floor 2>&1 | grep -v "prohibited flag" | tail -1
+loop_floor=$PWD/.build/$floor_config/zmesh-loop-floor
 
 echo "==> building the raw-libzmq baseline"
 baseline_src=../shared/baseline
@@ -112,6 +122,7 @@ raw="$out_dir/bench-$stamp.jsonl"
 : >"$raw"
 export MESH_RUN_DIR=${MESH_RUN_DIR:-.mesh/bench}
 baseline_pid=
+loop_floor_pid=
 proxy_pid=
 mdp_echo_pid=
 mdp_proxy_pid=
@@ -119,7 +130,7 @@ nats_server_pid=
 nats_echo_pid=
 nats_dir=$(mktemp -d "${TMPDIR:-/tmp}/zmesh-bench-nats.XXXXXX")
 cleanup() {
-  for pid in "$baseline_pid" "$proxy_pid" "$mdp_echo_pid" "$mdp_proxy_pid" "$nats_echo_pid" "$nats_server_pid"; do
+  for pid in "$baseline_pid" "$loop_floor_pid" "$proxy_pid" "$mdp_echo_pid" "$mdp_proxy_pid" "$nats_echo_pid" "$nats_server_pid"; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   done
   scripts/mesh-down.sh >/dev/null 2>&1 || true
@@ -175,6 +186,11 @@ base_ep="tcp://127.0.0.1:$port"
 .build/baseline/zecho_server "$base_ep" 3600 2>/dev/null &
 baseline_pid=$!
 server_cpu $baseline_pid
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+loop_floor_ep="tcp://127.0.0.1:$port"
+"$loop_floor" server "$loop_floor_ep" 2>/dev/null &
+loop_floor_pid=$!
+server_cpu $loop_floor_pid
 # The broker floor: a logic-free C zmq_proxy in front of the same echo.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 proxy_ep="tcp://127.0.0.1:$port"
@@ -225,6 +241,16 @@ baseline_case() {  # round case topology
     mdp64*) line=$(client python3 $(mdp_client $case) "$mdp_ep" echo --bench $mdp_n --size 64 $(mdp_raw $case)) ;;
   esac
   record "$round" baseline "$case" "$line"
+  # Broker-less rounds: the same load on the Swift loop floor, called from tasks as zmesh bench
+  # calls, and from the reply handler (no task per call).
+  if [ "$topology" = brokerless ] && { [ $case = tput64 ] || [ $case = tput1k ]; }; then
+    local mode size=64
+    if [ $case = tput1k ]; then size=1024; fi
+    for mode in tasks callbacks; do
+      line=$(measured $case "$loop_floor_pid" "" "$loop_floor" client "$loop_floor_ep" "$(calls_of $case)" $size 128 $mode)
+      record "$round" "loopfloor-$mode" "$case" "$line"
+    done
+  fi
   # Brokered rounds: the same client through the logic-free C proxy, the floor for a broker.
   if [ "$topology" = brokered ]; then
     case $case in

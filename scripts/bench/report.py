@@ -130,6 +130,33 @@ if floor_lines:
               f"{'target':>8}  met",
               "-" * 117] + floor_lines
 
+# The transport floor: broker-less throughput cases on the Swift loop floor (the mesh's loop
+# threads, socket actors and send coalescing, no mesh logic), same rounds. Above the raw echo
+# is the loop layer's cost; between the floor and the mesh, the mesh logic's.
+transport_lines = []
+summary["loop_floor"] = []
+for mode in ("tasks", "callbacks"):
+    for case, (label, field, unit, better) in CASES.items():
+        floor_ratios, mesh_over_floor, floors = [], [], []
+        for round_ in rounds_of("loopfloor-" + mode, case):
+            floor, base, mesh = (value(t, case, round_, field) for t in ("loopfloor-" + mode, "baseline", "brokerless"))
+            if floor and base and mesh:
+                floors.append(floor)
+                floor_ratios.append(floor / base)
+                mesh_over_floor.append(mesh / floor)
+        if not floors:
+            continue
+        summary["loop_floor"].append({"mode": mode, "case": case, "floor_median": statistics.median(floors),
+                                      "floor_over_baseline": statistics.median(floor_ratios),
+                                      "mesh_over_floor": statistics.median(mesh_over_floor)})
+        transport_lines.append(f"{'floor, ' + mode:<18} {label:<28} {fmt(statistics.median(floors), unit):>13} "
+                               f"{statistics.median(floor_ratios):>9.2f}x {statistics.median(mesh_over_floor):>13.2f}x")
+if transport_lines:
+    lines += ["",
+              "Swift loop floor (Benchmarks/LoopFloor: loop, socket actors, coalescing; no mesh logic), broker-less, same rounds",
+              f"{'row':<18} {'case':<28} {'floor':>13} {'/ baseline':>10} {'mesh / floor':>14}",
+              "-" * 88] + transport_lines
+
 # NATS beside the brokered mesh: both brokered, both against the same round's baseline. The
 # last column is the mesh over NATS per round (latency: below 1 is faster; calls/s: above 1).
 nats_lines = []
@@ -167,6 +194,7 @@ if nats_lines:
 # CPU per call (us, user + system, every thread): the client's, the server's and the broker's
 # over each client run, medians of the rounds. With both cores busy, calls/s is CPU per call.
 CPU_ROWS = (("baseline", "raw libzmq"), ("floor", "raw via zmq_proxy"), ("nats", "NATS"),
+            ("loopfloor-callbacks", "Swift loop floor, callbacks"), ("loopfloor-tasks", "Swift loop floor, tasks"),
             ("brokerless", "ZMesh broker-less"), ("brokerless-compared", "broker-less, compared build"),
             ("brokered", "ZMesh brokered"), ("brokered-compared", "brokered, compared build"))
 cpu_lines = []
