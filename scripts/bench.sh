@@ -54,6 +54,13 @@ ensure_libzmq
 ensure_pyzmq
 ensure_majortomo
 ensure_nats
+# Mesh nodes, etcd or NATS servers already running (left by an interrupted test run, say) wake
+# on their own timers and move the figures, latency most: say so before measuring.
+strays=$(for name in zmesh etcd nats-server; do pgrep -x "$name" || true; done | tr '\n' ' ')
+if [ -n "${strays// /}" ]; then
+  echo "bench.sh: warning: zmesh, etcd or nats-server processes are already running (PIDs $strays);" \
+       "they perturb the figures: stop them first" >&2
+fi
 
 rounds=3
 pin=0
