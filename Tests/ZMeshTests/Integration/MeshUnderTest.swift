@@ -33,8 +33,17 @@ final class MeshUnderTest: @unchecked Sendable {
             "ZMESH_LOG_LEVEL": "info",
         ].merging(extraEnvironment) { _, extra in extra }
         topology = try Topology.load(path: self.file, environment: environment)
-        let up = try await runCommand(Repository.root.appendingPathComponent("scripts/mesh-up.sh").path, [self.file],
+        let up: (status: Int32, stdout: String, stderr: String)
+        do {
+            up = try await runCommand(Repository.root.appendingPathComponent("scripts/mesh-up.sh").path, [self.file],
                                       environment: environment, timeout: .seconds(60))
+        } catch {
+            // mesh-up.sh stops what it started when it fails, but not when it is killed for
+            // running past the timeout: its nodes are daemons, so stop them here.
+            _ = try? await runCommand(Repository.root.appendingPathComponent("scripts/mesh-down.sh").path, [],
+                                      environment: environment, timeout: .seconds(30))
+            throw error
+        }
         guard up.status == 0 else {
             throw ProcessFailure("mesh-up.sh \(file) failed (\(up.status)):\n\(up.stdout)\n\(up.stderr)")
         }
