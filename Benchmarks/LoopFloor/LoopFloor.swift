@@ -85,9 +85,9 @@ enum LoopFloor {
         let start = ContinuousClock.now
         let completed: Int
         if tasks {
-            completed = try await client.runTasks(requests: requests, window: window)
+            completed = await client.runTasks(requests: requests, window: window)
         } else {
-            completed = try await client.runCallbacks(requests: requests, window: window)
+            completed = await client.runCallbacks(requests: requests, window: window)
         }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -131,7 +131,7 @@ actor FloorClient {
     }
 
     /// Keeps `window` requests in flight, sending the next from the reply handler.
-    func runCallbacks(requests: Int, window: Int) async throws -> Int {
+    func runCallbacks(requests: Int, window: Int) async -> Int {
         limit = requests
         return await withCheckedContinuation { continuation in
             finished = continuation
@@ -140,7 +140,7 @@ actor FloorClient {
     }
 
     /// `window` tasks on the loop, each calling and awaiting its reply in turn.
-    func runTasks(requests: Int, window: Int) async throws -> Int {
+    func runTasks(requests: Int, window: Int) async -> Int {
         usesTasks = true
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<window {

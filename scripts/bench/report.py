@@ -49,6 +49,14 @@ def value(topology, case, round_, field):
     return None
 
 
+def paired_rounds(case, field, *topologies):
+    """Per round in which every one of `topologies` has a nonzero `field` for `case`: their values."""
+    for round_ in rounds_of(topologies[0], case):
+        values = [value(t, case, round_, field) for t in topologies]
+        if all(values):
+            yield values
+
+
 def fmt(number, unit):
     if unit == "us":
         return f"{number:,.1f} us"
@@ -101,13 +109,11 @@ floor_lines = []
 summary["broker_floor"] = []
 for case, (label, field, unit, better) in CASES.items():
     floor_ratios, mesh_over_floor, floors, meshes = [], [], [], []
-    for round_ in rounds_of("floor", case):
-        floor, base, mesh = (value(t, case, round_, field) for t in ("floor", "baseline", "brokered"))
-        if floor and base and mesh:
-            floors.append(floor)
-            meshes.append(mesh)
-            floor_ratios.append(floor / base)
-            mesh_over_floor.append(mesh / floor)
+    for floor, base, mesh in paired_rounds(case, field, "floor", "baseline", "brokered"):
+        floors.append(floor)
+        meshes.append(mesh)
+        floor_ratios.append(floor / base)
+        mesh_over_floor.append(mesh / floor)
     if not floors:
         continue
     ratio = statistics.median(mesh_over_floor)
@@ -138,12 +144,10 @@ summary["loop_floor"] = []
 for mode in ("tasks", "callbacks"):
     for case, (label, field, unit, better) in CASES.items():
         floor_ratios, mesh_over_floor, floors = [], [], []
-        for round_ in rounds_of("loopfloor-" + mode, case):
-            floor, base, mesh = (value(t, case, round_, field) for t in ("loopfloor-" + mode, "baseline", "brokerless"))
-            if floor and base and mesh:
-                floors.append(floor)
-                floor_ratios.append(floor / base)
-                mesh_over_floor.append(mesh / floor)
+        for floor, base, mesh in paired_rounds(case, field, "loopfloor-" + mode, "baseline", "brokerless"):
+            floors.append(floor)
+            floor_ratios.append(floor / base)
+            mesh_over_floor.append(mesh / floor)
         if not floors:
             continue
         summary["loop_floor"].append({"mode": mode, "case": case, "floor_median": statistics.median(floors),
@@ -163,13 +167,11 @@ nats_lines = []
 summary["nats"] = []
 for case, (label, field, unit, better) in CASES.items():
     nats_ratios, mesh_ratios, mesh_over_nats, nats_values = [], [], [], []
-    for round_ in rounds_of("nats", case):
-        nats, base, mesh = (value(t, case, round_, field) for t in ("nats", "baseline", "brokered"))
-        if nats and base and mesh:
-            nats_values.append(nats)
-            nats_ratios.append(nats / base)
-            mesh_ratios.append(mesh / base)
-            mesh_over_nats.append(mesh / nats)
+    for nats, base, mesh in paired_rounds(case, field, "nats", "baseline", "brokered"):
+        nats_values.append(nats)
+        nats_ratios.append(nats / base)
+        mesh_ratios.append(mesh / base)
+        mesh_over_nats.append(mesh / nats)
     if not nats_values:
         continue
     summary["nats"].append({"case": case, "label": label, "nats_median": statistics.median(nats_values),

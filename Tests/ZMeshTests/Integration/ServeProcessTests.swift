@@ -11,16 +11,8 @@ import Glibc
 struct ServeProcessTests {
     @Test func serveAnswersCallsFromSwiftAndTheCommandLine() async throws {
         let zmesh = try Repository.zmeshBinary()
-        let port = try freePorts(1)[0]
-        let endpoint = "tcp://127.0.0.1:\(port)"
-        let server = try ChildProcess(name: "serve", executable: zmesh,
-                                      arguments: ["serve", "--bind", endpoint, "--service", "echo", "--service", "kv",
-                                                  "--service", "sleep", "--name", "echo-9"])
-        let client = try makeClient([endpoint])
-        let ready = await eventually(timeout: .seconds(20)) {
-            (try? await client.call("echo", "ping".bytes, options: CallOptions(timeout: .milliseconds(500)))) != nil
-        }
-        #expect(ready, "zmesh serve did not answer: \(server.log)")
+        let (server, endpoint, client) = try await startServe("serve", ["--service", "echo", "--service", "kv",
+                                                                        "--service", "sleep", "--name", "echo-9"])
 
         #expect(try await client.call("echo.whoami", []).text == "echo-9")
 
@@ -55,16 +47,8 @@ struct ServeProcessTests {
     /// from a Swift concurrency thread): the node still drains and exits 0 on SIGTERM. (The
     /// tests' own children start with nothing blocked, so this case needs a test of its own.)
     @Test func aNodeStartedWithTerminationSignalsBlockedStillStopsOnSIGTERM() async throws {
-        let zmesh = try Repository.zmeshBinary()
-        let endpoint = "tcp://127.0.0.1:\(try freePorts(1)[0])"
-        let server = try ChildProcess(name: "serve-blocked", executable: zmesh,
-                                      arguments: ["serve", "--bind", endpoint, "--name", "blocked-1"],
-                                      blockedSignals: [SIGTERM, SIGINT])
-        let client = try makeClient([endpoint])
-        let ready = await eventually(timeout: .seconds(20)) {
-            (try? await client.call("echo", "ping".bytes, options: CallOptions(timeout: .milliseconds(500)))) != nil
-        }
-        #expect(ready, "zmesh serve did not answer: \(server.log)")
+        let (server, _, client) = try await startServe("serve-blocked", ["--name", "blocked-1"],
+                                                       blockedSignals: [SIGTERM, SIGINT])
         await client.shutdown()
         server.signal(SIGTERM)
         #expect(await server.waitForExit(timeout: .seconds(15)) == 0, "SIGTERM did not stop it: \(server.log)")
@@ -73,15 +57,7 @@ struct ServeProcessTests {
 
     @Test func logsAreOneJSONObjectPerLineWithLogFormatJSON() async throws {
         let zmesh = try Repository.zmeshBinary()
-        let port = try freePorts(1)[0]
-        let endpoint = "tcp://127.0.0.1:\(port)"
-        let server = try ChildProcess(name: "serve-json", executable: zmesh,
-                                      arguments: ["serve", "--bind", endpoint, "--name", "json-1", "--log-format", "json"])
-        let client = try makeClient([endpoint])
-        let ready = await eventually(timeout: .seconds(20)) {
-            (try? await client.call("echo", "ping".bytes, options: CallOptions(timeout: .milliseconds(500)))) != nil
-        }
-        #expect(ready, "zmesh serve did not answer: \(server.log)")
+        let (server, endpoint, client) = try await startServe("serve-json", ["--name", "json-1", "--log-format", "json"])
         await client.shutdown()
         server.signal(SIGTERM)
         #expect(await server.waitForExit() == 0)
@@ -102,15 +78,7 @@ struct ServeProcessTests {
 
     @Test func pingTellsLiveDrainingAndGoneApartByItsExitCode() async throws {
         let zmesh = try Repository.zmeshBinary()
-        let port = try freePorts(1)[0]
-        let endpoint = "tcp://127.0.0.1:\(port)"
-        let server = try ChildProcess(name: "serve-ping", executable: zmesh,
-                                      arguments: ["serve", "--bind", endpoint, "--name", "ping-1", "--service", "echo", "--service", "sleep"])
-        let client = try makeClient([endpoint])
-        let ready = await eventually(timeout: .seconds(20)) {
-            (try? await client.call("echo", "ping".bytes, options: CallOptions(timeout: .milliseconds(500)))) != nil
-        }
-        #expect(ready, "zmesh serve did not answer: \(server.log)")
+        let (server, endpoint, client) = try await startServe("serve-ping", ["--name", "ping-1", "--service", "echo", "--service", "sleep"])
         let live = try await runCommand(zmesh, ["ping", "--endpoint", endpoint])
         #expect(live.status == 0, "\(live.stderr)")
         #expect(live.stdout.hasPrefix("ping-1 service live"))
@@ -161,5 +129,21 @@ struct ServeProcessTests {
             #expect(result.status == 64, "zmesh \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
             #expect(result.stderr.contains(arguments[arguments.count - 2]))
         }
+    }
+
+    /// Starts `zmesh serve --bind ENDPOINT ARGUMENTS` on a free loopback port and waits until
+    /// it answers `echo` from Swift; the client it asked with stays open for the test.
+    private func startServe(_ name: String, _ arguments: [String], blockedSignals: [Int32] = [],
+                            sourceLocation: SourceLocation = #_sourceLocation) async throws
+        -> (server: ChildProcess, endpoint: String, client: MeshClient) {
+        let endpoint = "tcp://127.0.0.1:\(try freePorts(1)[0])"
+        let server = try ChildProcess(name: name, executable: try Repository.zmeshBinary(),
+                                      arguments: ["serve", "--bind", endpoint] + arguments, blockedSignals: blockedSignals)
+        let client = try makeClient([endpoint])
+        let ready = await eventually(timeout: .seconds(20)) {
+            (try? await client.call("echo", "ping".bytes, options: CallOptions(timeout: .milliseconds(500)))) != nil
+        }
+        #expect(ready, "zmesh serve did not answer: \(server.log)", sourceLocation: sourceLocation)
+        return (server, endpoint, client)
     }
 }
