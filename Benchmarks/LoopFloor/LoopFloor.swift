@@ -125,7 +125,9 @@ actor FloorClient {
     private func send(_ sequence: UInt64) {
         withUnsafeBytes(of: sequence.littleEndian) { header.replaceSubrange(0..<8, with: $0) }
         header.withUnsafeBytes { header in
-            dealer.assumeIsolated { _ = try? $0.sendEnvelope(routing: [], header: header, body: body) }
+            dealer.assumeIsolated(passing: (header, body)) { dealer, message in
+                _ = try? dealer.sendEnvelope(routing: [], header: message.0, body: message.1)
+            }
         }
         sent += 1
     }
@@ -168,7 +170,7 @@ actor FloorClient {
     nonisolated func callOnce() async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             if loop.inLoop {
-                assumeIsolated { $0.start(continuation) }
+                assumeIsolated(passing: continuation) { client, continuation in client.start(continuation) }
             } else {
                 loop.execute { self.assumeIsolated { $0.start(continuation) } }
             }

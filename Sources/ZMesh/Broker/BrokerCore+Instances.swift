@@ -81,8 +81,8 @@ extension BrokerCore {
             result = frames.withFrameBytes(delimiter + 1) { header in
                 frames.withFrameBytes(delimiter + 2) { body in
                     frontend.with { frontend in
-                        frontend.assumeIsolated(passing: (header, body)) { socket, parts in
-                            socket.transmit(routing: route, header: parts.0, bodyBytes: parts.1)
+                        frontend.assumeIsolated(passing: (route, header, body)) { socket, parts in
+                            socket.transmit(routing: parts.0, header: parts.1, bodyBytes: parts.2)
                         }
                     }
                 }

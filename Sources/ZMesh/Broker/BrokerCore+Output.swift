@@ -48,8 +48,8 @@ extension BrokerCore {
                 let payload = body[0]
                 result = header.withEncoded { bytes in
                     backend.with { backend in
-                        backend.assumeIsolated(passing: bytes) { socket, bytes in
-                            socket.transmit(routing: routing, header: bytes, body: payload)
+                        backend.assumeIsolated(passing: (routing, bytes, payload)) { socket, message in
+                            socket.transmit(routing: message.0, header: message.1, body: message.2)
                         }
                     }
                 }

@@ -52,7 +52,7 @@ actor ClientCore<Transport: MeshTransport> {
                     metadata: metadata, now: transport.now())
                 if transport.isCurrent {
                     // The caller runs on the client's executor (task executor preference): start now.
-                    assumeIsolated { $0.start(seq, call) }
+                    assumeIsolated(passing: (seq, call)) { core, started in core.start(started.0, started.1) }
                 } else {
                     transport.execute { self.assumeIsolated { $0.start(seq, call) } }
                 }
@@ -235,8 +235,8 @@ actor ClientCore<Transport: MeshTransport> {
             let link = Uncounted(link)
             let result = header.withEncoded { bytes in
                 link.with { link in
-                    link.assumeIsolated(passing: bytes) { socket, bytes in
-                        socket.transmit(routing: [], header: bytes, body: payload)
+                    link.assumeIsolated(passing: (bytes, payload)) { socket, message in
+                        socket.transmit(routing: [], header: message.0, body: message.1)
                     }
                 }
             }
@@ -296,7 +296,7 @@ actor ClientCore<Transport: MeshTransport> {
                     self?.assumeIsolated { $0.connectionEvent(id, event) }
                 }
                 try dealer.onFrames { [weak self] frames in
-                    self?.assumeIsolated(passing: frames) { core, frames in core.receive(frames, from: id) }
+                    self?.assumeIsolated(passing: (frames, id)) { core, received in core.receive(received.0, from: received.1) }
                 }
                 try dealer.connect(endpoint)
             }

@@ -159,7 +159,7 @@ actor RegistryResolver<Transport: MeshTransport>: ServiceResolver {
         let payload = Array((lookup.service ?? "").utf8)
         let socket = links[index].socket
         let sent = header.withEncoded { bytes in
-            socket.assumeIsolated(passing: bytes) { $0.transmit(routing: [], header: $1, body: payload) }
+            socket.assumeIsolated(passing: (bytes, payload)) { $0.transmit(routing: [], header: $1.0, body: $1.1) }
         }
         guard sent.accepted else {
             lookups[seq] = lookup

@@ -27,12 +27,20 @@ extension ListeningCore {
                     self?.assumeIsolated { $0.refusals.record(event, role: Self.role, logger: $0.logger) }
                 }
             }
+            let receiver = FramesReceiver(receive: receive)
             try router.onFrames { [weak self] frames in
-                self?.assumeIsolated(passing: frames) { core, frames in receive(core, frames) }
+                self?.assumeIsolated(passing: (frames, receiver)) { core, received in received.1.receive(core, received.0) }
             }
             try router.bind(endpoint)
             return try router.lastEndpoint()
         }
         return (socket, bound)
     }
+}
+
+/// A listener's handler of what arrives. Handed through `assumeIsolated(passing:)` in a
+/// struct, not bare: a bare closure in that generic value is wrapped in a thunk allocated on
+/// every message (measured).
+struct FramesReceiver<Core: ListeningCore>: Sendable {
+    let receive: @Sendable (isolated Core, Core.Transport.Socket.Received) -> Void
 }

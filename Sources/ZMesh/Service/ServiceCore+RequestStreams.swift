@@ -58,7 +58,7 @@ extension ServiceCore {
         var header = Header(command: .credit, requestID: id)
         header.status = UInt16(clamping: count)
         _ = header.withEncoded { bytes in
-            router?.assumeIsolated(passing: bytes) { router, bytes in router.transmit(routing: route, header: bytes, body: []) }
+            router?.assumeIsolated(passing: (route, bytes)) { router, message in router.transmit(routing: message.0, header: message.1, body: []) }
         }
     }
 }

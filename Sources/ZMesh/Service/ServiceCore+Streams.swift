@@ -100,7 +100,9 @@ extension ServiceCore {
         let route = stream.route
         for body in bodies {
             let sent = header.withEncoded { bytes in
-                router.assumeIsolated(passing: bytes) { router, bytes in router.transmit(routing: route, header: bytes, body: body) }
+                router.assumeIsolated(passing: (route, bytes, body)) { router, message in
+                    router.transmit(routing: message.0, header: message.1, body: message.2)
+                }
             }
             if !sent.accepted {
                 stopStream(id)

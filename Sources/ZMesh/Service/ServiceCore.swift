@@ -297,8 +297,8 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
             guard let router else { return false }
             let result = reply.header.withEncoded { header in
                 router.with { router in
-                    router.assumeIsolated(passing: header) { router, header in
-                        router.transmit(routing: route, header: header, body: reply.body)
+                    router.assumeIsolated(passing: (route, header, reply.body)) { router, message in
+                        router.transmit(routing: message.0, header: message.1, body: message.2)
                     }
                 }
             }
