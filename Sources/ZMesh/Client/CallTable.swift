@@ -81,11 +81,15 @@ struct CallTable<Link> {
     // MARK: Calls
 
     /// A new call, numbered `seq` by the caller's client.
-    mutating func start(_ seq: UInt64, _ request: CallRequest, output: inout some CallOutput<Link>) {
+    mutating func start(_ seq: UInt64, _ request: consuming CallRequest, output: inout some CallOutput<Link>) {
+        start(seq, PendingCall(request), output: &output)
+    }
+
+    /// A new call, numbered `seq` by the caller's client, already wrapped for the table (as
+    /// the client does on its loop thread, saving a copy of the request).
+    mutating func start(_ seq: UInt64, _ call: PendingCall, output: inout some CallOutput<Link>) {
         stats.calls += 1
-        var request = request
-        if request.service.isEmpty { request.service = serviceName(of: request.name) }
-        let call = PendingCall(request)
+        if call.service.isEmpty { call.service = serviceName(of: call.name) }
         if !earlyCancels.isEmpty, earlyCancels.removeValue(forKey: seq) != nil {
             finish(call, .failure(MeshError(.cancelled, service: call.name, message: "the calling task was cancelled")), output: &output)
             return

@@ -51,8 +51,9 @@ actor ClientCore<Transport: MeshTransport> {
                     timeout: options.timeout, idempotent: options.idempotent, maxAttempts: options.maxAttempts,
                     metadata: metadata, now: transport.now())
                 if transport.isCurrent {
-                    // The caller runs on the client's executor (task executor preference): start now.
-                    assumeIsolated(passing: (seq, call)) { core, started in core.start(started.0, started.1) }
+                    // The caller runs on the client's executor (task executor preference): start now,
+                    // handing the table its entry (a reference) rather than the request (a copy).
+                    assumeIsolated(passing: (seq, PendingCall(call))) { core, started in core.start(started.0, started.1) }
                 } else {
                     transport.execute { self.assumeIsolated { $0.start(seq, call) } }
                 }
@@ -82,10 +83,14 @@ actor ClientCore<Transport: MeshTransport> {
         table.startIfNeeded(output: &output)
     }
 
-    func start(_ seq: UInt64, _ request: CallRequest) {
+    func start(_ seq: UInt64, _ request: consuming CallRequest) {
+        start(seq, PendingCall(request))
+    }
+
+    func start(_ seq: UInt64, _ call: PendingCall) {
         if !table.started, !table.closed { startIfNeeded() }
         var output = Output(core: self)
-        table.start(seq, request, output: &output)
+        table.start(seq, call, output: &output)
     }
 
     func cancel(_ seq: UInt64) {

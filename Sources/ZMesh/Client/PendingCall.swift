@@ -97,10 +97,16 @@ final class PendingCall {
     /// The end of the requests has gone to the instance of the latest try.
     var endSent = false
 
-    init(_ request: CallRequest) { self.request = request }
+    /// The part of the name before the first dot (``CallRequest/service``), filled in by the
+    /// table if the request came without it.
+    var service: String
+
+    init(_ request: consuming CallRequest) {
+        service = request.service
+        self.request = request
+    }
 
     var name: String { request.name }
-    var service: String { request.service }
     var payload: [UInt8] { request.payload }
     var deadline: MonotonicTime { request.deadline }
     var timeout: Duration { request.timeout }
