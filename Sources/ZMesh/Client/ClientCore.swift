@@ -37,7 +37,10 @@ actor ClientCore<Transport: MeshTransport> {
 
     /// Calls `name`, as ``MeshClient/call(_:_:options:)`` does; `seq` is unique per client.
     /// From any thread: the call starts on the executor, at once if the caller runs there.
-    nonisolated func call(_ name: String, _ payload: [UInt8], metadata: Metadata, options: CallOptions,
+    /// `nonisolated(nonsending)`, as ``MeshClient/call(_:_:options:)`` is: no hop to the global
+    /// executor on the way in, each of which asks the runtime for the task's preferred executor
+    /// under the task's status lock.
+    nonisolated(nonsending) func call(_ name: String, _ payload: [UInt8], metadata: Metadata, options: CallOptions,
                           sequence seq: UInt64) async throws(MeshError) -> MeshReply {
         try checkStart(name, metadata: metadata, what: "call")
         let result = await withTaskCancellationHandler {

@@ -103,7 +103,11 @@ public final class MeshClient: Sendable {
     /// - Throws: ``MeshError``: ``MeshError/Code/timeout`` at the deadline,
     ///   ``MeshError/Code/unavailable`` when no live instance can take it,
     ///   ``MeshError/Code/application`` when the handler threw a ``ServiceError``, and so on.
-    public func call(_ name: String, _ payload: [UInt8], options: CallOptions? = nil) async throws(MeshError) -> [UInt8] {
+    ///
+    /// Runs on the caller's executor until it waits for the reply (it only queues the call
+    /// there): no hop to the global executor and back, so a task that prefers the client's
+    /// ``taskExecutor`` starts the call and takes its reply without leaving that thread.
+    nonisolated(nonsending) public func call(_ name: String, _ payload: [UInt8], options: CallOptions? = nil) async throws(MeshError) -> [UInt8] {
         let options = options ?? defaultOptions
         if interceptors.isEmpty {
             return try await core.call(name, payload, metadata: options.metadata, options: options,
