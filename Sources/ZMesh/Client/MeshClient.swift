@@ -106,7 +106,8 @@ public final class MeshClient: Sendable {
     ///
     /// Runs on the caller's executor until it waits for the reply (it only queues the call
     /// there): no hop to the global executor and back, so a task that prefers the client's
-    /// ``taskExecutor`` starts the call and takes its reply without leaving that thread.
+    /// event loop as its task executor starts the call and takes its reply without leaving
+    /// that thread.
     nonisolated(nonsending) public func call(_ name: String, _ payload: [UInt8], options: CallOptions? = nil) async throws(MeshError) -> [UInt8] {
         let options = options ?? defaultOptions
         if interceptors.isEmpty {
