@@ -109,43 +109,53 @@ struct Header: Sendable, Equatable {
     /// Encodes the header into a stack buffer and hands it to `body`: no allocation on the
     /// send path.
     func withEncoded<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        let nameBytes = name.utf8
-        let nameLength = min(nameBytes.count, Self.maxNameLength)
+        let nameLength = min(name.utf8.count, Self.maxNameLength)
         let metadataSize = metadataWireSize
         let size = Self.fixedSize + nameLength + (traceID == nil ? 0 : Self.traceIDSize) + metadataSize
-        return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 1) { buffer in
-            var flags = self.flags
-            if traceID != nil { flags.insert(.hasTraceID) } else { flags.remove(.hasTraceID) }
-            if metadataSize == 0 { flags.remove(.hasMetadata) } else { flags.insert(.hasMetadata) }
-            buffer[0] = Self.signature.0
-            buffer[1] = Self.signature.1
-            buffer[2] = Self.version
-            buffer[3] = command.rawValue
-            buffer[4] = flags.rawValue
-            buffer[5] = attempt
-            buffer.storeBytes(of: status.bigEndian, toByteOffset: 6, as: UInt16.self)
-            buffer.storeBytes(of: requestID.client.bigEndian, toByteOffset: 8, as: UInt64.self)
-            buffer.storeBytes(of: requestID.sequence.bigEndian, toByteOffset: 16, as: UInt64.self)
-            buffer.storeBytes(of: budgetMilliseconds.bigEndian, toByteOffset: 24, as: UInt32.self)
-            buffer[28] = UInt8(nameLength)
-            var offset = Self.fixedSize
-            let copied = nameBytes.withContiguousStorageIfAvailable { bytes in
-                UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + nameLength)])
-                    .copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<nameLength])))
+        // The header goes in by pointer: a closure that captured `self` copied the header (a
+        // retain and a release of its name and metadata) once or twice per message.
+        return try withUnsafePointer(to: self) { header in
+            try withUnsafeTemporaryAllocation(byteCount: size, alignment: 1) { buffer in
+                header.pointee.encode(into: buffer, nameLength: nameLength, metadataSize: metadataSize)
+                return try body(UnsafeRawBufferPointer(buffer))
             }
-            if copied == nil {   // a bridged or otherwise non-contiguous string: byte by byte
-                for (position, byte) in nameBytes.prefix(nameLength).enumerated() { buffer[offset + position] = byte }
-            }
-            offset += nameLength
-            if let traceID {
-                for position in 0..<Self.traceIDSize {
-                    buffer[offset + position] = position < traceID.count ? traceID[position] : 0
-                }
-                offset += Self.traceIDSize
-            }
-            if metadataSize > 0 { encodeMetadata(into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])) }
-            return try body(UnsafeRawBufferPointer(buffer))
         }
+    }
+
+    /// Writes the header into `buffer`, exactly its encoded size (`nameLength` and
+    /// `metadataSize` as `withEncoded` worked them out).
+    private func encode(into buffer: UnsafeMutableRawBufferPointer, nameLength: Int, metadataSize: Int) {
+        let nameBytes = name.utf8
+        var flags = self.flags
+        if traceID != nil { flags.insert(.hasTraceID) } else { flags.remove(.hasTraceID) }
+        if metadataSize == 0 { flags.remove(.hasMetadata) } else { flags.insert(.hasMetadata) }
+        buffer[0] = Self.signature.0
+        buffer[1] = Self.signature.1
+        buffer[2] = Self.version
+        buffer[3] = command.rawValue
+        buffer[4] = flags.rawValue
+        buffer[5] = attempt
+        buffer.storeBytes(of: status.bigEndian, toByteOffset: 6, as: UInt16.self)
+        buffer.storeBytes(of: requestID.client.bigEndian, toByteOffset: 8, as: UInt64.self)
+        buffer.storeBytes(of: requestID.sequence.bigEndian, toByteOffset: 16, as: UInt64.self)
+        buffer.storeBytes(of: budgetMilliseconds.bigEndian, toByteOffset: 24, as: UInt32.self)
+        buffer[28] = UInt8(nameLength)
+        var offset = Self.fixedSize
+        let copied = nameBytes.withContiguousStorageIfAvailable { bytes in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + nameLength)])
+                .copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<nameLength])))
+        }
+        if copied == nil {   // a bridged or otherwise non-contiguous string: byte by byte
+            for (position, byte) in nameBytes.prefix(nameLength).enumerated() { buffer[offset + position] = byte }
+        }
+        offset += nameLength
+        if let traceID {
+            for position in 0..<Self.traceIDSize {
+                buffer[offset + position] = position < traceID.count ? traceID[position] : 0
+            }
+            offset += Self.traceIDSize
+        }
+        if metadataSize > 0 { encodeMetadata(into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])) }
     }
 
     /// Decodes a header frame, checking every rule of the layout.
