@@ -104,7 +104,7 @@ struct EnvelopeTests {
     @Test func routedMessagesKeepEveryHopInOrder() throws {
         let frames = Envelope.frames(routing: [[1], [2, 2]], header: header, body: [[9], [8]])
         #expect(frames.count == 6)
-        let envelope = try Envelope.decode(frames, routed: true).get()
+        let envelope = try Envelope.decode(frames, routed: true)
         #expect(envelope.routing == [[1], [2, 2]])
         #expect(envelope.header == header)
         #expect(envelope.body == [[9], [8]])
@@ -112,20 +112,24 @@ struct EnvelopeTests {
 
     @Test func dealerSideMessagesStartWithTheDelimiter() throws {
         let frames: [[UInt8]] = [[], header.encoded(), [5]]
-        let envelope = try Envelope.decode(frames, routed: false).get()
+        let envelope = try Envelope.decode(frames, routed: false)
         #expect(envelope.routing.isEmpty)
         #expect(envelope.body == [[5]])
         #expect(reason([[1], header.encoded()], routed: false) == .missingDelimiter)
     }
 
     @Test func zeroBodyFramesAreAllowed() throws {
-        let envelope = try Envelope.decode([[7], [], header.encoded()], routed: true).get()
+        let envelope = try Envelope.decode([[7], [], header.encoded()], routed: true)
         #expect(envelope.body.isEmpty)
     }
 
     private func reason(_ frames: [[UInt8]], routed: Bool = true, limits: Envelope.Limits = .default) -> MalformedReason? {
-        if case .failure(let reason) = Envelope.decode(frames, routed: routed, limits: limits) { return reason }
-        return nil
+        do {
+            _ = try Envelope.decode(frames, routed: routed, limits: limits)
+            return nil
+        } catch {
+            return error
+        }
     }
 
     @Test func rejectsEachBrokenRule() {
@@ -166,7 +170,7 @@ struct DecoderFuzzTests {
 
     /// Whatever decodes must be canonical: re-encoding the header gives back the same bytes.
     private func checkCanonical(_ frames: [[UInt8]], routed: Bool) {
-        guard case .success(let envelope) = Envelope.decode(frames, routed: routed) else { return }
+        guard let envelope = try? Envelope.decode(frames, routed: routed) else { return }
         let reencoded = Envelope.frames(routing: envelope.routing, header: envelope.header, body: envelope.body)
         #expect(reencoded == frames)
     }
@@ -204,7 +208,7 @@ struct DecoderFuzzTests {
                 default: frames.insert(randomBytes(Int.random(in: 0...3, using: &rng), &rng), at: index)
                 }
             }
-            if case .success = Envelope.decode(frames, routed: true) { decodedSome += 1 }
+            if (try? Envelope.decode(frames, routed: true)) != nil { decodedSome += 1 }
             checkCanonical(frames, routed: true)
         }
         // Some mutations (in the body, say) leave a valid message: the test sees both paths.

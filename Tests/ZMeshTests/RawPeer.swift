@@ -32,7 +32,7 @@ struct RawPeer {
     /// The next message, decoded as a reply or error envelope.
     func next(timeout: Duration = .seconds(5)) async throws -> Envelope? {
         guard let frames = try await nextFrames(timeout: timeout) else { return nil }
-        return try Envelope.decode(frames, routed: false).get()
+        return try Envelope.decode(frames, routed: false)
     }
 
     /// The next message's frames as they are, or nil if none comes within `timeout`.

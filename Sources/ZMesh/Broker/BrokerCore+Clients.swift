@@ -14,9 +14,9 @@ extension BrokerCore {
             return
         }
         let envelope: Envelope
-        switch Envelope.decode(frames, routed: true, limits: clientLimits) {
-        case .success(let decoded): envelope = decoded
-        case .failure(let reason):
+        do {
+            envelope = try Envelope.decode(frames, routed: true, limits: clientLimits)
+        } catch let reason {
             drop(reason, peer: frames.frameCount > 0 ? frames.frameArray(0) : [])
             return
         }

@@ -215,7 +215,7 @@ struct CallTable<Link> {
     // MARK: Replies
 
     /// A REPLY or ERROR on connection `id`; `message` is an ERROR's text.
-    mutating func receive(_ header: Header, payload: [UInt8], message: @autoclosure () -> String, from id: ConnectionID,
+    mutating func receive(_ header: Header, payload: consuming [UInt8], message: String, from id: ConnectionID,
                           output: inout some CallOutput<Link>) {
         guard header.requestID.client == clientID, let call = pending[header.requestID.sequence] else {
             stats.lateReplies += 1
@@ -234,7 +234,7 @@ struct CallTable<Link> {
             reply.endpoint = connections[id]?.endpoint
             return complete(seq, .success(reply), output: &output)
         }
-        let text = message()
+        let text = message
         if header.flags.contains(.retryElsewhere), let connection = call.connection {
             // The peer refused without running it (draining): safe to try elsewhere.
             connections[connection].map { $0.outstanding = max(0, $0.outstanding - 1) }
@@ -251,7 +251,7 @@ struct CallTable<Link> {
 
     // MARK: Ending calls
 
-    mutating func complete(_ seq: UInt64, _ result: Result<MeshReply, MeshError>, output: inout some CallOutput<Link>) {
+    mutating func complete(_ seq: UInt64, _ result: consuming Result<MeshReply, MeshError>, output: inout some CallOutput<Link>) {
         guard let call = pending.removeValue(forKey: seq) else { return }
         if let id = call.connection, let connection = connections[id] {
             connection.outstanding = max(0, connection.outstanding - 1)
@@ -268,7 +268,7 @@ struct CallTable<Link> {
         complete(seq, .failure(error), output: &output)
     }
 
-    private mutating func finish(_ call: PendingCall, _ result: Result<MeshReply, MeshError>, output: inout some CallOutput<Link>) {
+    private mutating func finish(_ call: PendingCall, _ result: consuming Result<MeshReply, MeshError>, output: inout some CallOutput<Link>) {
         switch call.completion {
         case .caller(let continuation):
             switch result {

@@ -55,8 +55,8 @@ actor ClientCore<Transport: MeshTransport> {
                     metadata: metadata, now: transport.now())
                 if transport.isCurrent {
                     // The caller runs on the client's executor (task executor preference): start now,
-                    // handing the table its entry (a reference) rather than the request (a copy).
-                    assumeIsolated(passing: (seq, PendingCall(call))) { core, started in core.start(started.0, started.1) }
+                    // handing the table its entry (a reference), the request moved into it.
+                    assumeIsolated(passing: (seq, PendingCall(consume call))) { core, started in core.start(started.0, started.1) }
                 } else {
                     transport.execute { self.assumeIsolated { $0.start(seq, call) } }
                 }
@@ -119,9 +119,9 @@ actor ClientCore<Transport: MeshTransport> {
 
     private func receive(_ frames: Transport.Socket.Received, from id: ConnectionID) {
         let envelope: Envelope
-        switch Envelope.decode(frames, routed: false, limits: configuration.limits) {
-        case .success(let decoded): envelope = decoded
-        case .failure(let reason):
+        do {
+            envelope = try Envelope.decode(frames, routed: false, limits: configuration.limits)
+        } catch let reason {
             drop(reason, from: id)
             return
         }
@@ -135,8 +135,10 @@ actor ClientCore<Transport: MeshTransport> {
             return
         }
         var output = Output(core: self)
-        table.receive(header, payload: envelope.payload,
-                      message: envelope.body.first.map { String(decoding: $0, as: UTF8.self) } ?? "", from: id, output: &output)
+        // An ERROR's text, made here rather than in a closure: a closure capturing `envelope`
+        // copied all of it (a retain and release of each array and string) per reply.
+        let message = header.command == .error ? envelope.body.first.map { String(decoding: $0, as: UTF8.self) } ?? "" : ""
+        table.receive(header, payload: envelope.payload, message: message, from: id, output: &output)
     }
 
     private func drop(_ reason: MalformedReason, from id: ConnectionID) {

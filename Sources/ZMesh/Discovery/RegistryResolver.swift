@@ -183,9 +183,10 @@ actor RegistryResolver<Transport: MeshTransport>: ServiceResolver {
     /// A registry's REPLY or ERROR.
     private func answer(_ frames: [[UInt8]]) {
         let envelope: Envelope
-        switch Envelope.decode(frames, routed: false, limits: limits) {
-        case .success(let decoded): envelope = decoded
-        case .failure(let reason): return emit(.malformed(reason))
+        do {
+            envelope = try Envelope.decode(frames, routed: false, limits: limits)
+        } catch let reason {
+            return emit(.malformed(reason))
         }
         let header = envelope.header
         guard header.requestID.client == client, let lookup = lookups[header.requestID.sequence] else { return }   // late

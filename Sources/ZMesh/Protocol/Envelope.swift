@@ -35,7 +35,11 @@ struct Envelope: Sendable {
     }
 
     /// Decodes frames received on a ROUTER (`routed: true`, routing ids first) or a DEALER.
-    static func decode<Frames: FrameSource>(_ frames: Frames, routed: Bool, limits: Limits = .default) -> Result<Envelope, MalformedReason> {
+    ///
+    /// Throws (typed) rather than returning a `Result`: a caller that switched over the
+    /// `Result` copied the envelope out of it, a retain and a release of each array and string
+    /// in it per message.
+    static func decode<Frames: FrameSource>(_ frames: Frames, routed: Bool, limits: Limits = .default) throws(MalformedReason) -> Envelope {
         let count = frames.frameCount
         var index = 0
         if routed {
@@ -44,21 +48,21 @@ struct Envelope: Sendable {
                 delimiter = candidate
                 break
             }
-            guard let delimiter, delimiter >= 1 else { return .failure(.missingDelimiter) }
-            guard delimiter <= limits.maxHops else { return .failure(.tooManyHops) }
+            guard let delimiter, delimiter >= 1 else { throw .missingDelimiter }
+            guard delimiter <= limits.maxHops else { throw .tooManyHops }
             index = delimiter + 1
         } else {
-            guard count > 0, frames.frameSize(0) == 0 else { return .failure(.missingDelimiter) }
+            guard count > 0, frames.frameSize(0) == 0 else { throw .missingDelimiter }
             index = 1
         }
-        guard index < count else { return .failure(.missingHeader) }
-        guard count - index - 1 <= limits.maxBodyFrames else { return .failure(.tooManyFrames) }
+        guard index < count else { throw .missingHeader }
+        guard count - index - 1 <= limits.maxBodyFrames else { throw .tooManyFrames }
         var total = 0
         for frame in 0..<count { total += frames.frameSize(frame) }
-        guard total <= limits.maxMessageBytes else { return .failure(.tooLarge) }
+        guard total <= limits.maxMessageBytes else { throw .tooLarge }
         switch frames.withFrameBytes(index, { Header.decode($0) }) {
         case .failure(let reason):
-            return .failure(reason)
+            throw reason
         case .success(let header):
             var routing: [[UInt8]] = []
             if routed {
@@ -70,7 +74,7 @@ struct Envelope: Sendable {
                 body.reserveCapacity(count - index - 1)
                 for frame in (index + 1)..<count { body.append(frames.frameArray(frame)) }
             }
-            return .success(Envelope(routing: routing, header: header, body: body))
+            return Envelope(routing: routing, header: header, body: body)
         }
     }
 

@@ -118,10 +118,10 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
 
     private func receive(_ frames: Transport.Socket.Received) {
         let envelope: Envelope
-        switch Envelope.decode(frames, routed: true, limits: Envelope.Limits(maxHops: 4, maxBodyFrames: 4,
-                                                                                maxMessageBytes: configuration.maxMessageBytes)) {
-        case .success(let decoded): envelope = decoded
-        case .failure(let reason):
+        do {
+            envelope = try Envelope.decode(frames, routed: true, limits: Envelope.Limits(maxHops: 4, maxBodyFrames: 4,
+                                                                                    maxMessageBytes: configuration.maxMessageBytes))
+        } catch let reason {
             drop(reason, peer: frames.frameCount > 0 ? frames.frameArray(0) : [])
             return
         }

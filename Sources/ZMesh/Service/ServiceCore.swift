@@ -198,9 +198,9 @@ actor ServiceCore<Transport: MeshTransport>: DrainingCore, ListeningCore, Report
 
     private func receive(_ frames: Transport.Socket.Received) {
         let envelope: Envelope
-        switch Envelope.decode(frames, routed: true, limits: configuration.limits) {
-        case .success(let decoded): envelope = decoded
-        case .failure(let reason):
+        do {
+            envelope = try Envelope.decode(frames, routed: true, limits: configuration.limits)
+        } catch let reason {
             drop(reason, peer: frames.frameCount > 0 ? frames.frameArray(0) : [])
             return
         }
