@@ -48,19 +48,24 @@ probes=(
   "$conc swift_continuation_await" "$core swift_retain" "$core swift_release"
   "$core swift_allocObject" "$libc malloc"
 )
-events=()
+# The probes this run adds are removed when it ends (those already there are left).
+events=() added=()
+export MESH_RUN_DIR=${MESH_RUN_DIR:-$PWD/.mesh/percall}
+cleanup() {
+  scripts/mesh-down.sh >/dev/null 2>&1 || true
+  for event in "${added[@]}"; do perf probe -q -d "$event" >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
 for probe in "${probes[@]}"; do
   set -- $probe
   group=probe_$(basename "$1" | sed 's/\.so.*//; s/[^A-Za-z0-9_]/_/g')
   if ! perf probe -l 2>/dev/null | grep -q "^ *$group:$2 "; then
     perf probe -q -x "$1" --add "$2" >/dev/null 2>&1 || { echo "percall.sh: perf probe -x $1 $2 failed" >&2; exit 1; }
+    added+=("$group:$2")
   fi
   events+=("$group:$2")
 done
 event_list=$(IFS=,; echo "${events[*]}")
-
-export MESH_RUN_DIR=${MESH_RUN_DIR:-$PWD/.mesh/percall}
-trap 'scripts/mesh-down.sh >/dev/null 2>&1 || true' EXIT
 
 count() {  # zmesh requests -> "event count" lines
   local zmesh=$1 requests=$2 out pid
