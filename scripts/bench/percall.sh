@@ -75,11 +75,20 @@ count() {  # zmesh requests -> "event count" lines
     perf stat -x, -e "$event_list" -o "$out" -- "${bench[@]}" >/dev/null
   else
     pid=$(cat "$MESH_RUN_DIR/$process.pid")
-    perf stat -x, -e "$event_list" -p "$pid" -o "$out" &
+    # perf attaches with its counters off and turns them on when told, acknowledging on a
+    # second FIFO: the calls start only once counting has.
+    local control ack control_fd ack_fd reply
+    control=$(mktemp -u) ack=$(mktemp -u)
+    mkfifo "$control" "$ack"
+    perf stat -x, -e "$event_list" -p "$pid" -o "$out" -D -1 --control "fifo:$control,$ack" 2> >(grep -Ev "^Events (enabled|disabled)" >&2) &
     local perf_pid=$!
-    sleep 0.5   # perf attaches to a running PID: give it time to set its probes
+    exec {control_fd}<>"$control" {ack_fd}<>"$ack"
+    echo enable >&"$control_fd"
+    read -r -t 30 -u "$ack_fd" reply || { echo "percall.sh: perf did not start counting" >&2; kill "$perf_pid"; exit 1; }
     "${bench[@]}" >/dev/null
     kill -INT "$perf_pid"; wait "$perf_pid" || true
+    exec {control_fd}>&- {ack_fd}>&-
+    rm -f "$control" "$ack"
   fi
   awk -F, '/^[0-9]/ { print $3, $1 }' "$out"
   rm -f "$out"

@@ -234,17 +234,16 @@ struct CallTable<Link> {
             reply.endpoint = connections[id]?.endpoint
             return complete(seq, .success(reply), output: &output)
         }
-        let text = message
         if header.flags.contains(.retryElsewhere), let connection = call.connection {
             // The peer refused without running it (draining): safe to try elsewhere.
             connections[connection].map { $0.outstanding = max(0, $0.outstanding - 1) }
             call.connection = nil
             call.failedOn.append(connection)
-            call.lastError = text
+            call.lastError = message
             stats.retries += 1
             return dispatch(seq, output: &output)
         }
-        var error = MeshError(status: header.status, service: call.name, message: text, mayHaveRun: header.flags.contains(.mayHaveRun))
+        var error = MeshError(status: header.status, service: call.name, message: message, mayHaveRun: header.flags.contains(.mayHaveRun))
         error.metadata = header.metadata
         complete(seq, .failure(error), output: &output)
     }

@@ -72,38 +72,9 @@ struct Header: Sendable, Equatable {
 
     var isIdempotent: Bool { flags.contains(.idempotent) }
 
-    /// Encodes the header into one frame.
+    /// Encodes the header into one frame (the same bytes `withEncoded` hands over).
     func encoded() -> [UInt8] {
-        var nameBytes = Array(name.utf8)
-        if nameBytes.count > Self.maxNameLength { nameBytes.removeLast(nameBytes.count - Self.maxNameLength) }
-        var flags = self.flags
-        if traceID != nil { flags.insert(.hasTraceID) } else { flags.remove(.hasTraceID) }
-        if metadata.isEmpty { flags.remove(.hasMetadata) } else { flags.insert(.hasMetadata) }
-        var out = [UInt8]()
-        out.reserveCapacity(Self.fixedSize + nameBytes.count + (traceID == nil ? 0 : Self.traceIDSize) + metadataWireSize)
-        out.append(Self.signature.0)
-        out.append(Self.signature.1)
-        out.append(Self.version)
-        out.append(command.rawValue)
-        out.append(flags.rawValue)
-        out.append(attempt)
-        out.appendBigEndian(status)
-        out.appendBigEndian(requestID.client)
-        out.appendBigEndian(requestID.sequence)
-        out.appendBigEndian(budgetMilliseconds)
-        out.append(UInt8(nameBytes.count))
-        out.append(contentsOf: nameBytes)
-        if let traceID {
-            var trace = Array(traceID.prefix(Self.traceIDSize))
-            while trace.count < Self.traceIDSize { trace.append(0) }
-            out.append(contentsOf: trace)
-        }
-        if !metadata.isEmpty {
-            let start = out.count
-            out.append(contentsOf: repeatElement(0, count: metadataWireSize))
-            out.withUnsafeMutableBytes { encodeMetadata(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
-        }
-        return out
+        withEncoded { Array($0) }
     }
 
     /// Encodes the header into a stack buffer and hands it to `body`: no allocation on the
@@ -145,7 +116,7 @@ struct Header: Sendable, Equatable {
         buffer.storeBytes(of: budgetMilliseconds.bigEndian, toByteOffset: 24, as: UInt32.self)
         buffer[28] = UInt8(nameLength)
         var offset = Self.fixedSize
-        let copied = nameBytes.withContiguousStorageIfAvailable { bytes in
+        let copied: Void? = nameBytes.withContiguousStorageIfAvailable { bytes in
             UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + nameLength)])
                 .copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<nameLength])))
         }
