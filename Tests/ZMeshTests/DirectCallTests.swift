@@ -44,25 +44,20 @@ struct DirectCallTests {
         await node.stop()
     }
 
-    @Test func aHandlerSleepingTwoSecondsDoesNotDelayOtherCalls() async throws {
-        let (node, endpoint) = try await startTestNode()
+    @Test func aHandlerHeldBusyDoesNotDelayOtherCalls() async throws {
+        let gate = TestGate()
+        let (node, endpoint) = try await startTestNode(handlers: TestHandlers().handlers(holdingAt: gate))
         let client = try makeClient([endpoint])
-        let slowDone = Atomic<Bool>(false)
-        let slow = Task {
-            let reply = try await client.call("sleep", "2000".bytes)
-            slowDone.store(true, ordering: .sequentiallyConsistent)
-            return reply
-        }
+        let held = Task { try await client.call("hold", "held".bytes) }
         #expect(await eventually { await node.stats().running == 1 })
         for index in 0..<50 {
             let reply = try await client.call("echo", "\(index)".bytes)
             #expect(reply.text == "\(index)")
         }
-        // All fifty answered while the slow handler still runs.
-        let slowFinished = slowDone.load(ordering: .sequentiallyConsistent)
-        #expect(!slowFinished)
+        // All fifty answered while the held handler still runs.
         #expect(await node.stats().running == 1)
-        #expect(try await slow.value.text == "2000")
+        gate.open()
+        #expect(try await held.value.text == "held")
         await client.shutdown()
         await node.stop()
     }
@@ -256,14 +251,15 @@ struct DirectCallTests {
     }
 
     @Test func aFullQueueAnswersOverloadedAtOnce() async throws {
+        let gate = TestGate()
         let (node, endpoint) = try await startTestNode(configure: {
             $0.maxConcurrentHandlers = 1
             $0.maxQueuedRequests = 1
-        })
+        }, handlers: TestHandlers().handlers(holdingAt: gate))
         let client = try makeClient([endpoint])
-        let first = Task { try await client.call("sleep", "500".bytes) }
+        let first = Task { try await client.call("hold", [1]) }
         #expect(await eventually { await node.stats().running == 1 })
-        let second = Task { try await client.call("sleep", "10".bytes) }
+        let second = Task { try await client.call("hold", [2]) }
         #expect(await eventually { await node.stats().queued == 1 })
         do {
             _ = try await client.call("echo", [1])
@@ -272,8 +268,9 @@ struct DirectCallTests {
             #expect(error.code == .overloaded)
             #expect(!error.mayHaveRun)
         }
-        _ = try await first.value
-        _ = try await second.value
+        gate.open()
+        #expect(try await first.value == [1])
+        #expect(try await second.value == [2])
         await client.shutdown()
         await node.stop()
     }
