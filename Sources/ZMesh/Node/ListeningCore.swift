@@ -24,7 +24,7 @@ extension ListeningCore {
         let bound = try socket.assumeIsolated { router in
             if secured {
                 try router.onPeerEvent { [weak self] event in
-                    self?.assumeIsolated { $0.refusals.record(event, role: Self.role, logger: $0.logger) }
+                    _ = self?.assumeIsolated { $0.refusals.record(event, role: Self.role, logger: $0.logger) }
                 }
             }
             let receiver = FramesReceiver(receive: receive)
