@@ -7,8 +7,9 @@ import MeshClock
 ///
 /// A look-up goes to the next registry whose connection is up (in turn), waits while none
 /// is up but one is connecting, and moves to another registry when its registry's
-/// connection is lost, refuses it (`retry elsewhere`) or stays silent for its share of the
-/// timeout; it fails once the whole timeout has passed, or at once if no registry can be
+/// connection is lost, refuses it (`retry elsewhere`), stays silent for its share of the
+/// timeout, or answers that it knows no live instance while its answers are incomplete (it
+/// started too recently to have heard every instance) and another registry is up; it fails once the whole timeout has passed, or at once if no registry can be
 /// reached (`forbidden` if one refused this node's CURVE handshake).
 actor RegistryResolver<Transport: MeshTransport>: ServiceResolver {
     /// The transport whose executor runs this actor and its sockets.
@@ -197,6 +198,11 @@ actor RegistryResolver<Transport: MeshTransport>: ServiceResolver {
             guard let body = envelope.body.first, let reply = try? JSONDecoder().decode(LookupReply.self, from: Data(body)) else {
                 emit(.malformed(.badBody))
                 return fail(seq, MeshError(.unavailable, service: service, message: "a registry sent an answer that does not decode"))
+            }
+            if !reply.complete, let service = lookup.service, !reply.lists(liveInstanceOf: service),
+               let other = choose(avoiding: lookup.tried), !lookup.tried.contains(other) {
+                // A registry still settling after its start knows no instance yet: another may.
+                return dispatch(seq)
             }
             finish(seq, .answered(service: lookup.service, reply))
         case .error where header.flags.contains(.retryElsewhere):

@@ -11,3 +11,10 @@ enum ResolverAnswer {
         complete ? listed : Array(Set(listed).union(held))
     }
 }
+
+extension LookupReply {
+    /// Whether the answer lists a live instance that hosts `service`.
+    func lists(liveInstanceOf service: String) -> Bool {
+        instances.contains { $0.health == .live && $0.services.contains(service) }
+    }
+}

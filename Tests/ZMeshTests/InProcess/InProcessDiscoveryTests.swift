@@ -72,6 +72,20 @@ struct InProcessDiscoveryTests {
         #expect(await client.knownEndpoints(of: "work")?.sorted() == ["inproc://a", "inproc://b"])
     }
 
+    @Test func aRegistryThatJustStartedAndKnowsNoInstanceIsNotTheLastWord() async throws {
+        let mesh = InProcessMesh()
+        _ = try await mesh.registry()
+        _ = try await mesh.service("a", Runs.handlers("work", node: "a", runs: Runs(), holding: false), registries: ["inproc://registry"])
+        // A second registry starts, settling (its answers incomplete) and hearing from nobody:
+        // the client asks it first, it lists nothing, and the client asks the other.
+        let (late, _) = try await mesh.registry("registry-2")
+        let lateAddress = RegistryAddress(endpoint: "inproc://registry-2", publish: "inproc://registry-2-pub")
+        let client = await mesh.client(.registries([lateAddress, Self.registryAddress]))
+        #expect(try await Calls().start(client, "work", "x").value.get() == "a:x")
+        #expect(await late.snapshot().lookups == 1)
+        #expect(await client.knownEndpoints(of: "work") == ["inproc://a"])
+    }
+
     @Test func aNameNoInstanceServesEndsUnavailableWithoutRunning() async throws {
         let mesh = InProcessMesh()
         _ = try await mesh.registry()

@@ -16,17 +16,19 @@ struct BrokerlessMeshTests {
         let mesh = try await MeshUnderTest("Tests/Fixtures/two-registries.yaml")
         defer { Task { await mesh.down() } }
         let client = try mesh.client()
-        #expect(try await client.call("echo", "before".bytes).text == "before")
-        try await mesh.kill9("registry-1")
-        for index in 0..<200 {
-            #expect(try await client.call("echo", "after-\(index)".bytes).text == "after-\(index)")
+        try await mesh.printingLogsOnFailure {
+            #expect(try await client.call("echo", "before".bytes).text == "before")
+            try await mesh.kill9("registry-1")
+            for index in 0..<200 {
+                #expect(try await client.call("echo", "after-\(index)".bytes).text == "after-\(index)")
+            }
+            // A client that starts now, with one registry dead, resolves through the other.
+            let fresh = try mesh.client()
+            #expect(try await fresh.call("echo", "fresh".bytes).text == "fresh")
+            let cli = try await mesh.zmesh(["call", "echo", "cli"])
+            #expect(cli.stdout == "cli")
+            await fresh.shutdown()
         }
-        // A client that starts now, with one registry dead, resolves through the other.
-        let fresh = try mesh.client()
-        #expect(try await fresh.call("echo", "fresh".bytes).text == "fresh")
-        let cli = try await mesh.zmesh(["call", "echo", "cli"])
-        #expect(cli.stdout == "cli")
-        await fresh.shutdown()
         await client.shutdown()
         await mesh.down()
     }

@@ -106,6 +106,21 @@ final class MeshUnderTest: @unchecked Sendable {
         (try? String(contentsOf: runDirectory.appendingPathComponent("\(node).log"), encoding: .utf8)) ?? ""
     }
 
+    /// Runs `body`; if it throws, first writes the last lines of every node's log to standard
+    /// error, so that a failure seen only in CI says what the nodes saw (their run directory is
+    /// gone once the mesh is down).
+    func printingLogsOnFailure<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            for node in topology.nodes.map(\.name) {
+                let tail = log(of: node).split(separator: "\n", omittingEmptySubsequences: false).suffix(40)
+                FileHandle.standardError.write(Data("--- \(node).log (last \(tail.count) lines)\n\(tail.joined(separator: "\n"))\n".utf8))
+            }
+            throw error
+        }
+    }
+
     func client(configure: (inout MeshClient.Configuration) -> Void = { _ in }) throws -> MeshClient {
         try MeshClient(topology: topology, logger: testLogger, directory: topology.etcdDirectory(), configure: configure)
     }
