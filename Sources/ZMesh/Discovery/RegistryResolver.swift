@@ -9,8 +9,9 @@ import MeshClock
 /// is up but one is connecting, and moves to another registry when its registry's
 /// connection is lost, refuses it (`retry elsewhere`), stays silent for its share of the
 /// timeout, or answers that it knows no live instance while its answers are incomplete (it
-/// started too recently to have heard every instance) and another registry is up; it fails once the whole timeout has passed, or at once if no registry can be
-/// reached (`forbidden` if one refused this node's CURVE handshake).
+/// started too recently to have heard every instance) and another registry is up; it fails
+/// once the whole timeout has passed, or at once if no registry can be reached (`forbidden`
+/// if one refused this node's CURVE handshake).
 actor RegistryResolver<Transport: MeshTransport>: ServiceResolver {
     /// The transport whose executor runs this actor and its sockets.
     nonisolated let transport: Transport
