@@ -14,27 +14,7 @@ struct RequestStreamTests {
         let read = Atomic<Int>(0)
         let written = Atomic<Int>(0)
         let handlerCancelled = Atomic<Bool>(false)
-        let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
-        let gateOpen = Atomic<Bool>(false)
-
-        func waitAtGate() async {
-            await withCheckedContinuation { continuation in
-                let open = gate.withLock { waiting -> Bool in
-                    if gateOpen.load(ordering: .relaxed) { return true }
-                    waiting = continuation
-                    return false
-                }
-                if open { continuation.resume() }
-            }
-        }
-
-        func openGate() {
-            gateOpen.store(true, ordering: .relaxed)
-            gate.withLock { waiting in
-                waiting?.resume()
-                waiting = nil
-            }
-        }
+        let gate = TestGate()
     }
 
     private let patient = CallOptions(timeout: .seconds(60))
@@ -50,7 +30,7 @@ struct RequestStreamTests {
             var iterator = requests.makeAsyncIterator()
             do {
                 while let _ = try await iterator.next() {
-                    if progress.read.add(1, ordering: .relaxed).newValue == before { await progress.waitAtGate() }
+                    if progress.read.add(1, ordering: .relaxed).newValue == before { await progress.gate.wait() }
                 }
             } catch is CancellationError {
                 progress.handlerCancelled.store(true, ordering: .relaxed)
@@ -118,7 +98,7 @@ struct RequestStreamTests {
         })
         #expect(await client.stats().streamMessagesSent == 64)
         #expect(progress.written.load(ordering: .relaxed) == 64)
-        progress.openGate()
+        progress.gate.open()
         #expect(text(try await call.value.payload) == "1000")
         await client.shutdown()
         await node.stop()

@@ -89,7 +89,7 @@ extension CallTable {
     /// Takes a registry's answer. An incomplete one (a registry that just started) can only
     /// add instances: it may not have heard the others yet (``ResolverAnswer/merge(held:listed:complete:)``).
     mutating func apply(_ service: String, _ instances: [InstanceInfo], complete: Bool, output: inout some CallOutput<Link>) {
-        let live = instances.filter { $0.health == .live && $0.services.contains(service) }
+        let live = instances.filter { $0.isLive(hosting: service) }
         let announced = Dictionary(live.map { ($0.endpoint, $0.instance) }, uniquingKeysWith: { _, last in last })
         let old = resolutions[service]?.endpoints
         var endpoints = ResolverAnswer.merge(held: old ?? [], listed: live.map(\.endpoint), complete: complete)

@@ -12,9 +12,16 @@ enum ResolverAnswer {
     }
 }
 
+extension InstanceInfo {
+    /// Whether it is live and hosts `service`: an instance a call to `service` may go to.
+    func isLive(hosting service: String) -> Bool {
+        health == .live && services.contains(service)
+    }
+}
+
 extension LookupReply {
     /// Whether the answer lists a live instance that hosts `service`.
     func lists(liveInstanceOf service: String) -> Bool {
-        instances.contains { $0.health == .live && $0.services.contains(service) }
+        instances.contains { $0.isLive(hosting: service) }
     }
 }
