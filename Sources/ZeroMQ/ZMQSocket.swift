@@ -162,7 +162,7 @@ public final class ZMQSocket {
 
     private func sendFrame(_ handle: UnsafeMutableRawPointer, _ frame: [UInt8], flags: Int32) -> Int32 {
         if frame.count < Self.zeroCopyThreshold {
-            return frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
+            return frame.withUnsafeBytes { bytes in uninterrupted { zmq_send(handle, bytes.baseAddress, bytes.count, flags) } }
         }
         // Zero copy: libzmq reads the array's storage until its I/O thread calls `releaseFrameStorage`.
         let box = Unmanaged.passRetained(FrameStorage(frame))
@@ -174,7 +174,7 @@ public final class ZMQSocket {
             box.release()
             return rc
         }
-        let sent = zmq_msg_send(scratch, handle, flags)
+        let sent = uninterrupted { zmq_msg_send(scratch, handle, flags) }
         if sent < 0 { zmq_msg_close(scratch) }   // on failure the message is still ours to close
         return sent
     }
@@ -194,7 +194,7 @@ public final class ZMQSocket {
     public func sendEnvelope(routing: [[UInt8]], header: UnsafeRawBufferPointer, bodyBytes body: UnsafeRawBufferPointer) throws(ZMQError) -> Bool {
         let handle = try live("send")
         guard try sendEnvelopeHead(handle, routing: routing, header: header) else { return false }
-        return try accepted(zmq_send(handle, body.baseAddress, body.count, ZMQ_DONTWAIT), first: false)
+        return try accepted(uninterrupted { zmq_send(handle, body.baseAddress, body.count, ZMQ_DONTWAIT) }, first: false)
     }
 
     /// Sends one message whose frames lie back to back in `bytes`, `frameLengths` long each
@@ -208,7 +208,7 @@ public final class ZMQSocket {
             let length = Int(frameLengths[index])
             var flags = ZMQ_DONTWAIT
             if index < frameLengths.endIndex - 1 { flags |= ZMQ_SNDMORE }
-            let rc = zmq_send(handle, bytes.baseAddress.map { $0 + offset }, length, flags)
+            let rc = uninterrupted { zmq_send(handle, bytes.baseAddress.map { $0 + offset }, length, flags) }
             guard try accepted(rc, first: index == frameLengths.startIndex) else { return false }
             offset += length
         }
@@ -223,8 +223,8 @@ public final class ZMQSocket {
             guard try accepted(sendFrame(handle, id, flags: ZMQ_DONTWAIT | ZMQ_SNDMORE), first: first) else { return false }
             first = false
         }
-        guard try accepted(zmq_send(handle, nil, 0, ZMQ_DONTWAIT | ZMQ_SNDMORE), first: first) else { return false }
-        return try accepted(zmq_send(handle, header.baseAddress, header.count, ZMQ_DONTWAIT | ZMQ_SNDMORE), first: false)
+        guard try accepted(uninterrupted { zmq_send(handle, nil, 0, ZMQ_DONTWAIT | ZMQ_SNDMORE) }, first: first) else { return false }
+        return try accepted(uninterrupted { zmq_send(handle, header.baseAddress, header.count, ZMQ_DONTWAIT | ZMQ_SNDMORE) }, first: false)
     }
 
     // MARK: Receiving
@@ -243,7 +243,7 @@ public final class ZMQSocket {
             let slot = received + min(count, Self.maxReceivedFrames)
             if count > Self.maxReceivedFrames { zmq_msg_close(slot) }   // keep the overflow slot, drop the rest
             zmq_msg_init(slot)
-            if zmq_msg_recv(slot, handle, ZMQ_DONTWAIT) < 0 {
+            if uninterrupted({ zmq_msg_recv(slot, handle, ZMQ_DONTWAIT) }) < 0 {
                 let error = ZMQError.last("receive", type.description)
                 zmq_msg_close(slot)
                 receivedCount = min(count, Self.maxReceivedFrames + 1)
@@ -299,7 +299,7 @@ public final class ZMQSocket {
         var more = true
         while more {
             zmq_msg_init(scratch)
-            if zmq_msg_recv(scratch, handle, ZMQ_DONTWAIT) < 0 {
+            if uninterrupted({ zmq_msg_recv(scratch, handle, ZMQ_DONTWAIT) }) < 0 {
                 let error = ZMQError.last("receive", type.description)
                 zmq_msg_close(scratch)
                 if error.wouldBlock && frames.isEmpty { return nil }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import ZMeshTestSupport
 @testable import ZeroMQ
 
 /// Read coalescing (`EventLoop.register(coalescing:)`): a busy socket is read once per window,
@@ -15,7 +16,7 @@ struct ReadCoalescingTests {
     private func pair(server: EventLoop, client: EventLoop, coalescing: Duration) async throws -> Pair {
         let router = try await ZMQSocketActor.make(on: server, type: .router)
         await router.setReadCoalescing(coalescing)
-        try await router.bind("tcp://127.0.0.1:*")
+        try await router.bind(privateEndpoint("pair"))
         let dealer = try await ZMQSocketActor.make(on: client, type: .dealer)
         try await dealer.connect(try await router.lastEndpoint())
         return Pair(router: router, dealer: dealer)

@@ -10,7 +10,7 @@ import ZMeshTestSupport
 struct SendCoalescingTests {
     private func pair(_ loop: EventLoop, limit: Int) async throws -> (router: ZMQSocketActor, dealer: ZMQSocketActor) {
         let router = try await ZMQSocketActor.make(on: loop, type: .router, options: [.routerMandatory(true)])
-        try await router.bind("tcp://127.0.0.1:*")
+        try await router.bind(privateEndpoint("pair"))
         let endpoint = try await router.lastEndpoint()
         let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer)
         await dealer.setSendCoalescing(limit: limit)

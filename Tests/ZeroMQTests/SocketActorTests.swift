@@ -7,7 +7,7 @@ import ZMeshTestSupport
 struct SocketActorTests {
     private func pair(_ loop: EventLoop) async throws -> (router: ZMQSocketActor, dealer: ZMQSocketActor) {
         let router = try await ZMQSocketActor.make(on: loop, type: .router, options: [.routerMandatory(true)])
-        try await router.bind("tcp://127.0.0.1:*")
+        try await router.bind(privateEndpoint("pair"))
         let endpoint = try await router.lastEndpoint()
         let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer)
         try await dealer.connect(endpoint)
@@ -55,6 +55,56 @@ struct SocketActorTests {
             if received == count { break }
         }
         #expect(received == count)
+        await loop.shutdown()
+    }
+
+    @Test func aRouterKeepsEachPeersOrderWhileThePeerIsBlocked() async throws {
+        let loop = try EventLoop(name: "t-router-order")
+        let router = try await ZMQSocketActor.make(on: loop, type: .router,
+                                                   options: [.routerMandatory(true), .sendHighWaterMark(8)])
+        let endpoint = privateEndpoint("router-order")
+        try await router.bind(endpoint)
+        let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer, options: [.receiveHighWaterMark(8)])
+        await dealer.setLimits(inboundBuffer: 16)
+        try await dealer.connect(endpoint)
+        try await dealer.send([[], [0]])
+        let peer = try #require(try await router.receive()?.first)
+
+        // Sends until the peer blocks (a send waits in the router's queue), then reads while
+        // sending the rest: when the pipe has room again, later sends must not overtake the
+        // ones waiting.
+        let count = 5_000
+        var results: [ZMQSocketActor.SendResult] = []
+        func send(_ index: Int) async throws {
+            results.append(try await router.send([peer, [], withUnsafeBytes(of: UInt32(index).bigEndian, Array.init)]))
+        }
+        var index = 0
+        while index < count, results.last != .queued {
+            try await send(index)
+            index += 1
+        }
+        let blocked = results.last == .queued
+        #expect(blocked, "the peer never blocked: the test would prove nothing")
+        let reader = Task {
+            var received = 0
+            var outOfOrder = 0
+            for await frames in dealer.messages {
+                let value = frames[1].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                if value != UInt32(received) { outOfOrder += 1 }
+                received += 1
+                if received == count { break }
+            }
+            return (received, outOfOrder)
+        }
+        while index < count {
+            try await send(index)
+            index += 1
+        }
+        let refused = results.filter { $0 == .dropped || $0 == .unroutable }.count
+        #expect(refused == 0)
+        let (received, outOfOrder) = await reader.value
+        #expect(received == count)
+        #expect(outOfOrder == 0)
         await loop.shutdown()
     }
 

@@ -58,11 +58,12 @@ final class LoopCore: @unchecked Sendable, LoopExitWatching {
             self.onShutdown = onShutdown
         }
 
-        /// `ZMQ_EVENTS` (this makes libzmq process the socket's pending commands).
+        /// `ZMQ_EVENTS` (this makes libzmq process the socket's pending commands); asked again when
+        /// a signal interrupts it, since an empty answer would leave a readable socket unread.
         func readiness() -> ZMQPollEvents {
             var events: Int32 = 0
             var size = MemoryLayout<Int32>.size
-            if zmq_getsockopt(handle, ZMQ_EVENTS, &events, &size) != 0 { return [] }
+            if uninterrupted({ zmq_getsockopt(handle, ZMQ_EVENTS, &events, &size) }) != 0 { return [] }
             return ZMQPollEvents(rawValue: Int16(truncatingIfNeeded: events))
         }
     }

@@ -38,6 +38,7 @@ extension ZMQSocketActor {
         socket.close()
         droppedOutbound += UInt64(outbound.count + discardHeld())
         outbound.removeAll()
+        waitingPeers.removeAll()
         handler = nil
         framesHandler = nil
         let pending = waiters

@@ -46,6 +46,9 @@ public actor ZMQSocketActor {
 
     // Outbound: messages libzmq could not take yet.
     var outbound = Deque<[[UInt8]]>()
+    /// A ROUTER's peers (routing ids) with a message in `outbound`: what a ROUTER sends to them
+    /// waits behind it, so each peer gets its messages in the order they were sent.
+    var waitingPeers = Set<[UInt8]>()
     // Send coalescing (ZMQSocketActor+Coalescing.swift).
     var held = HeldMessages()
     var heldLimit = 0
@@ -182,8 +185,12 @@ public actor ZMQSocketActor {
     @inline(__always)
     func send(_ attempt: () throws(ZMQError) -> Bool, queueing queued: @autoclosure () -> [[UInt8]]) throws -> SendResult {
         guard !closed else { throw ZMQError(code: ENOTSOCK, operation: "send", detail: "closed socket") }
-        if !outbound.isEmpty && type != .router {
-            return enqueueOutbound(queued())
+        if !outbound.isEmpty {
+            // A DEALER's messages wait behind every earlier one; a ROUTER's behind earlier ones
+            // to the same peer only (one blocked peer must not hold back the others).
+            guard type == .router else { return enqueueOutbound(queued()) }
+            let frames = queued()
+            if let peer = frames.first, waitingPeers.contains(peer) { return enqueueOutbound(frames) }
         }
         let accepted: Bool
         defer { touched() }
@@ -204,7 +211,7 @@ public actor ZMQSocketActor {
     @discardableResult
     public func sendOrDrop(_ frames: [[UInt8]]) -> Bool {
         flushHeld()
-        guard !closed, outbound.isEmpty || type == .router else {
+        guard !closed, outbound.isEmpty || (type == .router && !waitingPeers.contains(frames.first ?? [])) else {
             droppedOutbound += 1
             return false
         }
@@ -229,6 +236,7 @@ public actor ZMQSocketActor {
             return .dropped
         }
         outbound.append(frames)
+        if type == .router, let peer = frames.first { waitingPeers.insert(peer) }
         armOutboundRetry()
         return .queued
     }
@@ -252,16 +260,25 @@ public actor ZMQSocketActor {
         guard !closed else { return }
         defer { touched() }
         if type == .router {
-            // Per-peer: one blocked peer must not hold back the others.
+            // Per peer: one blocked peer must not hold back the others, and a peer's later
+            // messages stay behind its first one still blocked.
             var stillBlocked = Deque<[[UInt8]]>()
+            var blockedPeers = Set<[UInt8]>()
             while let frames = outbound.popFirst() {
-                do {
-                    if try !socket.send(frames) { stillBlocked.append(frames) }
-                } catch {
-                    droppedOutbound += 1
+                let peer = frames.first ?? []
+                if !blockedPeers.contains(peer) {
+                    do {
+                        if try socket.send(frames) { continue }
+                    } catch {
+                        droppedOutbound += 1
+                        continue
+                    }
                 }
+                stillBlocked.append(frames)
+                blockedPeers.insert(peer)
             }
             outbound = stillBlocked
+            waitingPeers = blockedPeers
             if !outbound.isEmpty { armOutboundRetry() }
             return
         }
@@ -285,6 +302,7 @@ public actor ZMQSocketActor {
     public func discardOutbound() -> Int {
         let count = outbound.count + discardHeld()
         outbound.removeAll()
+        waitingPeers.removeAll()
         updateInterest()
         return count
     }
