@@ -48,7 +48,7 @@ actor RegistryAnnouncer<Transport: MeshTransport>: ServiceAnnouncer {
         options.immediate = true
         options.sendHighWaterMark = 16
         options.linger = linger
-        options.reconnect = (.milliseconds(100), .seconds(1))
+        options.reconnect = (.milliseconds(100), AnnouncerReconnect.longestWait)
         options.routingID = Array(instance.utf8)
         if let curve { options.security = .curveClient(curve) }
         self.options = options
@@ -118,4 +118,12 @@ actor RegistryAnnouncer<Transport: MeshTransport>: ServiceAnnouncer {
             links[index].acknowledged = nil
         }
     }
+}
+
+/// How an announcer reconnects to a registry that is down.
+enum AnnouncerReconnect {
+    /// The longest it waits between attempts (its back-off grows from 100 ms to this): a
+    /// registry that restarts may hear from a live instance only this long, plus a heartbeat
+    /// interval, after it starts.
+    static let longestWait: Duration = .seconds(1)
 }

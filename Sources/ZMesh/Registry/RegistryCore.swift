@@ -31,13 +31,17 @@ actor RegistryCore<Transport: MeshTransport>: ListeningCore, ReportsGauges {
     private var lastHeartbeat: [[UInt8]: MonotonicTime] = [:]
     /// Encoded look-up answers, dropped as instances change.
     private var answers: LookupCache
-    /// When this registry started: until every live instance has had time to heartbeat to it
-    /// (a reconnect back-off plus an interval), its answers are marked incomplete.
+    /// When this registry started: until every live instance has had time to heartbeat to it,
+    /// its answers are marked incomplete (see `warm`).
     private var startedAt: MonotonicTime
 
-    /// True once the registry has been up long enough to have heard every live instance.
+    /// True once the registry has been up long enough to have heard every live instance: the
+    /// silence it would evict an instance for (at least 2 s), counted from when that instance
+    /// can first reach it, after its announcer's reconnect back-off. Without the back-off, a
+    /// registry restarted on a busy machine called itself complete before instances with a
+    /// slow heartbeat had reached it, and brokers dropped those instances and failed calls.
     private var warm: Bool {
-        let settle = max(configuration.heartbeat.expiry, .seconds(2))
+        let settle = max(configuration.heartbeat.expiry, .seconds(2)) + AnnouncerReconnect.longestWait
         return startedAt.advanced(by: settle) <= transport.now()
     }
 
