@@ -46,8 +46,7 @@ public actor ZMQSocketActor {
 
     // Outbound: messages libzmq could not take yet.
     var outbound = Deque<[[UInt8]]>()
-    /// A ROUTER's peers (routing ids) with a message in `outbound`: what a ROUTER sends to them
-    /// waits behind it, so each peer gets its messages in the order they were sent.
+    /// A ROUTER's peers with a message in `outbound`: their next messages wait behind it (in order).
     var waitingPeers = Set<[UInt8]>()
     // Send coalescing (ZMQSocketActor+Coalescing.swift).
     var held = HeldMessages()
