@@ -125,7 +125,7 @@ struct SocketActorTests {
         let dealer = try await ZMQSocketActor.make(on: loop, type: .dealer, options: [.immediate(true), .sendHighWaterMark(1)])
         // Connect before anyone listens, to an ipc path of its own (a TCP port freed for the
         // test could be bound by a parallel test meanwhile).
-        let endpoint = "ipc://\(FileManager.default.temporaryDirectory.path)/zmesh-queue-\(UUID().uuidString)"
+        let endpoint = privateEndpoint("queue")
         try await dealer.connect(endpoint)
         var results: [ZMQSocketActor.SendResult] = []
         for index in 0..<50 { results.append(try await dealer.send([[], [UInt8(index)]])) }
