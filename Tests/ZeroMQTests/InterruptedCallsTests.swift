@@ -34,7 +34,7 @@ struct InterruptedCallsTests {
         let storm = SignalStorm(thread: loopThread, signal: SIGUSR2)
         let count = 5_000
         for index in 0..<count {
-            try await dealer.send([[], withUnsafeBytes(of: UInt32(index).bigEndian, Array.init), Array(repeating: 7, count: 16)])
+            try await dealer.send([[], NumberedFrame.make(index), Array(repeating: 7, count: 16)])
         }
         var received = 0
         var torn = 0
@@ -42,7 +42,7 @@ struct InterruptedCallsTests {
             if frames.count != 3 || frames[1].count != 4 || frames[2].count != 16 {
                 torn += 1
             } else {
-                let value = frames[1].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                let value = NumberedFrame.number(in: frames[1])
                 #expect(value == UInt32(received))
             }
             received += 1

@@ -185,7 +185,7 @@ extension ZMQSocketActor {
     func sendNumbered(_ numbers: Range<Int>) -> ([SendResult], Int) {
         let results = numbers.map { number -> SendResult in
             let header: [UInt8] = [0x5A]
-            let body = withUnsafeBytes(of: UInt32(number).bigEndian, Array.init)
+            let body = NumberedFrame.make(number)
             return header.withUnsafeBytes { (try? sendEnvelope(routing: [], header: $0, body: body)) ?? .dropped }
         }
         return (results, held.count)

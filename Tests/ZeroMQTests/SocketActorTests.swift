@@ -45,11 +45,11 @@ struct SocketActorTests {
         let (router, dealer) = try await pair(loop)
         let count = 10_000
         for index in 0..<count {
-            try await dealer.send([[], withUnsafeBytes(of: UInt32(index).bigEndian, Array.init)])
+            try await dealer.send([[], NumberedFrame.make(index)])
         }
         var received = 0
         for await frames in router.messages {
-            let value = frames[2].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let value = NumberedFrame.number(in: frames[2])
             #expect(value == UInt32(received))
             received += 1
             if received == count { break }
@@ -76,7 +76,7 @@ struct SocketActorTests {
         let count = 5_000
         var results: [ZMQSocketActor.SendResult] = []
         func send(_ index: Int) async throws {
-            results.append(try await router.send([peer, [], withUnsafeBytes(of: UInt32(index).bigEndian, Array.init)]))
+            results.append(try await router.send([peer, [], NumberedFrame.make(index)]))
         }
         var index = 0
         while index < count, results.last != .queued {
@@ -89,7 +89,7 @@ struct SocketActorTests {
             var received = 0
             var outOfOrder = 0
             for await frames in dealer.messages {
-                let value = frames[1].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                let value = NumberedFrame.number(in: frames[1])
                 if value != UInt32(received) { outOfOrder += 1 }
                 received += 1
                 if received == count { break }

@@ -184,12 +184,13 @@ public actor ZMQSocketActor {
     @inline(__always)
     func send(_ attempt: () throws(ZMQError) -> Bool, queueing queued: @autoclosure () -> [[UInt8]]) throws -> SendResult {
         guard !closed else { throw ZMQError(code: ENOTSOCK, operation: "send", detail: "closed socket") }
+        var built: [[UInt8]]?   // the frames, if built already (a ROUTER's check of its peer)
         if !outbound.isEmpty {
-            // A DEALER's messages wait behind every earlier one; a ROUTER's behind earlier ones
-            // to the same peer only (one blocked peer must not hold back the others).
+            // A DEALER's wait behind every earlier message; a ROUTER's behind those to their peer.
             guard type == .router else { return enqueueOutbound(queued()) }
             let frames = queued()
             if let peer = frames.first, waitingPeers.contains(peer) { return enqueueOutbound(frames) }
+            built = frames
         }
         let accepted: Bool
         defer { touched() }
@@ -202,7 +203,7 @@ public actor ZMQSocketActor {
         }
         if accepted { return .sent }
         try ensureRegistered()
-        return enqueueOutbound(queued())
+        return enqueueOutbound(built ?? queued())
     }
 
     /// Sends a message if libzmq takes it now; otherwise drops it (never queues). For
@@ -259,8 +260,7 @@ public actor ZMQSocketActor {
         guard !closed else { return }
         defer { touched() }
         if type == .router {
-            // Per peer: one blocked peer must not hold back the others, and a peer's later
-            // messages stay behind its first one still blocked.
+            // Per peer: a blocked peer holds back only its own later messages, in order.
             var stillBlocked = Deque<[[UInt8]]>()
             var blockedPeers = Set<[UInt8]>()
             while let frames = outbound.popFirst() {
